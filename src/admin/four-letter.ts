@@ -1,0 +1,185 @@
+/**
+ * Four-letter words on the client port, rendered as Apache ZooKeeper 3.8 renders them, from a
+ * read-only look at the server. Pure: the caller supplies environment facts.
+ */
+import type { ZkServer } from '../server/zk-server.js';
+import type { ConnectionState } from '../server/connection-state.js';
+import { nodeKind } from '../tree/index.js';
+
+/** The ZooKeeper protocol level we implement, and who we are; kazoo parses this from `envi`. */
+export const SERVER_VERSION = '3.8.0-zephyr-coord-0.1.0, built on 2026-11-26 00:00 UTC';
+
+export interface FourLetterEnv {
+  /** `conf` lines. */
+  conf: () => Array<[string, string]>;
+  /** `envi` lines after zookeeper.version. */
+  environment: () => Array<[string, string]>;
+  /** Bytes under the data and log directories. */
+  dirSizes: () => { dataDir: number; logDir: number };
+  openFileDescriptors: () => number;
+  maxFileDescriptors: () => number;
+  nowMs: () => number;
+}
+
+function hex(v: number | bigint): string {
+  return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+}
+
+function avgLatency(total: number, count: number): string {
+  return count === 0 ? '0.0' : (total / count).toFixed(4);
+}
+
+function connectionLine(c: ConnectionState, full: boolean, now: number): string {
+  const s = c.stats;
+  const base = ` /${c.conn.remoteAddress}:${c.conn.remotePort}[${c.sessionId === null ? 0 : 1}](queued=${c.queue.length},recved=${s.packetsReceived},sent=${s.packetsSent}`;
+  if (!full || c.sessionId === null) return `${base})`;
+  const min = s.latencyCount === 0 ? 0 : s.minLatencyMs;
+  return (
+    `${base},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${c.establishedMs},to=${c.sessionTimeoutMs},lcxid=${hex(s.lastCxid)},` +
+    `lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTimeMs},llat=${Math.round(s.lastLatencyMs)},minlat=${Math.round(min)},` +
+    `avglat=${s.latencyCount === 0 ? 0 : Math.round(s.totalLatencyMs / s.latencyCount)},maxlat=${Math.round(s.maxLatencyMs)})` +
+    (now < 0 ? '' : '')
+  );
+}
+
+function serverStats(server: ZkServer, liveConnections: number): string[] {
+  const c = server.counters;
+  const min = c.latencyCount === 0 ? 0 : Math.round(c.minLatencyMs);
+  return [
+    `Latency min/avg/max: ${min}/${avgLatency(c.totalLatencyMs, c.latencyCount)}/${Math.round(c.maxLatencyMs)}`,
+    `Received: ${c.packetsReceived}`,
+    `Sent: ${c.packetsSent}`,
+    `Connections: ${liveConnections}`,
+    `Outstanding: ${server.outstandingRequests}`,
+    `Zxid: ${hex(server.lastZxid)}`,
+    'Mode: standalone',
+    `Node count: ${server.tree.size}`,
+  ];
+}
+
+function watchesByConnection(server: ZkServer): Map<bigint, Set<string>> {
+  const out = new Map<bigint, Set<string>>();
+  for (const table of [server.watches.data, server.watches.child]) {
+    for (const [watcher, paths] of table.byWatcher) {
+      const sid = server.connections.get(watcher)?.sessionId ?? 0n;
+      let set = out.get(sid);
+      if (set === undefined) out.set(sid, (set = new Set()));
+      for (const p of paths) set.add(p);
+    }
+  }
+  return out;
+}
+
+function watchesByPath(server: ZkServer): Map<string, Set<bigint>> {
+  const out = new Map<string, Set<bigint>>();
+  for (const table of [server.watches.data, server.watches.child]) {
+    for (const [path, watchers] of table.byPath) {
+      let set = out.get(path);
+      if (set === undefined) out.set(path, (set = new Set()));
+      for (const w of watchers.keys()) set.add(server.connections.get(w)?.sessionId ?? 0n);
+    }
+  }
+  return out;
+}
+
+function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): string[] {
+  const c = server.counters;
+  let ephemerals = 0;
+  for (const set of server.tree.ephemerals.values()) ephemerals += set.size;
+  const kv: Array<[string, string | number]> = [
+    ['zk_version', SERVER_VERSION],
+    ['zk_server_state', 'standalone'],
+    ['zk_ephemerals_count', ephemerals],
+    ['zk_num_alive_connections', liveConnections],
+    ['zk_avg_latency', avgLatency(c.totalLatencyMs, c.latencyCount)],
+    ['zk_outstanding_requests', server.outstandingRequests],
+    ['zk_znode_count', server.tree.size],
+    ['zk_global_sessions', server.sessions.sessions.size],
+    ['zk_packets_sent', c.packetsSent],
+    ['zk_packets_received', c.packetsReceived],
+    ['zk_watch_count', server.watches.watchCount],
+    ['zk_min_latency', c.latencyCount === 0 ? 0 : Math.round(c.minLatencyMs)],
+    ['zk_max_latency', Math.round(c.maxLatencyMs)],
+    ['zk_approximate_data_size', server.tree.approximateDataSize],
+    ['zk_open_file_descriptor_count', env.openFileDescriptors()],
+    ['zk_max_file_descriptor_count', env.maxFileDescriptors()],
+    ['zk_uptime', Math.max(0, env.nowMs() - server.startedMs)],
+    ['zk_local_sessions', 0],
+  ];
+  return kv.map(([k, v]) => `${k}\t${v}`);
+}
+
+function dump(server: ZkServer): string[] {
+  const lines = ['SessionTracker dump:', `Session Sets (${server.sessions.sessions.size})/(${server.sessions.sessions.size}):`];
+  for (const s of server.sessions.sessions.values()) lines.push(`\t${hex(s.sessionId)}`);
+  lines.push('ephemeral nodes dump:', `Sessions with Ephemerals (${server.tree.ephemerals.size}):`);
+  for (const [sid, paths] of server.tree.ephemerals) {
+    lines.push(`${hex(sid)}:`);
+    for (const p of paths) if (nodeKind(sid, server.tree.extendedTypesEnabled) === 'ephemeral') lines.push(`\t${p}`);
+  }
+  return lines;
+}
+
+export function runFourLetterWord(word: string, server: ZkServer, env: FourLetterEnv): string {
+  const live = [...server.connections.values()];
+  const now = env.nowMs();
+  switch (word) {
+    case 'ruok':
+      return 'imok';
+    case 'isro':
+      return 'rw';
+    case 'srvr':
+      return [`Zookeeper version: ${SERVER_VERSION}`, ...serverStats(server, live.length)].join('\n') + '\n';
+    case 'stat':
+      return (
+        [`Zookeeper version: ${SERVER_VERSION}`, 'Clients:', ...live.map((c) => connectionLine(c, false, now)), '', ...serverStats(server, live.length)].join('\n') +
+        '\n'
+      );
+    case 'cons':
+      return live.map((c) => connectionLine(c, true, now) + '\n').join('') + '\n';
+    case 'crst':
+      for (const c of live) c.stats.reset();
+      return 'Connection stats reset.\n';
+    case 'srst': {
+      const c = server.counters;
+      c.packetsReceived = c.packetsSent = c.maxLatencyMs = c.totalLatencyMs = c.latencyCount = 0;
+      c.minLatencyMs = Number.MAX_SAFE_INTEGER;
+      return 'Server stats reset.\n';
+    }
+    case 'conf':
+      return env.conf().map(([k, v]) => `${k}=${v}\n`).join('');
+    case 'envi':
+      return ['Environment:', `zookeeper.version=${SERVER_VERSION}`, ...env.environment().map(([k, v]) => `${k}=${v}`)].join('\n') + '\n';
+    case 'mntr':
+      return mntr(server, env, live.length).join('\n') + '\n';
+    case 'wchs': {
+      const byConn = watchesByConnection(server);
+      const paths = watchesByPath(server);
+      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${server.watches.watchCount}\n`;
+    }
+    case 'wchc': {
+      const lines: string[] = [];
+      for (const [sid, paths] of watchesByConnection(server)) lines.push(hex(sid), ...[...paths].map((p) => `\t${p}`));
+      return lines.join('\n') + '\n';
+    }
+    case 'wchp': {
+      const lines: string[] = [];
+      for (const [path, sids] of watchesByPath(server)) lines.push(path, ...[...sids].map((s) => `\t${hex(s)}`));
+      return lines.join('\n') + '\n';
+    }
+    case 'dump':
+      return dump(server).join('\n') + '\n';
+    case 'dirs': {
+      const d = env.dirSizes();
+      return `datadir_size: ${d.dataDir}\nlogdir_size: ${d.logDir}\n`;
+    }
+    case 'gtmk':
+      return '0\n';
+    case 'stmk':
+      return '0\n';
+    case 'hash':
+      return 'Digest in history:\n';
+    default:
+      return `Unknown command: ${word}\n`;
+  }
+}

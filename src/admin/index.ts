@@ -1,0 +1,1 @@
+export { runFourLetterWord, SERVER_VERSION, type FourLetterEnv } from './four-letter.js';

@@ -1,0 +1,9 @@
+export { assert, AssertionError } from './assert.js';
+export * from './limits.js';
+export { JavaRandom, sessionPassword } from './java-random.js';
+export { SeededRandom } from './prng.js';
+
+/** A zxid: epoch * 2^32 + counter, exact as a number while epoch < 2^21. */
+export type Zxid = number;
+/** A 64-bit session id (ZooKeeper uses all 64 bits). */
+export type SessionId = bigint;

@@ -1,0 +1,27 @@
+/**
+ * Every bound the server enforces, in one place. Names follow ZooKeeper's config keys where
+ * one exists; the config module may override the defaults at start-up.
+ */
+
+/** `jute.maxbuffer`: largest frame, znode value or response accepted (1 MiB - 1). */
+export const JUTE_MAXBUFFER_DEFAULT = 0xfffff;
+/** Extra room ZooKeeper grants txns over jute.maxbuffer (`zookeeper.jute.maxbuffer.extrasize`). */
+export const JUTE_MAXBUFFER_EXTRA_BYTES = 1024;
+/** `maxClientCnxns`: connections per client IP. 0 means unlimited. */
+export const MAX_CLIENT_CNXNS_DEFAULT = 60;
+/** `globalOutstandingLimit`: requests in flight across the server before reads are paused. */
+export const GLOBAL_OUTSTANDING_LIMIT_DEFAULT = 1000;
+/** Bytes queued for one connection's socket before we stop reading its requests. */
+export const CONNECTION_OUTPUT_BYTES_MAX = 4 * 1024 * 1024;
+/** Requests one connection may have queued before we stop reading from it. */
+export const CONNECTION_PENDING_REQUESTS_MAX = 1000;
+/** The length of a ConnectRequest without / with the trailing readOnly byte. */
+export const CONNECT_REQUEST_BYTES_MIN = 44;
+/** Password length ZooKeeper clients send and expect. */
+export const SESSION_PASSWORD_BYTES = 16;
+/** Sequential suffixes are 10 zero-padded digits of a signed 32-bit counter. */
+export const SEQUENCE_DIGITS = 10;
+/** Largest TTL ZooKeeper accepts: 40 bits of milliseconds (EphemeralType.MAX_TTL). */
+export const TTL_MS_MAX = 0xffffffffff;
+/** Paths listed in one watch summary / dump line. */
+export const FOUR_LETTER_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;

@@ -1,0 +1,131 @@
+/**
+ * Txn records (zookeeper.jute, package org.apache.zookeeper.txn): what prep produces, what the
+ * txn log stores and what applyTxn consumes. Field orders follow ZooKeeper's so the log can be
+ * written in its format.
+ */
+import { CodecError, JuteReader, JuteWriter } from './jute.js';
+import { OpCode } from './codes.js';
+import { readAclList, writeAclList, type ACL } from './records.js';
+
+export interface TxnHeader {
+  clientId: bigint;
+  cxid: number;
+  zxid: number;
+  time: number;
+  type: number;
+}
+
+export type Txn =
+  | { type: typeof OpCode.create | typeof OpCode.create2; path: string; data: Buffer | null; acl: ACL[]; ephemeral: boolean; parentCVersion: number }
+  | { type: typeof OpCode.createContainer; path: string; data: Buffer | null; acl: ACL[]; parentCVersion: number }
+  | { type: typeof OpCode.createTTL; path: string; data: Buffer | null; acl: ACL[]; parentCVersion: number; ttl: number }
+  | { type: typeof OpCode.delete | typeof OpCode.deleteContainer; path: string }
+  | { type: typeof OpCode.setData; path: string; data: Buffer | null; version: number }
+  | { type: typeof OpCode.setACL; path: string; acl: ACL[]; version: number }
+  | { type: typeof OpCode.check; path: string; version: number }
+  | { type: typeof OpCode.createSession; timeOut: number }
+  | { type: typeof OpCode.closeSession; paths2Delete: string[] | null }
+  | { type: typeof OpCode.error; err: number }
+  | { type: typeof OpCode.multi; txns: Txn[] };
+
+export function writeTxnHeader(w: JuteWriter, h: TxnHeader): void {
+  w.writeBigLong(h.clientId).writeInt(h.cxid).writeLong(h.zxid).writeLong(h.time).writeInt(h.type);
+}
+export function readTxnHeader(r: JuteReader): TxnHeader {
+  return { clientId: r.readBigLong(), cxid: r.readInt(), zxid: r.readLong(), time: r.readLong(), type: r.readInt() };
+}
+
+export function writeTxn(w: JuteWriter, txn: Txn): void {
+  switch (txn.type) {
+    case OpCode.create:
+    case OpCode.create2:
+      w.writeString(txn.path).writeBuffer(txn.data);
+      writeAclList(w, txn.acl);
+      w.writeBool(txn.ephemeral).writeInt(txn.parentCVersion);
+      return;
+    case OpCode.createContainer:
+      w.writeString(txn.path).writeBuffer(txn.data);
+      writeAclList(w, txn.acl);
+      w.writeInt(txn.parentCVersion);
+      return;
+    case OpCode.createTTL:
+      w.writeString(txn.path).writeBuffer(txn.data);
+      writeAclList(w, txn.acl);
+      w.writeInt(txn.parentCVersion).writeLong(txn.ttl);
+      return;
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      w.writeString(txn.path);
+      return;
+    case OpCode.setData:
+      w.writeString(txn.path).writeBuffer(txn.data).writeInt(txn.version);
+      return;
+    case OpCode.setACL:
+      w.writeString(txn.path);
+      writeAclList(w, txn.acl);
+      w.writeInt(txn.version);
+      return;
+    case OpCode.check:
+      w.writeString(txn.path).writeInt(txn.version);
+      return;
+    case OpCode.createSession:
+      w.writeInt(txn.timeOut);
+      return;
+    case OpCode.closeSession:
+      if (txn.paths2Delete !== null) w.writeStrings(txn.paths2Delete);
+      return;
+    case OpCode.error:
+      w.writeInt(txn.err);
+      return;
+    case OpCode.multi:
+      // MultiTxn: vector<Txn{int type; buffer data}>
+      w.writeInt(txn.txns.length);
+      for (const sub of txn.txns) {
+        const inner = new JuteWriter(64);
+        writeTxn(inner, sub);
+        w.writeInt(sub.type).writeBuffer(inner.toBuffer());
+      }
+      return;
+  }
+}
+
+/** Decodes the body of a txn of `type` (the TxnHeader's type). */
+export function readTxn(type: number, r: JuteReader): Txn {
+  switch (type) {
+    case OpCode.create:
+    case OpCode.create2:
+      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], ephemeral: r.readBool(), parentCVersion: r.readInt() };
+    case OpCode.createContainer:
+      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], parentCVersion: r.readInt() };
+    case OpCode.createTTL:
+      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], parentCVersion: r.readInt(), ttl: r.readLong() };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type, path: r.readText() };
+    case OpCode.setData:
+      return { type, path: r.readText(), data: r.readBuffer(), version: r.readInt() };
+    case OpCode.setACL:
+      return { type, path: r.readText(), acl: readAclList(r) ?? [], version: r.readInt() };
+    case OpCode.check:
+      return { type, path: r.readText(), version: r.readInt() };
+    case OpCode.createSession:
+      return { type, timeOut: r.readInt() };
+    case OpCode.closeSession:
+      return { type, paths2Delete: r.remaining > 0 ? r.readStrings() : null };
+    case OpCode.error:
+      return { type, err: r.readInt() };
+    case OpCode.multi: {
+      const n = r.readInt();
+      if (n < 0 || n > r.remaining) throw new CodecError(`bad multi txn count ${n}`);
+      const txns: Txn[] = [];
+      for (let i = 0; i < n; i++) {
+        const subType = r.readInt();
+        const body = r.readBuffer() ?? Buffer.alloc(0);
+        txns.push(readTxn(subType, new JuteReader(body)));
+      }
+      return { type, txns };
+    }
+    default:
+      throw new CodecError(`unknown txn type ${type}`);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The client port: accepts TCP connections, splits frames, answers four-letter words, applies
+ * per-IP connection limits and output backpressure, and hands frames to the server core.
+ * Any malformed input closes that one connection and is logged; other clients are unaffected.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { CONNECTION_OUTPUT_BYTES_MAX } from '../base/index.js';
+import { CodecError, FrameDecoder, FrameLengthError } from '../codec/index.js';
+import type { ClientConnection, Logger } from '../server/types.js';
+import type { ZkServer } from '../server/zk-server.js';
+
+export interface ListenerSettings {
+  host: string;
+  port: number;
+  maxClientCnxns: number;
+  maxCnxns: number;
+  juteMaxBuffer: number;
+  fourLetterWords: ReadonlySet<string>;
+  fourLetterWhitelist: ReadonlySet<string>;
+  /** Answers a four-letter word (whitelisted) with its text. */
+  runFourLetterWord: (word: string) => string;
+}
+
+class SocketConnection implements ClientConnection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? 0;
+  }
+
+  send(frame: Buffer): void {
+    if (this.closed) return;
+    this.socket.write(frame);
+    // A client that does not read its replies stops being read from: memory stays bounded.
+    if (this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX && !this.socket.isPaused()) {
+      this.socket.pause();
+      this.socket.once('drain', () => {
+        if (!this.closed) this.socket.resume();
+      });
+    }
+  }
+
+  close(_reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+    // Don't wait forever for a peer that never reads the last bytes.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+export class ClientListener {
+  private readonly server: Server;
+  private nextId = 1;
+  private readonly perIp = new Map<string, number>();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly core: ZkServer,
+    private readonly settings: ListenerSettings,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.server.on('error', (err) => this.log.error({ err }, 'client listener error'));
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host: this.settings.host, port: this.settings.port, backlog: 511 }, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  private onSocket(socket: Socket): void {
+    const ip = socket.remoteAddress ?? 'unknown';
+    const count = this.perIp.get(ip) ?? 0;
+    const { maxClientCnxns, maxCnxns } = this.settings;
+    if ((maxClientCnxns > 0 && count >= maxClientCnxns) || (maxCnxns > 0 && this.sockets.size >= maxCnxns)) {
+      this.log.warn({ client: ip, max: maxClientCnxns }, `too many connections from ${ip} - max is ${maxClientCnxns}`);
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, count + 1);
+    this.sockets.add(socket);
+    const conn = new SocketConnection(this.nextId++, socket);
+    this.core.connectionOpened(conn);
+    const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
+    let sawFrame = false;
+
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.isClosed) return;
+      decoder.push(chunk);
+      socket.cork();
+      try {
+        if (!sawFrame) {
+          const word = decoder.peekWord();
+          if (word !== null && this.settings.fourLetterWords.has(word)) {
+            this.answerFourLetterWord(conn, word);
+            return;
+          }
+        }
+        for (let frame = decoder.next(); frame !== null && !conn.isClosed; frame = decoder.next()) {
+          sawFrame = true;
+          this.core.onFrame(conn, frame);
+        }
+      } catch (e) {
+        this.onBadInput(conn, e);
+      } finally {
+        socket.uncork();
+      }
+    });
+    socket.on('error', (err) => this.log.debug({ err: err.message, client: ip }, 'client socket error'));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+      this.core.connectionClosed(conn);
+    });
+  }
+
+  private answerFourLetterWord(conn: SocketConnection, word: string): void {
+    const text = this.settings.fourLetterWhitelist.has(word)
+      ? this.settings.runFourLetterWord(word)
+      : `${word} is not executed because it is not in the whitelist.\n`;
+    conn.socket.write(text);
+    conn.close('four-letter word answered');
+  }
+
+  private onBadInput(conn: SocketConnection, e: unknown): void {
+    if (e instanceof FrameLengthError || e instanceof CodecError) {
+      this.log.warn({ client: `${conn.remoteAddress}:${conn.remotePort}`, reason: e.message }, 'closing connection: bad request');
+      conn.close(e.message);
+      return;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Request -> txn (ZooKeeper's PrepRequestProcessor): validates a write against the tree plus
+ * the writes already prepared but not yet applied, checks ACLs, assigns the zxid, and returns
+ * the txn to log and apply. Failures become error txns, which consume a zxid as in ZooKeeper.
+ */
+import { assert, TTL_MS_MAX } from '../base/index.js';
+import {
+  OpCode,
+  ErrorCode,
+  Perms,
+  isEphemeralMode,
+  isSequentialMode,
+  isTtlMode,
+  CreateMode,
+  type ACL,
+  type Id,
+  type Request,
+  type RequestOf,
+  type Txn,
+  type TxnHeader,
+} from '../codec/index.js';
+import { type DataTree, invalidPathReason, parentOf, sequenceSuffix, nodeKind, ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH } from '../tree/index.js';
+import { aclPermits, fixupAcl } from './auth.js';
+
+/** The parts of a znode prep needs, as they will be once every prepared txn is applied. */
+interface NodeRecord {
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  childCount: number;
+  acl: readonly ACL[];
+}
+
+interface Pending {
+  zxid: number;
+  record: NodeRecord | null;
+}
+
+export interface PrepContext {
+  sessionId: bigint;
+  cxid: number;
+  authIds: readonly Id[];
+  nowMs: number;
+}
+
+export interface PrepSettings {
+  extendedTypesEnabled: boolean;
+  skipAcl: boolean;
+}
+
+const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
+
+/** A client-visible failure: becomes an ErrorTxn. */
+class PrepError {
+  constructor(readonly code: number) {}
+}
+
+export interface Prepared {
+  header: TxnHeader;
+  txn: Txn;
+}
+
+type WriteRequest = RequestOf<
+  | typeof OpCode.create
+  | typeof OpCode.create2
+  | typeof OpCode.createContainer
+  | typeof OpCode.createTTL
+  | typeof OpCode.delete
+  | typeof OpCode.deleteContainer
+  | typeof OpCode.setData
+  | typeof OpCode.setACL
+  | typeof OpCode.check
+>;
+
+export class RequestPreparer {
+  private readonly pending = new Map<string, Pending>();
+  private nextZxid: number;
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly settings: PrepSettings,
+  ) {
+    this.nextZxid = tree.lastProcessedZxid + 1;
+  }
+
+  get lastPreparedZxid(): number {
+    return this.nextZxid - 1;
+  }
+
+  /** Forget pending records once the tree has applied their txn. */
+  applied(zxid: number): void {
+    for (const [path, p] of this.pending) if (p.zxid <= zxid) this.pending.delete(path);
+  }
+
+  private takeZxid(): number {
+    return this.nextZxid++;
+  }
+
+  private header(ctx: PrepContext, type: number, zxid: number): TxnHeader {
+    return { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: ctx.nowMs, type };
+  }
+
+  createSession(ctx: PrepContext, timeoutMs: number): Prepared {
+    const zxid = this.takeZxid();
+    return { header: this.header(ctx, OpCode.createSession, zxid), txn: { type: OpCode.createSession, timeOut: timeoutMs } };
+  }
+
+  closeSession(ctx: PrepContext): Prepared {
+    const zxid = this.takeZxid();
+    const paths = [...this.tree.ephemeralsOf(ctx.sessionId)];
+    // Ephemerals created by prepared-but-unapplied txns die too.
+    for (const [path, p] of this.pending) {
+      if (p.record !== null && p.record.ephemeralOwner === ctx.sessionId && !paths.includes(path)) paths.push(path);
+    }
+    for (const path of paths) this.setPending(path, zxid, null);
+    return { header: this.header(ctx, OpCode.closeSession, zxid), txn: { type: OpCode.closeSession, paths2Delete: paths } };
+  }
+
+  /** Prepares a write request, or a multi. */
+  prepare(ctx: PrepContext, req: WriteRequest | RequestOf<typeof OpCode.multi>): Prepared {
+    const zxid = this.takeZxid();
+    if (req.op === OpCode.multi) return { header: this.header(ctx, OpCode.multi, zxid), txn: this.prepareMulti(ctx, req.ops, zxid) };
+    try {
+      const txn = this.prepareOne(ctx, req, zxid);
+      return { header: this.header(ctx, req.op, zxid), txn };
+    } catch (e) {
+      if (!(e instanceof PrepError)) throw e;
+      return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err: e.code } };
+    }
+  }
+
+  private prepareMulti(ctx: PrepContext, ops: readonly Request[], zxid: number): Txn {
+    const saved = new Map<string, Pending | undefined>();
+    const txns: Txn[] = [];
+    let failedAt = -1;
+    let failure = 0;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      assert(op !== undefined, 'multi op');
+      try {
+        txns.push(this.prepareOne(ctx, op as WriteRequest, zxid, saved));
+      } catch (e) {
+        if (!(e instanceof PrepError)) throw e;
+        failedAt = i;
+        failure = e.code;
+        break;
+      }
+    }
+    if (failedAt < 0) return { type: OpCode.multi, txns };
+    // Roll back this multi's pending records; every op reports as ZooKeeper reports it.
+    for (const [path, prev] of saved) {
+      if (prev === undefined) this.pending.delete(path);
+      else this.pending.set(path, prev);
+    }
+    const errors: Txn[] = ops.map((_, i) => ({
+      type: OpCode.error,
+      err: i < failedAt ? 0 : i === failedAt ? failure : ErrorCode.RUNTIMEINCONSISTENCY,
+    }));
+    return { type: OpCode.multi, txns: errors };
+  }
+
+  private record(path: string): NodeRecord | null {
+    const p = this.pending.get(path);
+    if (p !== undefined) return p.record;
+    const node = this.tree.get(path);
+    if (node === undefined) return null;
+    return {
+      version: node.version,
+      cversion: node.cversion,
+      aversion: node.aversion,
+      ephemeralOwner: node.ephemeralOwner,
+      childCount: node.children.size,
+      acl: node.acl,
+    };
+  }
+
+  private mustRecord(path: string): NodeRecord {
+    const r = this.record(path);
+    if (r === null) throw new PrepError(ErrorCode.NONODE);
+    return r;
+  }
+
+  private setPending(path: string, zxid: number, record: NodeRecord | null, saved?: Map<string, Pending | undefined>): void {
+    if (saved !== undefined && !saved.has(path)) saved.set(path, this.pending.get(path));
+    this.pending.set(path, { zxid, record });
+  }
+
+  private checkAcl(acl: readonly ACL[], perm: number, ctx: PrepContext): void {
+    if (!aclPermits(acl, perm, ctx.authIds, this.settings.skipAcl)) throw new PrepError(ErrorCode.NOAUTH);
+  }
+
+  private validatePath(path: string): void {
+    if (invalidPathReason(path) !== null) throw new PrepError(ErrorCode.BADARGUMENTS);
+  }
+
+  /**
+   * ZooKeeper's getParentPathAndValidate: rejects paths with no parent or a NUL, and for deletes
+   * the special nodes ("/", /zookeeper, /zookeeper/quota, /zookeeper/config). A create of those
+   * fails later with NodeExists, as in ZooKeeper.
+   */
+  private parentPathOf(path: string, rejectSpecial: boolean): string {
+    if (path.lastIndexOf('/') < 0 || path.includes('\0') || (rejectSpecial && SPECIAL_PATHS.has(path))) {
+      throw new PrepError(ErrorCode.BADARGUMENTS);
+    }
+    return parentOf(path);
+  }
+
+  private fixupAcl(acl: readonly ACL[], ctx: PrepContext): ACL[] {
+    const fixed = fixupAcl(acl, ctx.authIds);
+    if (fixed === null) throw new PrepError(ErrorCode.INVALIDACL);
+    return fixed;
+  }
+
+  private static checkVersion(current: number, expected: number): number {
+    if (expected !== -1 && expected !== current) throw new PrepError(ErrorCode.BADVERSION);
+    return (current + 1) | 0;
+  }
+
+  private prepareOne(ctx: PrepContext, req: WriteRequest, zxid: number, saved?: Map<string, Pending | undefined>): Txn {
+    switch (req.op) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        return this.prepareCreate(ctx, req, zxid, saved);
+      case OpCode.delete:
+      case OpCode.deleteContainer:
+        return this.prepareDelete(ctx, req, zxid, saved);
+      case OpCode.setData: {
+        this.validatePath(req.path);
+        const rec = this.mustRecord(req.path);
+        this.checkAcl(rec.acl, Perms.WRITE, ctx);
+        const version = RequestPreparer.checkVersion(rec.version, req.version);
+        this.setPending(req.path, zxid, { ...rec, version }, saved);
+        return { type: OpCode.setData, path: req.path, data: req.data, version };
+      }
+      case OpCode.setACL: {
+        this.validatePath(req.path);
+        const acl = this.fixupAcl(req.acl, ctx);
+        const rec = this.mustRecord(req.path);
+        this.checkAcl(rec.acl, Perms.ADMIN, ctx);
+        const version = RequestPreparer.checkVersion(rec.aversion, req.version);
+        this.setPending(req.path, zxid, { ...rec, aversion: version, acl }, saved);
+        return { type: OpCode.setACL, path: req.path, acl, version };
+      }
+      case OpCode.check: {
+        this.validatePath(req.path);
+        const rec = this.mustRecord(req.path);
+        this.checkAcl(rec.acl, Perms.READ, ctx);
+        RequestPreparer.checkVersion(rec.version, req.version);
+        return { type: OpCode.check, path: req.path, version: req.version };
+      }
+    }
+  }
+
+  private createModeOf(req: WriteRequest & { flags: number }): number {
+    if (req.op === OpCode.createContainer) return CreateMode.CONTAINER;
+    return req.flags;
+  }
+
+  private prepareCreate(
+    ctx: PrepContext,
+    req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>,
+    zxid: number,
+    saved?: Map<string, Pending | undefined>,
+  ): Txn {
+    const mode = this.createModeOf(req);
+    const ttl = req.op === OpCode.createTTL ? req.ttl : -1;
+    if (mode < 0 || mode > 6) throw new PrepError(ErrorCode.BADARGUMENTS);
+    if (isTtlMode(mode) && !this.settings.extendedTypesEnabled) throw new PrepError(ErrorCode.UNIMPLEMENTED);
+    if (isTtlMode(mode) ? ttl <= 0 || ttl > TTL_MS_MAX : req.op === OpCode.createTTL) throw new PrepError(ErrorCode.BADARGUMENTS);
+    if (mode === CreateMode.CONTAINER && req.op !== OpCode.createContainer && req.op !== OpCode.create2 && req.op !== OpCode.create) {
+      throw new PrepError(ErrorCode.BADARGUMENTS);
+    }
+    const parentPath = this.parentPathOf(req.path, false);
+    const acl = this.fixupAcl(req.acl, ctx);
+    const parent = this.mustRecord(parentPath);
+    this.checkAcl(parent.acl, Perms.CREATE, ctx);
+    const path = isSequentialMode(mode) ? req.path + sequenceSuffix(parent.cversion) : req.path;
+    this.validatePath(path);
+    if (this.record(path) !== null) throw new PrepError(ErrorCode.NODEEXISTS);
+    if (nodeKind(parent.ephemeralOwner, this.settings.extendedTypesEnabled) === 'ephemeral') {
+      throw new PrepError(ErrorCode.NOCHILDRENFOREPHEMERALS);
+    }
+    const parentCVersion = parent.cversion + 1;
+    const ephemeral = isEphemeralMode(mode);
+    this.setPending(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 }, saved);
+    const owner = ephemeral ? ctx.sessionId : 0n;
+    this.setPending(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, saved);
+    if (mode === CreateMode.CONTAINER) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
+    if (isTtlMode(mode)) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };
+    const type = req.op === OpCode.create ? OpCode.create : OpCode.create2;
+    return { type, path, data: req.data, acl, ephemeral, parentCVersion };
+  }
+
+  private prepareDelete(
+    ctx: PrepContext,
+    req: RequestOf<typeof OpCode.delete | typeof OpCode.deleteContainer>,
+    zxid: number,
+    saved?: Map<string, Pending | undefined>,
+  ): Txn {
+    const parentPath = this.parentPathOf(req.path, true);
+    const parent = this.mustRecord(parentPath);
+    const rec = this.mustRecord(req.path);
+    if (req.op === OpCode.deleteContainer) {
+      const kind = nodeKind(rec.ephemeralOwner, this.settings.extendedTypesEnabled);
+      if (kind !== 'container' && kind !== 'ttl') throw new PrepError(ErrorCode.BADARGUMENTS);
+    } else {
+      this.checkAcl(parent.acl, Perms.DELETE, ctx);
+      RequestPreparer.checkVersion(rec.version, req.version);
+    }
+    if (rec.childCount > 0) throw new PrepError(ErrorCode.NOTEMPTY);
+    this.setPending(parentPath, zxid, { ...parent, childCount: parent.childCount - 1 }, saved);
+    this.setPending(req.path, zxid, null, saved);
+    return { type: req.op, path: req.path };
+  }
+}

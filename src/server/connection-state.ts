@@ -1,0 +1,69 @@
+/** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
+import type { Id } from '../codec/index.js';
+import type { ClientConnection } from './types.js';
+
+/** A request waiting for its turn to be answered, in arrival order. */
+export interface QueuedReply {
+  /** False while the write's txn is not yet durable and applied. */
+  ready: boolean;
+  run: () => void;
+}
+
+export class ConnectionStats {
+  packetsReceived = 0;
+  packetsSent = 0;
+  minLatencyMs = Number.MAX_SAFE_INTEGER;
+  maxLatencyMs = 0;
+  totalLatencyMs = 0;
+  latencyCount = 0;
+  lastOp = 'NA';
+  lastCxid = -1;
+  lastZxid = -1;
+  lastResponseTimeMs = 0;
+  lastLatencyMs = 0;
+
+  recordLatency(ms: number): void {
+    this.lastLatencyMs = ms;
+    this.totalLatencyMs += ms;
+    this.latencyCount++;
+    if (ms < this.minLatencyMs) this.minLatencyMs = ms;
+    if (ms > this.maxLatencyMs) this.maxLatencyMs = ms;
+  }
+
+  reset(): void {
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+    this.minLatencyMs = Number.MAX_SAFE_INTEGER;
+    this.maxLatencyMs = 0;
+    this.totalLatencyMs = 0;
+    this.latencyCount = 0;
+    this.lastOp = 'NA';
+    this.lastCxid = -1;
+    this.lastZxid = -1;
+    this.lastResponseTimeMs = 0;
+    this.lastLatencyMs = 0;
+  }
+}
+
+export class ConnectionState {
+  sessionId: bigint | null = null;
+  sessionTimeoutMs = 0;
+  /** Set once the ConnectRequest has been read. */
+  handshakeStarted = false;
+  /** Old clients omit the readOnly byte; their ConnectResponse omits it too. */
+  oldClient = false;
+  closing = false;
+  readonly authIds: Id[];
+  readonly queue: QueuedReply[] = [];
+  readonly stats = new ConnectionStats();
+  readonly establishedMs: number;
+
+  constructor(
+    readonly conn: ClientConnection,
+    nowMs: number,
+  ) {
+    // Every connection holds its client's address as an `ip` id (ZooKeeper adds it on accept).
+    this.authIds = [{ scheme: 'ip', id: conn.remoteAddress.startsWith('::ffff:') ? conn.remoteAddress.slice(7) : conn.remoteAddress }];
+    this.establishedMs = nowMs;
+  }
+}

@@ -1,0 +1,615 @@
+/**
+ * The standalone server's decisions: handshake, request dispatch, the write pipeline
+ * (prep -> durable -> apply -> watch events -> reply), reads in session order, session expiry
+ * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
+ * the driver calls `tick` and `checkContainers`.
+ */
+import { sessionPassword, SESSION_PASSWORD_BYTES } from '../base/index.js';
+import {
+  CodecError,
+  ErrorCode,
+  EventType,
+  JuteReader,
+  JuteWriter,
+  KeeperState,
+  OpCode,
+  Perms,
+  WatcherType,
+  Xid,
+  opName,
+  readConnectRequest,
+  readRequest,
+  writeAclList,
+  writeConnectResponse,
+  writeOpResults,
+  writeReplyHeader,
+  writeStat,
+  writeWatcherEvent,
+  type OpResult,
+  type Request,
+  type RequestOf,
+} from '../codec/index.js';
+import { DataTree, nodeKind, ttlOf, type ApplyResult, type TreeChange } from '../tree/index.js';
+import { SessionTracker } from '../session/index.js';
+import { WatchManager, type WatchEvent } from '../watch/index.js';
+import { RequestPreparer, aclPermits, digestId, redactDigests, PERM_READ_OR_ADMIN, SUPER_ID, type Prepared, type Sha1Base64 } from '../prep/index.js';
+import { ConnectionState } from './connection-state.js';
+import type { ClientConnection, Clock, Logger } from './types.js';
+
+export interface ServerSettings {
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  extendedTypesEnabled: boolean;
+  skipAcl: boolean;
+  superDigest: string | undefined;
+  containerMaxPerMinute: number;
+  containerMaxNeverUsedIntervalMs: number;
+  containerCheckIntervalMs: number;
+  /** ZooKeeper's standalone server uses 1 as the session-id server byte. */
+  sessionServerId: number;
+}
+
+/**
+ * Makes txns durable. The in-memory sink calls back at once; the txn-log sink (durability)
+ * calls back after fsync. Callbacks must come in append order.
+ */
+export interface TxnSink {
+  append(prepared: Prepared, durable: () => void): void;
+}
+
+export const inMemorySink: TxnSink = {
+  append: (_p, durable) => durable(),
+};
+
+type Body = ((w: JuteWriter) => void) | null;
+
+const WRITE_OPS = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.check,
+  OpCode.multi,
+]);
+
+export class ZkServer {
+  readonly tree: DataTree;
+  readonly sessions: SessionTracker;
+  readonly watches = new WatchManager();
+  readonly prep: RequestPreparer;
+  readonly connections = new Map<number, ConnectionState>();
+  private readonly bySession = new Map<bigint, ConnectionState>();
+  readonly startedMs: number;
+  /** Server-wide counters for srvr/mntr. */
+  readonly counters = { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, latencyCount: 0 };
+  outstandingRequests = 0;
+
+  constructor(
+    readonly settings: ServerSettings,
+    private readonly clock: Clock,
+    private readonly sha1: Sha1Base64,
+    private readonly log: Logger,
+    private readonly sink: TxnSink = inMemorySink,
+    tree?: DataTree,
+  ) {
+    this.tree = tree ?? new DataTree(settings.extendedTypesEnabled);
+    this.sessions = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
+    this.prep = new RequestPreparer(this.tree, { extendedTypesEnabled: settings.extendedTypesEnabled, skipAcl: settings.skipAcl });
+    this.startedMs = clock.wallMs();
+  }
+
+  get lastZxid(): number {
+    return this.tree.lastProcessedZxid;
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  connectionOpened(conn: ClientConnection): ConnectionState {
+    const state = new ConnectionState(conn, this.clock.wallMs());
+    this.connections.set(conn.id, state);
+    return state;
+  }
+
+  connectionClosed(conn: ClientConnection): void {
+    const state = this.connections.get(conn.id);
+    if (state === undefined) return;
+    this.connections.delete(conn.id);
+    state.closing = true;
+    this.watches.removeConnection(conn.id);
+    if (state.sessionId !== null && this.bySession.get(state.sessionId) === state) this.bySession.delete(state.sessionId);
+  }
+
+  private closeConnection(state: ConnectionState, reason: string): void {
+    if (state.closing) return;
+    state.closing = true;
+    state.conn.close(reason);
+  }
+
+  /** One complete frame from a connection. Throws CodecError for bytes that do not decode. */
+  onFrame(conn: ClientConnection, frame: Buffer): void {
+    const state = this.connections.get(conn.id);
+    if (state === undefined || state.closing) return;
+    state.stats.packetsReceived++;
+    this.counters.packetsReceived++;
+    if (!state.handshakeStarted) {
+      state.handshakeStarted = true;
+      this.onConnectRequest(state, frame);
+      return;
+    }
+    if (state.sessionId === null) {
+      // Requests while the session is still being created are not allowed by the protocol.
+      throw new CodecError('request before the session was established');
+    }
+    const r = new JuteReader(frame);
+    const xid = r.readInt();
+    const type = r.readInt();
+    let req: Request;
+    try {
+      req = readRequest(type, r);
+    } catch (e) {
+      if (e instanceof CodecError && e.message.startsWith('unknown opcode')) {
+        this.log.warn({ type, session: hex(state.sessionId) }, 'unknown request type');
+        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, ErrorCode.UNIMPLEMENTED, null));
+        return;
+      }
+      throw e;
+    }
+    this.sessions.touch(state.sessionId, this.clock.monoMs());
+    this.dispatch(state, xid, req, this.clock.monoMs());
+  }
+
+  // ------------------------------------------------------------------ handshake
+
+  private onConnectRequest(state: ConnectionState, frame: Buffer): void {
+    const req = readConnectRequest(new JuteReader(frame));
+    state.oldClient = req.readOnly === undefined;
+    if (req.lastZxidSeen > this.lastZxid) {
+      this.log.info(
+        { client: state.conn.remoteAddress, clientZxid: hex(req.lastZxidSeen), ourZxid: hex(this.lastZxid) },
+        'refusing session request: client has seen a newer zxid; it must try another server',
+      );
+      this.closeConnection(state, 'client zxid ahead of server');
+      return;
+    }
+    const timeoutMs = Math.min(Math.max(req.timeOut, this.settings.minSessionTimeoutMs), this.settings.maxSessionTimeoutMs);
+    if (req.sessionId === 0n) {
+      this.createSession(state, timeoutMs);
+      return;
+    }
+    // Re-attach: whatever the outcome, the session's current connection is closed first.
+    const previous = this.bySession.get(req.sessionId);
+    if (previous !== undefined && previous !== state) this.closeConnection(previous, 'session re-attached from another connection');
+    const valid =
+      req.passwd.length === SESSION_PASSWORD_BYTES &&
+      req.passwd.equals(sessionPassword(req.sessionId)) &&
+      this.sessions.touch(req.sessionId, this.clock.monoMs());
+    if (!valid) {
+      this.log.info({ session: hex(req.sessionId), client: state.conn.remoteAddress }, 'invalid session re-attach: expired or bad password');
+      this.sendConnectResponse(state, 0, 0n, Buffer.alloc(SESSION_PASSWORD_BYTES));
+      this.closeConnection(state, 'session expired');
+      return;
+    }
+    this.bindSession(state, req.sessionId, timeoutMs);
+    this.sendConnectResponse(state, timeoutMs, req.sessionId, sessionPassword(req.sessionId));
+  }
+
+  private bindSession(state: ConnectionState, sessionId: bigint, timeoutMs: number): void {
+    state.sessionId = sessionId;
+    state.sessionTimeoutMs = timeoutMs;
+    this.bySession.set(sessionId, state);
+  }
+
+  private createSession(state: ConnectionState, timeoutMs: number): void {
+    const sessionId = this.sessions.newSessionId();
+    const prepared = this.prep.createSession(this.ctx(state, sessionId, 0), timeoutMs);
+    this.sessions.add(sessionId, timeoutMs, this.clock.monoMs());
+    state.sessionId = sessionId;
+    this.commit(prepared, state, () => {
+      this.bindSession(state, sessionId, timeoutMs);
+      this.sendConnectResponse(state, timeoutMs, sessionId, sessionPassword(sessionId));
+    });
+  }
+
+  private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
+    if (state.closing) return;
+    const w = new JuteWriter(64);
+    const at = w.reserveInt();
+    writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd, readOnly: state.oldClient ? undefined : false });
+    w.patchInt(at, w.length - 4);
+    this.sendFrame(state, Buffer.from(w.toBuffer()));
+  }
+
+  // ------------------------------------------------------------------ replies and ordering
+
+  private sendFrame(state: ConnectionState, frame: Buffer): void {
+    if (state.closing) return;
+    state.stats.packetsSent++;
+    this.counters.packetsSent++;
+    state.conn.send(frame);
+  }
+
+  private reply(state: ConnectionState, xid: number, zxid: number, err: number, body: Body): void {
+    const w = new JuteWriter(body === null ? 16 : 128);
+    const at = w.reserveInt();
+    writeReplyHeader(w, { xid, zxid, err });
+    if (err === 0 && body !== null) body(w);
+    w.patchInt(at, w.length - 4);
+    state.stats.lastZxid = zxid;
+    this.sendFrame(state, Buffer.from(w.toBuffer()));
+  }
+
+  /** Queue an answer behind this connection's earlier writes; run it now if none are pending. */
+  private enqueueReply(state: ConnectionState, _xid: number, run: () => void): void {
+    if (state.queue.length === 0) {
+      run();
+      return;
+    }
+    state.queue.push({ ready: true, run });
+  }
+
+  private drain(state: ConnectionState): void {
+    while (state.queue.length > 0) {
+      const head = state.queue[0];
+      if (head === undefined || !head.ready) return;
+      state.queue.shift();
+      head.run();
+    }
+  }
+
+  private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
+    const ms = this.clock.monoMs() - startMs;
+    state.stats.recordLatency(ms);
+    state.stats.lastOp = opName(op).slice(0, 4).toUpperCase();
+    state.stats.lastCxid = xid;
+    state.stats.lastResponseTimeMs = this.clock.wallMs();
+    const c = this.counters;
+    c.totalLatencyMs += ms;
+    c.latencyCount++;
+    if (ms < c.minLatencyMs) c.minLatencyMs = ms;
+    if (ms > c.maxLatencyMs) c.maxLatencyMs = ms;
+  }
+
+  private ctx(state: ConnectionState | null, sessionId: bigint, cxid: number): { sessionId: bigint; cxid: number; authIds: ConnectionState['authIds']; nowMs: number } {
+    return { sessionId, cxid, authIds: state?.authIds ?? [], nowMs: this.clock.wallMs() };
+  }
+
+  /**
+   * Durable -> apply -> events -> `after`. The txn is logged first; its effects (and the
+   * watch events, which reach clients before the reply that follows) happen once durable.
+   */
+  private commit(prepared: Prepared, state: ConnectionState | null, after: (res: ApplyResult) => void): void {
+    const entry = state === null ? null : { ready: false, run: (): void => undefined };
+    if (state !== null && entry !== null) state.queue.push(entry);
+    this.outstandingRequests++;
+    this.sink.append(prepared, () => {
+      this.outstandingRequests--;
+      const changes: TreeChange[] = [];
+      const res = this.tree.applyTxn(prepared.header, prepared.txn, changes);
+      this.prep.applied(prepared.header.zxid);
+      if (prepared.txn.type === OpCode.closeSession) {
+        this.sessions.remove(prepared.header.clientId);
+      }
+      this.deliver(this.watches.eventsFor(changes), prepared.header.zxid);
+      if (state === null || entry === null) {
+        after(res);
+        return;
+      }
+      entry.ready = true;
+      entry.run = () => after(res);
+      this.drain(state);
+    });
+  }
+
+  private deliver(events: readonly WatchEvent[], zxid: number): void {
+    for (const e of events) {
+      const target = this.connections.get(e.watcher);
+      if (target !== undefined) this.sendEvent(target, e.type, e.path, zxid);
+    }
+  }
+
+  private sendEvent(state: ConnectionState, type: number, path: string, zxid: number): void {
+    const w = new JuteWriter(64);
+    const at = w.reserveInt();
+    writeReplyHeader(w, { xid: Xid.notification, zxid, err: 0 });
+    writeWatcherEvent(w, { type, state: KeeperState.SyncConnected, path });
+    w.patchInt(at, w.length - 4);
+    this.sendFrame(state, Buffer.from(w.toBuffer()));
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  private dispatch(state: ConnectionState, xid: number, req: Request, startMs: number): void {
+    const sessionId = state.sessionId ?? 0n;
+    if (WRITE_OPS.has(req.op)) {
+      const prepared = this.prep.prepare(this.ctx(state, sessionId, xid), req as Parameters<RequestPreparer['prepare']>[1]);
+      this.commit(prepared, state, (res) => {
+        this.recordLatency(state, startMs, req.op, xid);
+        this.reply(state, xid, prepared.header.zxid, res.err, writeBodyFor(req.op, res));
+      });
+      return;
+    }
+    switch (req.op) {
+      case OpCode.closeSession:
+        this.closeSessionRequest(state, xid, sessionId);
+        return;
+      case OpCode.auth:
+        this.enqueueReply(state, xid, () => this.auth(state, req));
+        return;
+      case OpCode.ping:
+        this.enqueueReply(state, xid, () => this.reply(state, Xid.ping, this.lastZxid, 0, null));
+        return;
+      case OpCode.setWatches:
+      case OpCode.setWatches2:
+        this.enqueueReply(state, xid, () => {
+          this.setWatches(state, req);
+          this.reply(state, Xid.setWatches, this.lastZxid, 0, null);
+        });
+        return;
+      default:
+        this.enqueueReply(state, xid, () => {
+          const [err, body] = this.read(state, req);
+          this.recordLatency(state, startMs, req.op, xid);
+          this.reply(state, xid, this.lastZxid, err, body);
+        });
+    }
+  }
+
+  private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {
+    this.sessions.setClosing(sessionId);
+    const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid));
+    this.commit(prepared, state, () => {
+      this.reply(state, xid, prepared.header.zxid, 0, null);
+      this.bySession.delete(sessionId);
+      this.closeConnection(state, 'client closed its session');
+    });
+  }
+
+  private auth(state: ConnectionState, req: RequestOf<typeof OpCode.auth>): void {
+    if (req.scheme === 'digest') {
+      const userPassword = req.auth.toString('utf8');
+      const id = digestId(userPassword, this.sha1);
+      if (this.settings.superDigest !== undefined && id === this.settings.superDigest) state.authIds.push(SUPER_ID);
+      if (!state.authIds.some((a) => a.scheme === 'digest' && a.id === id)) state.authIds.push({ scheme: 'digest', id });
+      this.reply(state, Xid.auth, 0, 0, null);
+      return;
+    }
+    this.log.warn({ scheme: req.scheme, session: hex(state.sessionId ?? 0n) }, 'authentication failed: no provider for scheme');
+    this.reply(state, Xid.auth, 0, ErrorCode.AUTHFAILED, null);
+    this.closeConnection(state, 'authentication failed');
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  private read(state: ConnectionState, req: Request): [number, Body] {
+    const authIds = state.authIds;
+    const skip = this.settings.skipAcl;
+    switch (req.op) {
+      case OpCode.exists: {
+        if (req.path.includes('\0')) return [ErrorCode.BADARGUMENTS, null];
+        if (req.watch) this.watches.addDataWatch(req.path, state.conn.id);
+        const node = this.tree.get(req.path);
+        if (node === undefined) return [ErrorCode.NONODE, null];
+        const stat = this.tree.statOf(node);
+        return [0, (w) => writeStat(w, stat)];
+      }
+      case OpCode.getData: {
+        const node = this.tree.get(req.path);
+        if (node === undefined) return [ErrorCode.NONODE, null];
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        if (req.watch) this.watches.addDataWatch(req.path, state.conn.id);
+        const stat = this.tree.statOf(node);
+        const data = node.data;
+        return [0, (w) => writeStat(w.writeBuffer(data), stat)];
+      }
+      case OpCode.getChildren:
+      case OpCode.getChildren2: {
+        const node = this.tree.get(req.path);
+        if (node === undefined) return [ErrorCode.NONODE, null];
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        if (req.watch) this.watches.addChildWatch(req.path, state.conn.id);
+        const children = [...node.children];
+        if (req.op === OpCode.getChildren) return [0, (w) => w.writeStrings(children)];
+        const stat = this.tree.statOf(node);
+        return [0, (w) => writeStat(w.writeStrings(children), stat)];
+      }
+      case OpCode.getACL: {
+        const node = this.tree.get(req.path);
+        if (node === undefined) return [ErrorCode.NONODE, null];
+        if (!aclPermits(node.acl, PERM_READ_OR_ADMIN, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        const acl = aclPermits(node.acl, Perms.ADMIN, authIds, skip) ? node.acl : redactDigests(node.acl);
+        const stat = this.tree.statOf(node);
+        return [0, (w) => {
+          writeAclList(w, acl);
+          writeStat(w, stat);
+        }];
+      }
+      case OpCode.sync: {
+        const path = req.path;
+        return [0, (w) => w.writeString(path)];
+      }
+      case OpCode.getAllChildrenNumber: {
+        const node = this.tree.get(req.path);
+        if (node === undefined) return [ErrorCode.NONODE, null];
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        const n = this.tree.countDescendants(req.path);
+        return [0, (w) => w.writeInt(n)];
+      }
+      case OpCode.getEphemerals: {
+        const prefix = req.prefixPath;
+        const all = this.tree.ephemeralsOf(state.sessionId ?? 0n);
+        const list = prefix === '' || prefix === '/' ? [...all] : all.filter((p) => p.startsWith(prefix));
+        return [0, (w) => w.writeStrings(list)];
+      }
+      case OpCode.addWatch:
+        if (req.mode !== 0 && req.mode !== 1) return [ErrorCode.BADARGUMENTS, null];
+        this.watches.addPersistentWatch(req.path, state.conn.id, req.mode === 1);
+        return [0, null];
+      case OpCode.checkWatches:
+      case OpCode.removeWatches:
+        return [this.watchQuery(state, req.path, req.type, req.op === OpCode.removeWatches), null];
+      case OpCode.whoAmI: {
+        const infos = state.authIds
+          .filter((id) => id.scheme !== 'super')
+          .map((id) => ({ authScheme: id.scheme, user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id }));
+        return [0, (w) => w.writeVector(infos, (ww, i) => ww.writeString(i.authScheme).writeString(i.user))];
+      }
+      case OpCode.multiRead: {
+        const results = req.ops.map((op) => this.readOp(state, op));
+        return [0, (w) => writeOpResults(w, results)];
+      }
+      case OpCode.reconfig:
+        // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper.
+        return [ErrorCode.RECONFIGDISABLED, null];
+      default:
+        return [ErrorCode.UNIMPLEMENTED, null];
+    }
+  }
+
+  private readOp(state: ConnectionState, op: Request): OpResult {
+    if (op.op !== OpCode.getData && op.op !== OpCode.getChildren) return { type: OpCode.error, err: ErrorCode.UNIMPLEMENTED };
+    const node = this.tree.get(op.path);
+    if (node === undefined) return { type: OpCode.error, err: ErrorCode.NONODE };
+    if (!aclPermits(node.acl, Perms.READ, state.authIds, this.settings.skipAcl)) return { type: OpCode.error, err: ErrorCode.NOAUTH };
+    if (op.op === OpCode.getData) {
+      if (op.watch) this.watches.addDataWatch(op.path, state.conn.id);
+      return { type: OpCode.getData, data: node.data, stat: this.tree.statOf(node) };
+    }
+    if (op.watch) this.watches.addChildWatch(op.path, state.conn.id);
+    return { type: OpCode.getChildren, children: [...node.children] };
+  }
+
+  private watchQuery(state: ConnectionState, path: string, type: number, remove: boolean): number {
+    const id = state.conn.id;
+    const inData = type === WatcherType.Data || type === WatcherType.Any;
+    const inChild = type === WatcherType.Children || type === WatcherType.Any;
+    let found = false;
+    if (remove) {
+      if (inChild && this.watches.child.remove(path, id)) found = true;
+      if (inData && this.watches.data.remove(path, id)) found = true;
+    } else {
+      found = (inChild && this.watches.child.has(path, id)) || (inData && this.watches.data.has(path, id));
+    }
+    return found ? 0 : ErrorCode.NOWATCHER;
+  }
+
+  /** setWatches(2): re-arm a reconnecting client's watches, firing what it missed. */
+  private setWatches(state: ConnectionState, req: RequestOf<typeof OpCode.setWatches | typeof OpCode.setWatches2>): void {
+    const id = state.conn.id;
+    const rel = req.relativeZxid;
+    const zxid = this.lastZxid;
+    for (const path of req.dataWatches) {
+      const node = this.tree.get(path);
+      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path, zxid);
+      else if (node.mzxid > rel) this.sendEvent(state, EventType.NodeDataChanged, path, zxid);
+      else this.watches.addDataWatch(path, id);
+    }
+    for (const path of req.existWatches) {
+      if (this.tree.get(path) !== undefined) this.sendEvent(state, EventType.NodeCreated, path, zxid);
+      else this.watches.addDataWatch(path, id);
+    }
+    for (const path of req.childWatches) {
+      const node = this.tree.get(path);
+      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path, zxid);
+      else if (node.pzxid > rel) this.sendEvent(state, EventType.NodeChildrenChanged, path, zxid);
+      else this.watches.addChildWatch(path, id);
+    }
+    for (const path of req.persistentWatches) this.watches.addPersistentWatch(path, id, false);
+    for (const path of req.persistentRecursiveWatches) this.watches.addPersistentWatch(path, id, true);
+  }
+
+  // ------------------------------------------------------------------ timers (driven from outside)
+
+  /** Expires sessions whose deadline passed: ephemerals deleted, watches fired, connection closed. */
+  tick(): void {
+    for (const sessionId of this.sessions.expire(this.clock.monoMs())) {
+      this.log.info({ session: hex(sessionId) }, 'session expired');
+      this.expireSession(sessionId);
+    }
+  }
+
+  expireSession(sessionId: bigint): void {
+    this.sessions.setClosing(sessionId);
+    const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0));
+    const state = this.bySession.get(sessionId);
+    this.commit(prepared, null, () => {
+      if (state !== undefined) {
+        this.bySession.delete(sessionId);
+        this.closeConnection(state, 'session expired');
+      }
+    });
+  }
+
+  /** ZooKeeper's ContainerManager pass: delete empty used containers and expired TTL nodes. */
+  checkContainers(): number {
+    const now = this.clock.wallMs();
+    const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
+    const candidates: string[] = [];
+    for (const path of this.tree.containers) {
+      const node = this.tree.get(path);
+      if (node === undefined || node.children.size > 0) continue;
+      const neverUsedLimit = this.settings.containerMaxNeverUsedIntervalMs;
+      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push(path);
+    }
+    for (const path of this.tree.ttls) {
+      const node = this.tree.get(path);
+      if (node === undefined || node.children.size > 0) continue;
+      if (nodeKind(node.ephemeralOwner, this.settings.extendedTypesEnabled) !== 'ttl') continue;
+      const ttl = ttlOf(node.ephemeralOwner);
+      if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
+    }
+    let submitted = 0;
+    for (const path of candidates.slice(0, perRun)) {
+      const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
+      this.commit(prepared, null, () => undefined);
+      submitted++;
+    }
+    return submitted;
+  }
+
+  /** Close every connection (shutdown). */
+  closeAll(reason: string): void {
+    for (const state of [...this.connections.values()]) this.closeConnection(state, reason);
+  }
+}
+
+function writeBodyFor(op: number, res: ApplyResult): Body {
+  switch (op) {
+    case OpCode.create: {
+      const path = res.path ?? '';
+      return (w) => w.writeString(path);
+    }
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL: {
+      const path = res.path ?? '';
+      const stat = res.stat;
+      return (w) => {
+        w.writeString(path);
+        if (stat !== undefined) writeStat(w, stat);
+      };
+    }
+    case OpCode.setData:
+    case OpCode.setACL: {
+      const stat = res.stat;
+      return stat === undefined ? null : (w) => writeStat(w, stat);
+    }
+    case OpCode.multi: {
+      const results = res.multiResults ?? [];
+      return (w) => writeOpResults(w, results);
+    }
+    case OpCode.check: {
+      const stat = res.stat;
+      return stat === undefined ? null : (w) => writeStat(w, stat);
+    }
+    default:
+      return null;
+  }
+}
+
+export function hex(v: number | bigint): string {
+  return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+}

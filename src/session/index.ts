@@ -1,0 +1,1 @@
+export { SessionTracker, type Session } from './tracker.js';

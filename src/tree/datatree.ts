@@ -1,0 +1,297 @@
+/**
+ * The replicated state: znodes with their stored Stat, children, ACLs, and indexes of
+ * ephemerals by session, containers and TTL nodes. Every change goes through `applyTxn`.
+ */
+import { assert } from '../base/index.js';
+import { OpCode, ErrorCode, Perms, type ACL, type Stat, type Txn, type TxnHeader, type OpResult } from '../codec/index.js';
+import { baseName, joinPath, parentOf } from './path.js';
+import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
+
+export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
+export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
+
+/** A znode as ZooKeeper persists it (StatPersisted + data + ACL + children). */
+export interface ZNode {
+  data: Buffer | null;
+  acl: readonly ACL[];
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  /** Stored child-create counter: the next sequential suffix. Clients see 2*cversion - numChildren. */
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
+  children: Set<string>;
+}
+
+/** A change a txn made, for watches. Child-list changes of the parent are implied. */
+export type TreeChange =
+  | { kind: 'created'; path: string }
+  | { kind: 'deleted'; path: string }
+  | { kind: 'dataChanged'; path: string };
+
+export interface ApplyResult {
+  err: number;
+  path?: string;
+  stat?: Stat;
+  multiResults?: OpResult[];
+}
+
+export const ZOOKEEPER_PATH = '/zookeeper';
+export const QUOTA_PATH = '/zookeeper/quota';
+export const CONFIG_PATH = '/zookeeper/config';
+
+function emptyNode(acl: readonly ACL[]): ZNode {
+  return { data: Buffer.alloc(0), acl, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, children: new Set() };
+}
+
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  lastProcessedZxid = 0;
+  /** Total bytes of znode data and paths, as `mntr` approximates it. */
+  approximateDataSize = 0;
+
+  constructor(readonly extendedTypesEnabled = false) {
+    const root = emptyNode(OPEN_ACL_UNSAFE);
+    this.nodes.set('/', root);
+    this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
+    this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
+    const config = this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+    // ZooKeeper sets this ACL with version -1 when it builds the tree, and stores that as aversion.
+    config.aversion = -1;
+  }
+
+  private addSystemNode(path: string, acl: readonly ACL[]): ZNode {
+    const node = emptyNode(acl);
+    this.nodes.set(path, node);
+    this.mustGet(parentOf(path)).children.add(baseName(path));
+    this.approximateDataSize += path.length;
+    return node;
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  private mustGet(path: string): ZNode {
+    const node = this.nodes.get(path);
+    assert(node !== undefined, `znode ${path} must exist`);
+    return node;
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  /** The Stat a client sees for `node`. */
+  statOf(node: ZNode): Stat {
+    return {
+      czxid: node.czxid,
+      mzxid: node.mzxid,
+      ctime: node.ctime,
+      mtime: node.mtime,
+      version: node.version,
+      cversion: node.cversion * 2 - node.children.size,
+      aversion: node.aversion,
+      ephemeralOwner: clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled),
+      dataLength: node.data === null ? 0 : node.data.length,
+      numChildren: node.children.size,
+      pzxid: node.pzxid,
+    };
+  }
+
+  /** Sets the server's ACL of /zookeeper/config data (e.g. the ensemble description). */
+  setConfigData(data: Buffer): void {
+    this.mustGet(CONFIG_PATH).data = data;
+  }
+
+  /** Applies one txn. Idempotent failures (replay of already-applied txns) come back as err. */
+  applyTxn(header: TxnHeader, txn: Txn, changes: TreeChange[]): ApplyResult {
+    if (header.zxid > this.lastProcessedZxid) this.lastProcessedZxid = header.zxid;
+    return this.applyOne(header, txn, changes);
+  }
+
+  private applyOne(header: TxnHeader, txn: Txn, changes: TreeChange[]): ApplyResult {
+    switch (txn.type) {
+      case OpCode.create:
+      case OpCode.create2:
+        return this.create(header, txn.path, txn.data, txn.acl, txn.ephemeral ? header.clientId : 0n, txn.parentCVersion, changes);
+      case OpCode.createContainer:
+        return this.create(header, txn.path, txn.data, txn.acl, CONTAINER_EPHEMERAL_OWNER, txn.parentCVersion, changes);
+      case OpCode.createTTL:
+        return this.create(header, txn.path, txn.data, txn.acl, ttlOwner(txn.ttl), txn.parentCVersion, changes);
+      case OpCode.delete:
+      case OpCode.deleteContainer:
+        return this.deleteNode(txn.path, header.zxid, changes);
+      case OpCode.setData:
+        return this.setData(header, txn.path, txn.data, txn.version, changes);
+      case OpCode.setACL:
+        return this.setAcl(txn.path, txn.acl, txn.version);
+      case OpCode.check: {
+        const node = this.nodes.get(txn.path);
+        return node === undefined ? { err: ErrorCode.NONODE } : { err: 0, path: txn.path, stat: this.statOf(node) };
+      }
+      case OpCode.createSession:
+        return { err: 0 };
+      case OpCode.closeSession:
+        this.killSession(header.clientId, header.zxid, txn.paths2Delete, changes);
+        return { err: 0 };
+      case OpCode.error:
+        return { err: txn.err };
+      case OpCode.multi:
+        return this.multi(header, txn.txns, changes);
+    }
+  }
+
+  private multi(header: TxnHeader, txns: readonly Txn[], changes: TreeChange[]): ApplyResult {
+    const multiResults: OpResult[] = [];
+    for (const sub of txns) {
+      const res = this.applyOne(header, sub, changes);
+      multiResults.push(resultOf(sub, res));
+    }
+    return { err: 0, multiResults };
+  }
+
+  private create(header: TxnHeader, path: string, data: Buffer | null, acl: readonly ACL[], owner: bigint, parentCVersion: number, changes: TreeChange[]): ApplyResult {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) return { err: ErrorCode.NONODE };
+    const name = baseName(path);
+    if (parent.children.has(name)) return { err: ErrorCode.NODEEXISTS };
+    // A txn carries the parent's counter after this create; replay may see it already applied.
+    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
+    if (parentCVersion > parent.cversion) {
+      parent.cversion = parentCVersion;
+      parent.pzxid = header.zxid;
+    }
+    const node: ZNode = {
+      data,
+      acl,
+      czxid: header.zxid,
+      mzxid: header.zxid,
+      ctime: header.time,
+      mtime: header.time,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: owner,
+      pzxid: header.zxid,
+      children: new Set(),
+    };
+    parent.children.add(name);
+    this.nodes.set(path, node);
+    this.approximateDataSize += path.length + (data === null ? 0 : data.length);
+    this.indexOwner(path, owner, true);
+    changes.push({ kind: 'created', path });
+    return { err: 0, path, stat: this.statOf(node) };
+  }
+
+  private indexOwner(path: string, owner: bigint, add: boolean): void {
+    const kind = nodeKind(owner, this.extendedTypesEnabled);
+    if (kind === 'container') {
+      if (add) this.containers.add(path);
+      else this.containers.delete(path);
+    } else if (kind === 'ttl') {
+      if (add) this.ttls.add(path);
+      else this.ttls.delete(path);
+    } else if (kind === 'ephemeral') {
+      let set = this.ephemerals.get(owner);
+      if (add) {
+        if (set === undefined) this.ephemerals.set(owner, (set = new Set()));
+        set.add(path);
+      } else if (set !== undefined) {
+        set.delete(path);
+        if (set.size === 0) this.ephemerals.delete(owner);
+      }
+    }
+  }
+
+  private deleteNode(path: string, zxid: number, changes: TreeChange[]): ApplyResult {
+    const node = this.nodes.get(path);
+    if (node === undefined || path === '/') return { err: ErrorCode.NONODE };
+    const parent = this.mustGet(parentOf(path));
+    this.nodes.delete(path);
+    parent.children.delete(baseName(path));
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.approximateDataSize -= path.length + (node.data === null ? 0 : node.data.length);
+    this.indexOwner(path, node.ephemeralOwner, false);
+    changes.push({ kind: 'deleted', path });
+    return { err: 0 };
+  }
+
+  private setData(header: TxnHeader, path: string, data: Buffer | null, version: number, changes: TreeChange[]): ApplyResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { err: ErrorCode.NONODE };
+    this.approximateDataSize += (data === null ? 0 : data.length) - (node.data === null ? 0 : node.data.length);
+    node.data = data;
+    node.version = version;
+    node.mzxid = header.zxid;
+    node.mtime = header.time;
+    changes.push({ kind: 'dataChanged', path });
+    return { err: 0, path, stat: this.statOf(node) };
+  }
+
+  private setAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { err: ErrorCode.NONODE };
+    node.acl = acl;
+    node.aversion = version;
+    return { err: 0, path, stat: this.statOf(node) };
+  }
+
+  private killSession(sessionId: bigint, zxid: number, paths: readonly string[] | null, changes: TreeChange[]): void {
+    const owned = paths ?? [...(this.ephemerals.get(sessionId) ?? [])];
+    for (const path of owned) this.deleteNode(path, zxid, changes);
+  }
+
+  /** This session's ephemeral paths (ZooKeeper's getEphemerals). */
+  ephemeralsOf(sessionId: bigint): readonly string[] {
+    return [...(this.ephemerals.get(sessionId) ?? [])];
+  }
+
+  /** Number of descendants of `path` (not counting itself). */
+  countDescendants(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    const node = this.nodes.get(path);
+    if (node === undefined) return 0;
+    let total = 0;
+    const stack: string[] = [path];
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      total += n.children.size;
+      for (const c of n.children) stack.push(joinPath(p, c));
+    }
+    return total;
+  }
+}
+
+/** The per-op result ZooKeeper reports for a sub-txn of a multi. */
+function resultOf(txn: Txn, res: ApplyResult): OpResult {
+  if (res.err !== 0 || txn.type === OpCode.error) return { type: OpCode.error, err: res.err };
+  switch (txn.type) {
+    case OpCode.create:
+      return { type: OpCode.create, path: res.path ?? '' };
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+      assert(res.stat !== undefined, 'create returns a stat');
+      return { type: OpCode.create2, path: res.path ?? '', stat: res.stat };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type: OpCode.delete };
+    case OpCode.setData:
+      assert(res.stat !== undefined, 'setData returns a stat');
+      return { type: OpCode.setData, stat: res.stat };
+    case OpCode.check:
+      return { type: OpCode.check };
+    default:
+      return { type: OpCode.error, err: ErrorCode.RUNTIMEINCONSISTENCY };
+  }
+}

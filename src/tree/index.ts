@@ -1,0 +1,3 @@
+export * from './datatree.js';
+export * from './path.js';
+export * from './ephemeral-type.js';

@@ -1,0 +1,1 @@
+export { WatchManager, WatchMode, type WatchEvent, type WatcherId } from './manager.js';

@@ -1,0 +1,145 @@
+/**
+ * Watches held by connections (ZooKeeper's WatchManager pair: data/exist watches and child
+ * watches). A watcher is a connection number. Each (table, path, watcher) carries a set of
+ * modes, so a one-shot watch and a persistent one on the same path do not clobber each other.
+ */
+import { EventType } from '../codec/index.js';
+import { parentOf, type TreeChange } from '../tree/index.js';
+
+export const WatchMode = { standard: 1, persistent: 2, recursive: 4 } as const;
+
+export type WatcherId = number;
+
+export interface WatchEvent {
+  watcher: WatcherId;
+  type: number;
+  path: string;
+}
+
+class WatchTable {
+  readonly byPath = new Map<string, Map<WatcherId, number>>();
+  readonly byWatcher = new Map<WatcherId, Set<string>>();
+  recursiveCount = 0;
+
+  add(path: string, watcher: WatcherId, mode: number): void {
+    let m = this.byPath.get(path);
+    if (m === undefined) this.byPath.set(path, (m = new Map()));
+    const before = m.get(watcher) ?? 0;
+    if ((before & WatchMode.recursive) === 0 && (mode & WatchMode.recursive) !== 0) this.recursiveCount++;
+    m.set(watcher, before | mode);
+    let paths = this.byWatcher.get(watcher);
+    if (paths === undefined) this.byWatcher.set(watcher, (paths = new Set()));
+    paths.add(path);
+  }
+
+  /** Removes every mode of `watcher` at `path`. True if there was one. */
+  remove(path: string, watcher: WatcherId): boolean {
+    const m = this.byPath.get(path);
+    const mode = m?.get(watcher);
+    if (m === undefined || mode === undefined) return false;
+    if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
+    m.delete(watcher);
+    if (m.size === 0) this.byPath.delete(path);
+    const paths = this.byWatcher.get(watcher);
+    paths?.delete(path);
+    if (paths?.size === 0) this.byWatcher.delete(watcher);
+    return true;
+  }
+
+  has(path: string, watcher: WatcherId): boolean {
+    return this.byPath.get(path)?.has(watcher) ?? false;
+  }
+
+  removeWatcher(watcher: WatcherId): void {
+    for (const path of [...(this.byWatcher.get(watcher) ?? [])]) this.remove(path, watcher);
+  }
+
+  /** ZooKeeper's triggerWatch: who hears `type` at `path`; one-shot watches are consumed. */
+  trigger(path: string, type: number, out: Set<WatcherId>): void {
+    const exact = this.byPath.get(path);
+    if (exact !== undefined) {
+      for (const [watcher, mode] of exact) {
+        const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
+        if ((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) out.add(watcher);
+        if ((mode & WatchMode.standard) !== 0) {
+          const rest = mode & ~WatchMode.standard;
+          if (rest === 0) this.remove(path, watcher);
+          else exact.set(watcher, rest);
+        }
+      }
+    }
+    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return;
+    for (let p = parentOf(path); ; p = parentOf(p)) {
+      const m = this.byPath.get(p);
+      if (m !== undefined) for (const [watcher, mode] of m) if ((mode & WatchMode.recursive) !== 0) out.add(watcher);
+      if (p === '/') break;
+    }
+  }
+}
+
+export class WatchManager {
+  readonly data = new WatchTable();
+  readonly child = new WatchTable();
+
+  addDataWatch(path: string, watcher: WatcherId): void {
+    this.data.add(path, watcher, WatchMode.standard);
+  }
+
+  addChildWatch(path: string, watcher: WatcherId): void {
+    this.child.add(path, watcher, WatchMode.standard);
+  }
+
+  /** addWatch: persistent watches live in both tables, as in ZooKeeper. */
+  addPersistentWatch(path: string, watcher: WatcherId, recursive: boolean): void {
+    const mode = recursive ? WatchMode.recursive : WatchMode.persistent;
+    this.data.add(path, watcher, mode);
+    this.child.add(path, watcher, mode);
+  }
+
+  removeConnection(watcher: WatcherId): void {
+    this.data.removeWatcher(watcher);
+    this.child.removeWatcher(watcher);
+  }
+
+  /** The events a list of tree changes fires, in ZooKeeper's order. */
+  eventsFor(changes: readonly TreeChange[]): WatchEvent[] {
+    const events: WatchEvent[] = [];
+    const emit = (hit: Set<WatcherId>, type: number, path: string, suppress?: Set<WatcherId>): void => {
+      for (const watcher of hit) if (suppress === undefined || !suppress.has(watcher)) events.push({ watcher, type, path });
+    };
+    for (const change of changes) {
+      const path = change.path;
+      if (change.kind === 'created') {
+        const hit = new Set<WatcherId>();
+        this.data.trigger(path, EventType.NodeCreated, hit);
+        emit(hit, EventType.NodeCreated, path);
+        const parentHit = new Set<WatcherId>();
+        this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
+        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path));
+      } else if (change.kind === 'deleted') {
+        const hit = new Set<WatcherId>();
+        this.data.trigger(path, EventType.NodeDeleted, hit);
+        emit(hit, EventType.NodeDeleted, path);
+        const childHit = new Set<WatcherId>();
+        this.child.trigger(path, EventType.NodeDeleted, childHit);
+        emit(childHit, EventType.NodeDeleted, path, hit);
+        const parentHit = new Set<WatcherId>();
+        this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
+        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path));
+      } else {
+        const hit = new Set<WatcherId>();
+        this.data.trigger(path, EventType.NodeDataChanged, hit);
+        emit(hit, EventType.NodeDataChanged, path);
+      }
+    }
+    return events;
+  }
+
+  /** Total watches (path, watcher pairs) across both tables. */
+  get watchCount(): number {
+    let n = 0;
+    for (const m of this.data.byPath.values()) n += m.size;
+    for (const m of this.child.byPath.values()) n += m.size;
+    return n;
+  }
+}
