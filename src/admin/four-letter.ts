@@ -132,8 +132,13 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
       return [`Zookeeper version: ${SERVER_VERSION}`, ...serverStats(server, live.length)].join('\n') + '\n';
     case 'stat':
       return (
-        [`Zookeeper version: ${SERVER_VERSION}`, 'Clients:', ...live.map((c) => connectionLine(c, false, now)), '', ...serverStats(server, live.length)].join('\n') +
-        '\n'
+        [
+          `Zookeeper version: ${SERVER_VERSION}`,
+          'Clients:',
+          ...live.map((c) => connectionLine(c, false, now)),
+          '',
+          ...serverStats(server, live.length),
+        ].join('\n') + '\n'
       );
     case 'cons':
       return live.map((c) => connectionLine(c, true, now) + '\n').join('') + '\n';
@@ -147,7 +152,10 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
       return 'Server stats reset.\n';
     }
     case 'conf':
-      return env.conf().map(([k, v]) => `${k}=${v}\n`).join('');
+      return env
+        .conf()
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join('');
     case 'envi':
       return ['Environment:', `zookeeper.version=${SERVER_VERSION}`, ...env.environment().map(([k, v]) => `${k}=${v}`)].join('\n') + '\n';
     case 'mntr':

@@ -40,7 +40,8 @@ function loadConfig(argv: readonly string[], log: Logger): Config {
   const overrides: { clientPort?: number; dataDir?: string } = {};
   if (values.port !== undefined) {
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: expected a port number, got "${values.port}"`, {});
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError(`--port: expected a port number, got "${values.port}"`, {});
     overrides.clientPort = port;
   }
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
@@ -64,7 +65,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`zephyr-coord: cannot listen on ${config.clientPortAddress}:${config.clientPort}: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  log.info({ host: address.address, port: address.port, dataDir: config.dataDir }, `ZephyrCoord listening on ${address.address}:${address.port}`);
+  log.info(
+    { host: address.address, port: address.port, dataDir: config.dataDir },
+    `ZephyrCoord listening on ${address.address}:${address.port}`,
+  );
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

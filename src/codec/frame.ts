@@ -6,7 +6,10 @@
 /** A frame whose length is negative or over jute.maxbuffer: ZooKeeper closes such a connection. */
 export class FrameLengthError extends Error {
   override readonly name = 'FrameLengthError';
-  constructor(readonly length: number, readonly limit: number) {
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+  ) {
     super(`frame length ${length} outside [0, ${limit}]`);
   }
 }

@@ -142,20 +142,38 @@ export function writeWatcherEvent(w: JuteWriter, e: WatcherEvent): void {
 
 /** A decoded client request body, tagged with its opcode. */
 export type Request =
-  | { op: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer; path: string; data: Buffer | null; acl: ACL[]; flags: number }
+  | {
+      op: typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer;
+      path: string;
+      data: Buffer | null;
+      acl: ACL[];
+      flags: number;
+    }
   | { op: typeof OpCode.createTTL; path: string; data: Buffer | null; acl: ACL[]; flags: number; ttl: number }
   | { op: typeof OpCode.delete; path: string; version: number }
   | { op: typeof OpCode.deleteContainer; path: string }
   | { op: typeof OpCode.check; path: string; version: number }
   | { op: typeof OpCode.setData; path: string; data: Buffer | null; version: number }
   | { op: typeof OpCode.setACL; path: string; acl: ACL[]; version: number }
-  | { op: typeof OpCode.exists | typeof OpCode.getData | typeof OpCode.getChildren | typeof OpCode.getChildren2; path: string; watch: boolean }
+  | {
+      op: typeof OpCode.exists | typeof OpCode.getData | typeof OpCode.getChildren | typeof OpCode.getChildren2;
+      path: string;
+      watch: boolean;
+    }
   | { op: typeof OpCode.getACL | typeof OpCode.sync | typeof OpCode.getAllChildrenNumber; path: string }
   | { op: typeof OpCode.getEphemerals; prefixPath: string }
   | { op: typeof OpCode.addWatch; path: string; mode: number }
   | { op: typeof OpCode.checkWatches | typeof OpCode.removeWatches; path: string; type: number }
   | { op: typeof OpCode.multi | typeof OpCode.multiRead; ops: Request[] }
-  | { op: typeof OpCode.setWatches | typeof OpCode.setWatches2; relativeZxid: number; dataWatches: string[]; existWatches: string[]; childWatches: string[]; persistentWatches: string[]; persistentRecursiveWatches: string[] }
+  | {
+      op: typeof OpCode.setWatches | typeof OpCode.setWatches2;
+      relativeZxid: number;
+      dataWatches: string[];
+      existWatches: string[];
+      childWatches: string[];
+      persistentWatches: string[];
+      persistentRecursiveWatches: string[];
+    }
   | { op: typeof OpCode.auth; type: number; scheme: string; auth: Buffer }
   | { op: typeof OpCode.reconfig; joiningServers: string; leavingServers: string; newMembers: string; curConfigId: number }
   | { op: typeof OpCode.sasl; token: Buffer }
@@ -170,7 +188,15 @@ export type RequestOf<O extends Request['op']> = Request extends infer R
     : never
   : never;
 
-const MULTI_WRITE_OPS = new Set<number>([OpCode.create, OpCode.create2, OpCode.createTTL, OpCode.createContainer, OpCode.delete, OpCode.setData, OpCode.check]);
+const MULTI_WRITE_OPS = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createTTL,
+  OpCode.createContainer,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.check,
+]);
 const MULTI_READ_OPS = new Set<number>([OpCode.getData, OpCode.getChildren]);
 
 /** Decodes the body of a request of opcode `op`. Throws CodecError on malformed input or an unknown opcode. */
@@ -344,7 +370,9 @@ export type OpResult =
 
 export function writeOpResults(w: JuteWriter, results: readonly OpResult[]): void {
   for (const res of results) {
-    w.writeInt(res.type).writeBool(false).writeInt(res.type === OpCode.error ? res.err : 0);
+    w.writeInt(res.type)
+      .writeBool(false)
+      .writeInt(res.type === OpCode.error ? res.err : 0);
     switch (res.type) {
       case OpCode.create:
         w.writeString(res.path);

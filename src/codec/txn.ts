@@ -16,7 +16,14 @@ export interface TxnHeader {
 }
 
 export type Txn =
-  | { type: typeof OpCode.create | typeof OpCode.create2; path: string; data: Buffer | null; acl: ACL[]; ephemeral: boolean; parentCVersion: number }
+  | {
+      type: typeof OpCode.create | typeof OpCode.create2;
+      path: string;
+      data: Buffer | null;
+      acl: ACL[];
+      ephemeral: boolean;
+      parentCVersion: number;
+    }
   | { type: typeof OpCode.createContainer; path: string; data: Buffer | null; acl: ACL[]; parentCVersion: number }
   | { type: typeof OpCode.createTTL; path: string; data: Buffer | null; acl: ACL[]; parentCVersion: number; ttl: number }
   | { type: typeof OpCode.delete | typeof OpCode.deleteContainer; path: string }
@@ -94,7 +101,14 @@ export function readTxn(type: number, r: JuteReader): Txn {
   switch (type) {
     case OpCode.create:
     case OpCode.create2:
-      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], ephemeral: r.readBool(), parentCVersion: r.readInt() };
+      return {
+        type,
+        path: r.readText(),
+        data: r.readBuffer(),
+        acl: readAclList(r) ?? [],
+        ephemeral: r.readBool(),
+        parentCVersion: r.readInt(),
+      };
     case OpCode.createContainer:
       return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], parentCVersion: r.readInt() };
     case OpCode.createTTL:

@@ -7,18 +7,13 @@ export interface Where {
 
 /** `file:line: ` (or `file: `), then `key: ` when known — the shape editors and humans both jump to. */
 export function locate(where: Where): string {
-  const file =
-    where.file === undefined
-      ? ""
-      : where.line === undefined
-        ? `${where.file}: `
-        : `${where.file}:${where.line}: `;
+  const file = where.file === undefined ? '' : where.line === undefined ? `${where.file}: ` : `${where.file}:${where.line}: `;
   return where.key === undefined ? file : `${file}${where.key}: `;
 }
 
 /** A bad setting. The message names the file, line and key so the operator can fix it without guessing. */
 export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+  override readonly name = 'ConfigError';
   readonly key: string | undefined;
   readonly file: string | undefined;
   readonly line: number | undefined;

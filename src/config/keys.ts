@@ -1,5 +1,5 @@
-import type { Where } from "./errors.js";
-import type { AdminConfig, Config, ServerSpec } from "./types.js";
+import type { Where } from './errors.js';
+import type { AdminConfig, Config, ServerSpec } from './types.js';
 import {
   INT_MIN,
   parseBool,
@@ -11,20 +11,13 @@ import {
   parseText,
   parseWhitelist,
   parseYesNo,
-} from "./values.js";
+} from './values.js';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Config while it is being read: a few fields stay unresolved until every line has been seen. */
 export interface Draft extends Mutable<
-  Omit<
-    Config,
-    | "dataLogDir"
-    | "fourLetterWordWhitelist"
-    | "admin"
-    | "metricsProviderConfig"
-    | "servers"
-  >
+  Omit<Config, 'dataLogDir' | 'fourLetterWordWhitelist' | 'admin' | 'metricsProviderConfig' | 'servers'>
 > {
   dataLogDir: string | undefined;
   /** The words listed; `srvr` (and `isro` in read-only mode) are added at the end, as ZooKeeper does. */
@@ -41,9 +34,9 @@ export function emptyDraft(): Draft {
   return {
     tickTimeMs: 2000,
     clientPort: 2181,
-    clientPortAddress: "0.0.0.0",
+    clientPortAddress: '0.0.0.0',
     clientPortListenBacklog: -1,
-    dataDir: "./data",
+    dataDir: './data',
     dataLogDir: undefined,
     maxClientCnxns: 60,
     maxCnxns: 0,
@@ -67,22 +60,17 @@ export function emptyDraft(): Draft {
     syncLimit: 5,
     standaloneEnabled: true,
     reconfigEnabled: false,
-    admin: { enableServer: true, serverAddress: "0.0.0.0", serverPort: 8080 },
+    admin: { enableServer: true, serverAddress: '0.0.0.0', serverPort: 8080 },
     metricsProviderClassName: undefined,
     metricsProviderConfig: new Map(),
     readonlyModeEnabled: false,
     digestEnabled: true,
-    snapshotCompressionMethod: "",
+    snapshotCompressionMethod: '',
     servers: new Map(),
   };
 }
 
-type Setter = (
-  d: Draft,
-  value: string,
-  at: Where,
-  warn: (at: Where, msg: string) => void,
-) => void;
+type Setter = (d: Draft, value: string, at: Where, warn: (at: Where, msg: string) => void) => void;
 type Parser<T> = (value: string, at: Where) => T;
 
 /** A setter that parses the value and stores it in one field. */
@@ -92,10 +80,7 @@ function set<K extends keyof Draft>(field: K, parse: Parser<Draft[K]>): Setter {
   };
 }
 
-function setAdmin<K extends keyof AdminConfig>(
-  field: K,
-  parse: Parser<AdminConfig[K]>,
-): Setter {
+function setAdmin<K extends keyof AdminConfig>(field: K, parse: Parser<AdminConfig[K]>): Setter {
   return (d, v, at) => {
     d.admin[field] = parse(v, at);
   };
@@ -111,14 +96,10 @@ const long =
     parseInt53(v, at, min);
 
 /** ZooKeeper raises snapCount and autopurge.snapRetainCount to a floor with a warning instead of failing. */
-function atLeast(
-  floor: number,
-  field: "snapCount" | "autopurgeSnapRetainCount",
-): Setter {
+function atLeast(floor: number, field: 'snapCount' | 'autopurgeSnapRetainCount'): Setter {
   return (d, v, at, warn) => {
     const n = parseInt32(v, at, INT_MIN);
-    if (n < floor)
-      warn(at, `${n} is below the minimum ${floor}; using ${floor}`);
+    if (n < floor) warn(at, `${n} is below the minimum ${floor}; using ${floor}`);
     d[field] = Math.max(n, floor);
   };
 }
@@ -128,54 +109,42 @@ function atLeast(
  * system properties under their full property name (so `zookeeper.`-prefixed where ZooKeeper's is).
  */
 export const KEYS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
-  ["tickTime", set("tickTimeMs", int(1))],
-  ["clientPort", set("clientPort", parsePort)],
-  ["clientPortAddress", set("clientPortAddress", parseText)],
-  ["clientPortListenBacklog", set("clientPortListenBacklog", int(-1))],
-  ["dataDir", set("dataDir", parseText)],
-  ["dataLogDir", set("dataLogDir", parseText)],
-  ["maxClientCnxns", set("maxClientCnxns", int(0))],
-  ["minSessionTimeout", set("minSessionTimeoutMs", int(-1))],
-  ["maxSessionTimeout", set("maxSessionTimeoutMs", int(-1))],
-  ["initLimit", set("initLimit", int(1))],
-  ["syncLimit", set("syncLimit", int(1))],
-  ["autopurge.snapRetainCount", atLeast(3, "autopurgeSnapRetainCount")],
-  ["autopurge.purgeInterval", set("autopurgePurgeIntervalHours", int(0))],
-  ["standaloneEnabled", set("standaloneEnabled", parseBool)],
-  ["reconfigEnabled", set("reconfigEnabled", parseBool)],
-  ["metricsProvider.className", set("metricsProviderClassName", parseText)],
-  [
-    "zookeeper.4lw.commands.whitelist",
-    set("fourLetterWordWhitelist", parseWhitelist),
-  ],
-  ["zookeeper.maxCnxns", set("maxCnxns", int(0))],
-  ["zookeeper.extendedTypesEnabled", set("extendedTypesEnabled", parseBool)],
-  [
-    "zookeeper.DigestAuthenticationProvider.superDigest",
-    set("superDigest", parseSuperDigest),
-  ],
-  ["zookeeper.globalOutstandingLimit", set("globalOutstandingLimit", int(1))],
-  ["zookeeper.skipACL", set("skipACL", parseYesNo)],
-  ["zookeeper.forceSync", set("forceSync", parseYesNo)],
-  ["zookeeper.snapCount", atLeast(2, "snapCount")],
-  ["zookeeper.preAllocSize", set("preAllocSizeKb", long(1))],
-  ["zookeeper.admin.enableServer", setAdmin("enableServer", parseBool)],
-  ["zookeeper.admin.serverAddress", setAdmin("serverAddress", parseText)],
-  ["zookeeper.admin.serverPort", setAdmin("serverPort", parsePort)],
-  ["zookeeper.digest.enabled", set("digestEnabled", parseBool)],
-  [
-    "zookeeper.snapshot.compression.method",
-    set("snapshotCompressionMethod", parseCompression),
-  ],
+  ['tickTime', set('tickTimeMs', int(1))],
+  ['clientPort', set('clientPort', parsePort)],
+  ['clientPortAddress', set('clientPortAddress', parseText)],
+  ['clientPortListenBacklog', set('clientPortListenBacklog', int(-1))],
+  ['dataDir', set('dataDir', parseText)],
+  ['dataLogDir', set('dataLogDir', parseText)],
+  ['maxClientCnxns', set('maxClientCnxns', int(0))],
+  ['minSessionTimeout', set('minSessionTimeoutMs', int(-1))],
+  ['maxSessionTimeout', set('maxSessionTimeoutMs', int(-1))],
+  ['initLimit', set('initLimit', int(1))],
+  ['syncLimit', set('syncLimit', int(1))],
+  ['autopurge.snapRetainCount', atLeast(3, 'autopurgeSnapRetainCount')],
+  ['autopurge.purgeInterval', set('autopurgePurgeIntervalHours', int(0))],
+  ['standaloneEnabled', set('standaloneEnabled', parseBool)],
+  ['reconfigEnabled', set('reconfigEnabled', parseBool)],
+  ['metricsProvider.className', set('metricsProviderClassName', parseText)],
+  ['zookeeper.4lw.commands.whitelist', set('fourLetterWordWhitelist', parseWhitelist)],
+  ['zookeeper.maxCnxns', set('maxCnxns', int(0))],
+  ['zookeeper.extendedTypesEnabled', set('extendedTypesEnabled', parseBool)],
+  ['zookeeper.DigestAuthenticationProvider.superDigest', set('superDigest', parseSuperDigest)],
+  ['zookeeper.globalOutstandingLimit', set('globalOutstandingLimit', int(1))],
+  ['zookeeper.skipACL', set('skipACL', parseYesNo)],
+  ['zookeeper.forceSync', set('forceSync', parseYesNo)],
+  ['zookeeper.snapCount', atLeast(2, 'snapCount')],
+  ['zookeeper.preAllocSize', set('preAllocSizeKb', long(1))],
+  ['zookeeper.admin.enableServer', setAdmin('enableServer', parseBool)],
+  ['zookeeper.admin.serverAddress', setAdmin('serverAddress', parseText)],
+  ['zookeeper.admin.serverPort', setAdmin('serverPort', parsePort)],
+  ['zookeeper.digest.enabled', set('digestEnabled', parseBool)],
+  ['zookeeper.snapshot.compression.method', set('snapshotCompressionMethod', parseCompression)],
   // These three families are read by ZooKeeper without the `zookeeper.` prefix.
-  ["jute.maxbuffer", set("juteMaxBuffer", int(1))],
-  ["readonlymode.enabled", set("readonlyModeEnabled", parseBool)],
-  ["znode.container.checkIntervalMs", set("containerCheckIntervalMs", int(1))],
-  ["znode.container.maxPerMinute", set("containerMaxPerMinute", int(0))],
-  [
-    "znode.container.maxNeverUsedIntervalMs",
-    set("containerMaxNeverUsedIntervalMs", long(0)),
-  ],
+  ['jute.maxbuffer', set('juteMaxBuffer', int(1))],
+  ['readonlymode.enabled', set('readonlyModeEnabled', parseBool)],
+  ['znode.container.checkIntervalMs', set('containerCheckIntervalMs', int(1))],
+  ['znode.container.maxPerMinute', set('containerMaxPerMinute', int(0))],
+  ['znode.container.maxNeverUsedIntervalMs', set('containerMaxNeverUsedIntervalMs', long(0))],
 ]);
 
 /**

@@ -1,14 +1,8 @@
-import { fail, locate, type Where } from "./errors.js";
-import {
-  canonicalKey,
-  emptyDraft,
-  KEYS,
-  type Draft,
-  type Mutable,
-} from "./keys.js";
-import { parseServerLine } from "./servers.js";
-import type { Config } from "./types.js";
-import { checkPort, parseText } from "./values.js";
+import { fail, locate, type Where } from './errors.js';
+import { canonicalKey, emptyDraft, KEYS, type Draft, type Mutable } from './keys.js';
+import { parseServerLine } from './servers.js';
+import type { Config } from './types.js';
+import { checkPort, parseText } from './values.js';
 
 interface Entry {
   readonly key: string;
@@ -27,11 +21,11 @@ function readEntries(text: string): Entry[] {
   const entries: Entry[] = [];
   text.split(/\r\n|\r|\n/).forEach((raw, index) => {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#") || line.startsWith("!")) return;
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
     const m = /^([^=:\s]*)\s*[=:]?\s*(.*)$/.exec(line);
     entries.push({
-      key: m?.[1] ?? "",
-      value: (m?.[2] ?? "").trim(),
+      key: m?.[1] ?? '',
+      value: (m?.[2] ?? '').trim(),
       line: index + 1,
     });
   });
@@ -39,15 +33,10 @@ function readEntries(text: string): Entry[] {
 }
 
 /** Applies one line; returns the name it was stored under, or undefined for a key nobody reads. */
-function applyEntry(
-  d: Draft,
-  entry: Entry,
-  at: Where,
-  warn: Warn,
-): string | undefined {
+function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | undefined {
   const server = /^server\.(.*)$/.exec(entry.key);
   if (server !== null) {
-    const spec = parseServerLine(server[1] ?? "", entry.value, at);
+    const spec = parseServerLine(server[1] ?? '', entry.value, at);
     d.servers.set(spec.id, spec);
     return `server.${spec.id}`;
   }
@@ -57,36 +46,26 @@ function applyEntry(
     return name;
   }
   // QuorumPeerConfig passes other metricsProvider.* keys to the provider with the prefix cut off.
-  if (entry.key.startsWith("metricsProvider.")) {
-    d.metricsProviderConfig.set(
-      entry.key.slice("metricsProvider.".length),
-      entry.value,
-    );
+  if (entry.key.startsWith('metricsProvider.')) {
+    d.metricsProviderConfig.set(entry.key.slice('metricsProvider.'.length), entry.value);
     return entry.key;
   }
   return undefined;
 }
 
 /** Resolves what depends on other keys, checks cross-key rules, and freezes the result. */
-function finish(
-  d: Draft,
-  seen: ReadonlyMap<string, Where>,
-  file: string,
-): Config {
-  const minSessionTimeoutMs =
-    d.minSessionTimeoutMs === -1 ? 2 * d.tickTimeMs : d.minSessionTimeoutMs;
-  const maxSessionTimeoutMs =
-    d.maxSessionTimeoutMs === -1 ? 20 * d.tickTimeMs : d.maxSessionTimeoutMs;
+function finish(d: Draft, seen: ReadonlyMap<string, Where>, file: string): Config {
+  const minSessionTimeoutMs = d.minSessionTimeoutMs === -1 ? 2 * d.tickTimeMs : d.minSessionTimeoutMs;
+  const maxSessionTimeoutMs = d.maxSessionTimeoutMs === -1 ? 20 * d.tickTimeMs : d.maxSessionTimeoutMs;
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     fail(
-      seen.get("minSessionTimeout") ??
-        seen.get("maxSessionTimeout") ?? { file, key: "minSessionTimeout" },
+      seen.get('minSessionTimeout') ?? seen.get('maxSessionTimeout') ?? { file, key: 'minSessionTimeout' },
       `minSessionTimeout (${minSessionTimeoutMs}) must not be larger than maxSessionTimeout (${maxSessionTimeoutMs})`,
     );
   }
   // ZooKeeper always enables srvr (zkServer.sh status needs it) and isro in read-only mode.
-  const words = new Set(d.fourLetterWordWhitelist).add("srvr");
-  if (d.readonlyModeEnabled) words.add("isro");
+  const words = new Set(d.fourLetterWordWhitelist).add('srvr');
+  if (d.readonlyModeEnabled) words.add('isro');
   return Object.freeze({
     ...d,
     dataLogDir: d.dataLogDir ?? d.dataDir,
@@ -96,11 +75,7 @@ function finish(
     fourLetterWordWhitelist: Object.freeze(words),
     admin: Object.freeze({ ...d.admin }),
     metricsProviderConfig: Object.freeze(new Map(d.metricsProviderConfig)),
-    servers: Object.freeze(
-      [...d.servers.values()]
-        .sort((a, b) => a.id - b.id)
-        .map((s) => Object.freeze(s)),
-    ),
+    servers: Object.freeze([...d.servers.values()].sort((a, b) => a.id - b.id).map((s) => Object.freeze(s))),
   });
 }
 
@@ -108,10 +83,7 @@ function finish(
  * Parses zoo.cfg text. `fileName` only labels errors and warnings; the caller does the reading.
  * Throws ConfigError on the first bad value; unknown and repeated keys become warnings.
  */
-export function parseZooCfg(
-  text: string,
-  fileName: string,
-): { config: Config; warnings: string[] } {
+export function parseZooCfg(text: string, fileName: string): { config: Config; warnings: string[] } {
   const draft = emptyDraft();
   const warnings: string[] = [];
   const warn: Warn = (at, message) => warnings.push(locate(at) + message);
@@ -120,18 +92,11 @@ export function parseZooCfg(
     const at: Where = { key: entry.key, file: fileName, line: entry.line };
     const name = applyEntry(draft, entry, at, warn);
     if (name === undefined) {
-      warn(
-        { file: fileName, line: entry.line },
-        `unknown key "${entry.key}" ignored`,
-      );
+      warn({ file: fileName, line: entry.line }, `unknown key "${entry.key}" ignored`);
       continue;
     }
     const earlier = seen.get(name);
-    if (earlier !== undefined)
-      warn(
-        at,
-        `set again; replaces the value from line ${earlier.line ?? "?"}`,
-      );
+    if (earlier !== undefined) warn(at, `set again; replaces the value from line ${earlier.line ?? '?'}`);
     seen.set(name, at);
   }
   return { config: finish(draft, seen, fileName), warnings };
@@ -139,24 +104,17 @@ export function parseZooCfg(
 
 /** The configuration with no file at all. */
 export function defaultConfig(): Config {
-  return parseZooCfg("", "(defaults)").config;
+  return parseZooCfg('', '(defaults)').config;
 }
 
 /** Command-line flags win over the file. Errors name the flag, since there is no file line to point at. */
-export function applyOverrides(
-  config: Config,
-  overrides: { clientPort?: number; dataDir?: string },
-): Config {
+export function applyOverrides(config: Config, overrides: { clientPort?: number; dataDir?: string }): Config {
   const next: Mutable<Config> = { ...config };
   if (overrides.clientPort !== undefined) {
-    next.clientPort = checkPort(
-      overrides.clientPort,
-      String(overrides.clientPort),
-      { key: "--port" },
-    );
+    next.clientPort = checkPort(overrides.clientPort, String(overrides.clientPort), { key: '--port' });
   }
   if (overrides.dataDir !== undefined) {
-    next.dataDir = parseText(overrides.dataDir, { key: "--data-dir" });
+    next.dataDir = parseText(overrides.dataDir, { key: '--data-dir' });
     // A dataLogDir equal to dataDir was defaulted (or deliberately shared): keep the two together.
     if (config.dataLogDir === config.dataDir) next.dataLogDir = next.dataDir;
   }

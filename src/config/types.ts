@@ -2,27 +2,27 @@
 
 /** Every four-letter word Apache ZooKeeper 3.8 knows; `4lw.commands.whitelist=*` means all of them. */
 export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
-  "ruok",
-  "srvr",
-  "stat",
-  "conf",
-  "cons",
-  "envi",
-  "mntr",
-  "wchs",
-  "wchc",
-  "wchp",
-  "dump",
-  "isro",
-  "dirs",
-  "crst",
-  "srst",
-  "gtmk",
-  "stmk",
-  "hash",
+  'ruok',
+  'srvr',
+  'stat',
+  'conf',
+  'cons',
+  'envi',
+  'mntr',
+  'wchs',
+  'wchc',
+  'wchp',
+  'dump',
+  'isro',
+  'dirs',
+  'crst',
+  'srst',
+  'gtmk',
+  'stmk',
+  'hash',
 ]);
 
-export type ServerRole = "participant" | "observer";
+export type ServerRole = 'participant' | 'observer';
 
 /** One `server.N=host:quorumPort:electionPort[:role][;[clientAddr:]clientPort]` line. */
 export interface ServerSpec {
@@ -42,7 +42,7 @@ export interface AdminConfig {
   readonly serverPort: number;
 }
 
-export type SnapshotCompression = "" | "gz" | "snappy";
+export type SnapshotCompression = '' | 'gz' | 'snappy';
 
 export interface Config {
   readonly tickTimeMs: number;

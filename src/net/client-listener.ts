@@ -54,7 +54,7 @@ class SocketConnection implements ClientConnection {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
-  get isClosed(): boolean {
+  isClosed(): boolean {
     return this.closed;
   }
 }
@@ -113,7 +113,7 @@ export class ClientListener {
     let sawFrame = false;
 
     socket.on('data', (chunk: Buffer) => {
-      if (conn.isClosed) return;
+      if (conn.isClosed()) return;
       decoder.push(chunk);
       socket.cork();
       try {
@@ -124,7 +124,7 @@ export class ClientListener {
             return;
           }
         }
-        for (let frame = decoder.next(); frame !== null && !conn.isClosed; frame = decoder.next()) {
+        for (let frame = decoder.next(); frame !== null && !conn.isClosed(); frame = decoder.next()) {
           sawFrame = true;
           this.core.onFrame(conn, frame);
         }

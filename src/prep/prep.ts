@@ -3,6 +3,7 @@
  * the writes already prepared but not yet applied, checks ACLs, assigns the zxid, and returns
  * the txn to log and apply. Failures become error txns, which consume a zxid as in ZooKeeper.
  */
+/* eslint-disable @typescript-eslint/only-throw-error -- PrepError is control flow; see its comment. */
 import { assert, TTL_MS_MAX } from '../base/index.js';
 import {
   OpCode,
@@ -19,7 +20,16 @@ import {
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
-import { type DataTree, invalidPathReason, parentOf, sequenceSuffix, nodeKind, ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH } from '../tree/index.js';
+import {
+  type DataTree,
+  invalidPathReason,
+  parentOf,
+  sequenceSuffix,
+  nodeKind,
+  ZOOKEEPER_PATH,
+  QUOTA_PATH,
+  CONFIG_PATH,
+} from '../tree/index.js';
 import { aclPermits, fixupAcl } from './auth.js';
 
 /** The parts of a znode prep needs, as they will be once every prepared txn is applied. */
@@ -51,7 +61,10 @@ export interface PrepSettings {
 
 const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
 
-/** A client-visible failure: becomes an ErrorTxn. */
+/**
+ * A client-visible failure: becomes an ErrorTxn. Not an Error on purpose: NodeExists and
+ * friends are ordinary outcomes on the write path, and capturing a stack for each is waste.
+ */
 class PrepError {
   constructor(readonly code: number) {}
 }

@@ -32,7 +32,16 @@ import {
 import { DataTree, nodeKind, ttlOf, type ApplyResult, type TreeChange } from '../tree/index.js';
 import { SessionTracker } from '../session/index.js';
 import { WatchManager, type WatchEvent } from '../watch/index.js';
-import { RequestPreparer, aclPermits, digestId, redactDigests, PERM_READ_OR_ADMIN, SUPER_ID, type Prepared, type Sha1Base64 } from '../prep/index.js';
+import {
+  RequestPreparer,
+  aclPermits,
+  digestId,
+  redactDigests,
+  PERM_READ_OR_ADMIN,
+  SUPER_ID,
+  type Prepared,
+  type Sha1Base64,
+} from '../prep/index.js';
 import { ConnectionState } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 
@@ -85,7 +94,14 @@ export class ZkServer {
   private readonly bySession = new Map<bigint, ConnectionState>();
   readonly startedMs: number;
   /** Server-wide counters for srvr/mntr. */
-  readonly counters = { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, latencyCount: 0 };
+  readonly counters = {
+    packetsReceived: 0,
+    packetsSent: 0,
+    minLatencyMs: Number.MAX_SAFE_INTEGER,
+    maxLatencyMs: 0,
+    totalLatencyMs: 0,
+    latencyCount: 0,
+  };
   outstandingRequests = 0;
 
   constructor(
@@ -188,7 +204,10 @@ export class ZkServer {
       req.passwd.equals(sessionPassword(req.sessionId)) &&
       this.sessions.touch(req.sessionId, this.clock.monoMs());
     if (!valid) {
-      this.log.info({ session: hex(req.sessionId), client: state.conn.remoteAddress }, 'invalid session re-attach: expired or bad password');
+      this.log.info(
+        { session: hex(req.sessionId), client: state.conn.remoteAddress },
+        'invalid session re-attach: expired or bad password',
+      );
       this.sendConnectResponse(state, 0, 0n, Buffer.alloc(SESSION_PASSWORD_BYTES));
       this.closeConnection(state, 'session expired');
       return;
@@ -273,7 +292,11 @@ export class ZkServer {
     if (ms > c.maxLatencyMs) c.maxLatencyMs = ms;
   }
 
-  private ctx(state: ConnectionState | null, sessionId: bigint, cxid: number): { sessionId: bigint; cxid: number; authIds: ConnectionState['authIds']; nowMs: number } {
+  private ctx(
+    state: ConnectionState | null,
+    sessionId: bigint,
+    cxid: number,
+  ): { sessionId: bigint; cxid: number; authIds: ConnectionState['authIds']; nowMs: number } {
     return { sessionId, cxid, authIds: state?.authIds ?? [], nowMs: this.clock.wallMs() };
   }
 
@@ -422,10 +445,13 @@ export class ZkServer {
         if (!aclPermits(node.acl, PERM_READ_OR_ADMIN, authIds, skip)) return [ErrorCode.NOAUTH, null];
         const acl = aclPermits(node.acl, Perms.ADMIN, authIds, skip) ? node.acl : redactDigests(node.acl);
         const stat = this.tree.statOf(node);
-        return [0, (w) => {
-          writeAclList(w, acl);
-          writeStat(w, stat);
-        }];
+        return [
+          0,
+          (w) => {
+            writeAclList(w, acl);
+            writeStat(w, stat);
+          },
+        ];
       }
       case OpCode.sync: {
         const path = req.path;

@@ -28,10 +28,7 @@ export interface ZNode {
 }
 
 /** A change a txn made, for watches. Child-list changes of the parent are implied. */
-export type TreeChange =
-  | { kind: 'created'; path: string }
-  | { kind: 'deleted'; path: string }
-  | { kind: 'dataChanged'; path: string };
+export type TreeChange = { kind: 'created'; path: string } | { kind: 'deleted'; path: string } | { kind: 'dataChanged'; path: string };
 
 export interface ApplyResult {
   err: number;
@@ -45,7 +42,20 @@ export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
 
 function emptyNode(acl: readonly ACL[]): ZNode {
-  return { data: Buffer.alloc(0), acl, czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, children: new Set() };
+  return {
+    data: Buffer.alloc(0),
+    acl,
+    czxid: 0,
+    mzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0n,
+    pzxid: 0,
+    children: new Set(),
+  };
 }
 
 export class DataTree {
@@ -158,7 +168,15 @@ export class DataTree {
     return { err: 0, multiResults };
   }
 
-  private create(header: TxnHeader, path: string, data: Buffer | null, acl: readonly ACL[], owner: bigint, parentCVersion: number, changes: TreeChange[]): ApplyResult {
+  private create(
+    header: TxnHeader,
+    path: string,
+    data: Buffer | null,
+    acl: readonly ACL[],
+    owner: bigint,
+    parentCVersion: number,
+    changes: TreeChange[],
+  ): ApplyResult {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) return { err: ErrorCode.NONODE };

@@ -2,11 +2,7 @@
 
 function isBadChar(c: number): boolean {
   return (
-    c === 0 ||
-    (c > 0x0000 && c <= 0x001f) ||
-    (c >= 0x007f && c <= 0x009f) ||
-    (c >= 0xd800 && c <= 0xf8ff) ||
-    (c >= 0xfff0 && c <= 0xffff)
+    c === 0 || (c > 0x0000 && c <= 0x001f) || (c >= 0x007f && c <= 0x009f) || (c >= 0xd800 && c <= 0xf8ff) || (c >= 0xfff0 && c <= 0xffff)
   );
 }
 

@@ -23,7 +23,7 @@ class WatchTable {
 
   add(path: string, watcher: WatcherId, mode: number): void {
     let m = this.byPath.get(path);
-    if (m === undefined) this.byPath.set(path, (m = new Map()));
+    if (m === undefined) this.byPath.set(path, (m = new Map<WatcherId, number>()));
     const before = m.get(watcher) ?? 0;
     if ((before & WatchMode.recursive) === 0 && (mode & WatchMode.recursive) !== 0) this.recursiveCount++;
     m.set(watcher, before | mode);

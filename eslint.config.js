@@ -1,0 +1,38 @@
+// ESLint: typescript-eslint strict type-checked rules, plus the module dependency direction
+// from docs/ARCHITECTURE.md (the pure core never imports I/O modules or node:*).
+import tseslint from 'typescript-eslint';
+
+const coreModules = ['base', 'codec', 'tree', 'session', 'watch', 'prep'];
+const ioPatterns = ['node:*', '**/net/**', '**/server/**', '**/runtime/**', '**/storage/**', '**/cli/**', '**/admin/**'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'eslint.config.js'] },
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  ...coreModules.map((m) => ({
+    files: [`src/${m}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ioPatterns, message: 'The pure core must not import I/O modules or node:*.' }] },
+      ],
+    },
+  })),
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': 'off',
+    },
+  },
+);
