@@ -360,7 +360,8 @@ export class ZkServer {
         this.closeSessionRequest(state, xid, sessionId);
         return;
       case OpCode.auth:
-        this.enqueueReply(state, xid, () => this.auth(state, req));
+        // ZooKeeper answers auth as soon as it reads it, ahead of requests still in its pipeline.
+        this.auth(state, req);
         return;
       case OpCode.ping:
         this.enqueueReply(state, xid, () => this.reply(state, Xid.ping, this.lastZxid, 0, null));

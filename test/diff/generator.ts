@@ -155,18 +155,16 @@ export class OpGenerator {
         ]);
         return { k: 'auth', s, scheme, auth, onFail: this.rng.chance(0.5) ? 'reattach' : 'replace' };
       }
-      case 'setWatches':
-        return {
-          k: 'setWatches',
-          s,
-          v2: this.rng.chance(0.5),
-          rel: this.rng.chance(0.7) ? 'last' : 'zero',
-          data: this.pathList(),
-          exist: this.pathList(),
-          child: this.pathList(),
-          persistent: this.pathList(),
-          recursive: this.pathList(),
-        };
+      case 'setWatches': {
+        const v2 = this.rng.chance(0.5);
+        const rel = this.rng.chance(0.7) ? 'last' : 'zero';
+        const data = this.pathList();
+        const exist = this.pathList();
+        const child = this.pathList();
+        const persistent = v2 ? this.pathList() : [];
+        const recursive = v2 ? this.pathList() : [];
+        return { k: 'setWatches', s, v2, rel, data, exist, child, persistent, recursive };
+      }
       case 'close':
         return { k: 'close', s, next: this.sessionParams() };
       case 'reconnect':
@@ -307,7 +305,7 @@ export class OpGenerator {
       [12, OpCode.createContainer],
       [18, OpCode.createTTL],
     ]);
-    const path = this.path();
+    const path = this.path(true, true);
     const data = this.data();
     const acl = this.acl();
     if (op === OpCode.createTTL) {
@@ -350,13 +348,22 @@ export class OpGenerator {
     return { op, path, data, acl, flags };
   }
 
-  /** A path: sometimes malformed, often one an earlier create returned, else from the small space. */
-  path(allowBad = true): string {
+  /**
+   * A path: sometimes malformed, often one an earlier create returned, else from the small
+   * space. For creates, mostly a name under the root or under a path created earlier.
+   */
+  path(allowBad = true, forCreate = false): string {
     const r = this.root;
     if (allowBad && this.rng.chance(0.05)) {
-      return this.rng.pick([`${r}/a/`, `${r}//a`, `${r}/a//b`, `${r}/./a`, `${r}/a/..`, 'a', 'a/b', '', `${r}/a\u0000b`, `${r}/`]);
+      // Not '': ZooKeeper resolves '' to '/', whose children differ between the two servers.
+      return this.rng.pick([`${r}/a/`, `${r}//a`, `${r}/a//b`, `${r}/./a`, `${r}/a/..`, 'a', 'a/b', `${r}/a\u0000b`, `${r}/`]);
     }
-    if (this.known.length > 0 && this.rng.chance(0.4)) return this.rng.pick(this.known);
+    if (forCreate && this.rng.chance(0.6)) {
+      let parent = this.known.length === 0 || this.rng.chance(0.3) ? r : this.rng.pick(this.known);
+      if (parent.slice(r.length).split('/').length > 3) parent = r;
+      return `${parent}/${this.rng.pick(NAMES)}`;
+    }
+    if (this.known.length > 0 && this.rng.chance(0.5)) return this.rng.pick(this.known);
     const depth = this.rng.pick([1, 1, 1, 2, 2, 3]);
     let p = r;
     for (let i = 0; i < depth; i++) p += `/${this.rng.pick(NAMES)}`;

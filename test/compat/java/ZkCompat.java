@@ -453,7 +453,7 @@ public class ZkCompat {
 
         Stat sst = new Stat();
         String seq = zk.create(ROOT + "/ps-", b("s"), OPEN, CreateMode.PERSISTENT_SEQUENTIAL, sst);
-        eq("create PERSISTENT_SEQUENTIAL suffix from parent cversion", ROOT + "/ps-0000000002", seq);
+        eq("create PERSISTENT_SEQUENTIAL: suffix = child creations so far", ROOT + "/ps-0000000002", seq);
         eq("PERSISTENT_SEQUENTIAL ephemeralOwner", 0L, sst.getEphemeralOwner());
 
         Stat esst = new Stat();
@@ -534,7 +534,7 @@ public class ZkCompat {
         Rec w = new Rec();
         zk.exists(reap, w);
         zk.delete(reap + "/child", -1);
-        expectEvent("exists watch on container: NodeChildrenChanged not sent, NodeDeleted when reaped", w, EventType.NodeDeleted, reap, 15_000);
+        expectEvent("exists watch on an emptied container fires NodeDeleted when the server reaps it", w, EventType.NodeDeleted, reap, 15_000);
         check("container whose last child was deleted is removed by the server", zk.exists(reap, false) == null, "still exists");
 
         zk.create(ttlShort, null, OPEN, CreateMode.PERSISTENT_WITH_TTL, null, 300L);
