@@ -364,13 +364,14 @@ export class ZkServer {
         this.auth(state, req);
         return;
       case OpCode.ping:
-        this.enqueueReply(state, xid, () => this.reply(state, Xid.ping, this.lastZxid, 0, null));
+        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, 0, null));
         return;
       case OpCode.setWatches:
       case OpCode.setWatches2:
         this.enqueueReply(state, xid, () => {
           this.setWatches(state, req);
-          this.reply(state, Xid.setWatches, this.lastZxid, 0, null);
+          // Echo the request's xid: clients send -8, but the 3.8 Java client numbers setWatches2 normally.
+          this.reply(state, xid, this.lastZxid, 0, null);
         });
         return;
       default:
@@ -474,14 +475,13 @@ export class ZkServer {
       case OpCode.addWatch:
         if (req.mode !== 0 && req.mode !== 1) return [ErrorCode.BADARGUMENTS, null];
         this.watches.addPersistentWatch(req.path, state.conn.id, req.mode === 1);
-        return [0, null];
+        // ZooKeeper answers addWatch with an ErrorResponse(0) body, which its Java client reads.
+        return [0, (w) => w.writeInt(0)];
       case OpCode.checkWatches:
       case OpCode.removeWatches:
         return [this.watchQuery(state, req.path, req.type, req.op === OpCode.removeWatches), null];
       case OpCode.whoAmI: {
-        const infos = state.authIds
-          .filter((id) => id.scheme !== 'super')
-          .map((id) => ({ authScheme: id.scheme, user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id }));
+        const infos = state.authIds.map((id) => ({ authScheme: id.scheme, user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id }));
         return [0, (w) => w.writeVector(infos, (ww, i) => ww.writeString(i.authScheme).writeString(i.user))];
       }
       case OpCode.multiRead: {

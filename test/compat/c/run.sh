@@ -59,12 +59,6 @@ has() {
 lacks() {
   if grep -qxF -- "$3" "$2"; then fail "$1" "unexpected line '$3' in the cli_mt output"; else ok "$1"; fi
 }
-# count NAME FILE LINE N  -- LINE occurs exactly N times
-count() {
-  local n
-  n=$(grep -cxF -- "$3" "$2" || true)
-  if [ "$n" = "$4" ]; then ok "$1"; else fail "$1" "expected '$3' $4 time(s), seen $n"; fi
-}
 
 # session OUTFILE CMD...  -- one cli_mt session fed the commands, then `quit`
 session() {
@@ -103,6 +97,7 @@ session "$s1" \
   "create $R/kids/k1" \
   "ls2 $R/kids" \
   "exists $R/eph" \
+  "create2 +e $R/eph2" \
   "exists $R/missing-e" \
   "get $R/missing-g" \
   "delete $R/missing-d" \
@@ -147,11 +142,13 @@ done
 has "ls sets a child watch; create fires CHILD_EVENT" "$s1" "Watcher CHILD_EVENT state = CONNECTED_STATE for path $R"
 has "ls2 rc 0" "$s1" "$R/kids: rc = 0"
 has "ls2 lists child" "$s1" $'\t'"k1"
-has "exists on ephemeral shows its owner (this session)" "$s1" $'\t'"ephemeralOwner = $sid"
-has "exists on missing node: rc -101" "$s1" "$R/missing-e: rc = -101"
-has "get on missing node: error -101" "$s1" "Error -101 for $R/missing-g"
+lacks "exists on existing node: no error (prints nothing)" "$s1" "Error -101 for $R/eph"
+has "create2 +e: name" "$s1" $'\t'"name = $R/eph2"
+if grep -A7 -xF $'\t'"name = $R/eph2" "$s1" | grep -qxF $'\t'"ephemeralOwner = $sid"; then ok "create2 +e: Stat shows this session as ephemeralOwner"; else fail "create2 +e: Stat shows this session as ephemeralOwner" "no 'ephemeralOwner = $sid' after the name"; fi
+has "exists on missing node: error -101" "$s1" "Error -101 for $R/missing-e"
+has "get on missing node: rc -101" "$s1" "$R/missing-g: rc = -101"
 has "delete on missing node: rc -101" "$s1" "$R/missing-d: rc = -101"
-has "set on missing node: rc -101" "$s1" "$R/missing-s: rc = -101"
+has "set on missing node: rc -101" "$s1" "$R/missing-s: rc = -101 Stat:"
 has "ls on missing node: rc -101" "$s1" "$R/missing-l: rc = -101"
 has "create existing: rc -110 (NodeExists)" "$s1" "[$R]: rc = -110"
 has "create under missing parent: rc -101 (NoNode)" "$s1" "[$R/missing-p/child]: rc = -101"
@@ -165,7 +162,7 @@ has "create2: name" "$s1" $'\t'"name = $R/c2"
 if grep -A1 -xF $'\t'"name = $R/c2" "$s1" | grep -q $'^\tctime = '; then ok "create2: prints the Stat"; else fail "create2: prints the Stat" "no ctime line after the name"; fi
 has "create +c (container): rc 0" "$s1" "[$R/cont]: rc = 0"
 has "create +t (TTL): rc 0" "$s1" "[$R/ttl]: rc = 0"
-has "create +s with trailing slash: number-only name" "$s1" $'\t'"name = $R/0000000009"
+has "create +s with trailing slash: number-only name" "$s1" $'\t'"name = $R/0000000010"
 has "config (get /zookeeper/config): rc 0" "$s1" "/zookeeper/config: rc = 0"
 has "myid prints the session id" "$s1" "session Id = $sid"
 has "quit" "$s1" "Quitting..."
@@ -178,6 +175,7 @@ session "$s2" \
   "ls $R" \
   "get $R" \
   "exists $R/eph" \
+  "exists $R/eph2" \
   "delete $R/kids/k1" \
   "delete $R/kids" \
   "delete $R/seq-0000000002" \
@@ -185,7 +183,7 @@ session "$s2" \
   "delete $R/c2" \
   "delete $R/cont" \
   "delete $R/ttl" \
-  "delete $R/0000000009" \
+  "delete $R/0000000010" \
   "delete $R" \
   "exists $R" || rc=$?
 if [ "$rc" = 0 ]; then ok "session 2: cli_mt exits 0 after quit"; else fail "session 2: cli_mt exits 0 after quit" "exit status $rc"; fi
@@ -195,20 +193,24 @@ listing=$(awk -v hdr="$R: rc = 0" '
   found && /^\t/ { sub(/^\t/, ""); print; next }
   found { exit }
   $0 == hdr { found = 1 }' "$s2" | sort | tr '\n' ' ')
-expect="0000000009 c2 cont kids seq-0000000002 ttl w "
+expect="0000000010 c2 cont kids seq-0000000002 ttl w "
 if [ "$listing" = "$expect" ]; then ok "after session 1 closed: ephemerals gone, the rest kept"; else fail "after session 1 closed: ephemerals gone, the rest kept" "expected '$expect', seen '$listing'"; fi
 has "data persists across sessions" "$s2" "world"
-has "ephemeral of the closed session is gone" "$s2" "$R/eph: rc = -101"
-for p in "$R/kids/k1" "$R/kids" "$R/seq-0000000002" "$R/w" "$R/c2" "$R/cont" "$R/ttl" "$R/0000000009" "$R"; do
+has "ephemeral of the closed session is gone" "$s2" "Error -101 for $R/eph"
+has "second ephemeral of the closed session is gone" "$s2" "Error -101 for $R/eph2"
+for p in "$R/kids/k1" "$R/kids" "$R/seq-0000000002" "$R/w" "$R/c2" "$R/cont" "$R/ttl" "$R/0000000010" "$R"; do
   has "cleanup delete ${p#"$R"}" "$s2" "$p: rc = 0"
 done
-has "root gone after cleanup" "$s2" "$R: rc = -101"
+has "get sets a data watch; delete fires DELETED_EVENT" "$s2" "Watcher DELETED_EVENT state = CONNECTED_STATE for path $R"
+has "root gone after cleanup" "$s2" "Error -101 for $R"
 
 # ---------------------------------------------------------------- session 3
 # An unknown auth scheme makes the server fail the session; cli_mt reports it and stops.
 s3="$tmp/s3.out"
 rc=0
-session "$s3" "addauth nosuchscheme whatever" "ls /" || rc=$?
+# (cli_mt 3.8 may crash while shutting down after this; only its report is checked, and the
+# shell's crash notice is silenced)
+( session "$s3" "addauth nosuchscheme whatever" ) 2>/dev/null || rc=$?
 has "unknown auth scheme: AUTH_FAILED reported" "$s3" "Authentication failure. Shutting down..."
 
 echo "# took $(( $(date +%s) - t0 )) s"

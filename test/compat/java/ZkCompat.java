@@ -1076,32 +1076,32 @@ public class ZkCompat {
             Rec data = new Rec();
             zk.getData(w, data, null);
             other.setData(w, b("1"), -1);
-            expectEvent("getData watch fires NodeDataChanged", data, EventType.NodeDataChanged, w, 10_000);
+            expectEvent("getData watch fires NodeDataChanged", data, EventType.NodeDataChanged, w, 5_000);
             other.setData(w, b("2"), -1);
             expectNoEvent("data watch is one-shot", data, 400);
 
             Rec ex = new Rec();
             eq("exists on missing node returns null and sets a watch", null, zk.exists(w + "/new", ex));
             other.create(w + "/new", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("exists watch on missing node fires NodeCreated", ex, EventType.NodeCreated, w + "/new", 10_000);
+            expectEvent("exists watch on missing node fires NodeCreated", ex, EventType.NodeCreated, w + "/new", 5_000);
             zk.exists(w + "/new", ex);
             other.setData(w + "/new", b("x"), -1);
-            expectEvent("exists watch on existing node fires NodeDataChanged", ex, EventType.NodeDataChanged, w + "/new", 10_000);
+            expectEvent("exists watch on existing node fires NodeDataChanged", ex, EventType.NodeDataChanged, w + "/new", 5_000);
             zk.exists(w + "/new", ex);
             other.delete(w + "/new", -1);
-            expectEvent("exists watch fires NodeDeleted", ex, EventType.NodeDeleted, w + "/new", 10_000);
+            expectEvent("exists watch fires NodeDeleted", ex, EventType.NodeDeleted, w + "/new", 5_000);
 
             Rec kids = new Rec();
             zk.getChildren(w, kids);
             other.setData(w, b("3"), -1);
             expectNoEvent("child watch ignores data changes", kids, 300);
             other.create(w + "/c1", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("child watch fires NodeChildrenChanged on create", kids, EventType.NodeChildrenChanged, w, 10_000);
+            expectEvent("child watch fires NodeChildrenChanged on create", kids, EventType.NodeChildrenChanged, w, 5_000);
             other.create(w + "/c2", null, OPEN, CreateMode.PERSISTENT);
             expectNoEvent("child watch is one-shot", kids, 300);
             zk.getChildren(w, kids, new Stat());
             other.delete(w + "/c2", -1);
-            expectEvent("child watch (getChildren2) fires on delete", kids, EventType.NodeChildrenChanged, w, 10_000);
+            expectEvent("child watch (getChildren2) fires on delete", kids, EventType.NodeChildrenChanged, w, 5_000);
             Rec grand = new Rec();
             zk.getChildren(w, grand);
             other.create(w + "/c1/grandchild", null, OPEN, CreateMode.PERSISTENT);
@@ -1111,9 +1111,9 @@ public class ZkCompat {
             zk.getData(w + "/c1", both, null);
             zk.getChildren(w + "/c1", both);
             other.delete(w + "/c1/grandchild", -1);
-            expectEvent("child watch fires for the watched node's child delete", both, EventType.NodeChildrenChanged, w + "/c1", 10_000);
+            expectEvent("child watch fires for the watched node's child delete", both, EventType.NodeChildrenChanged, w + "/c1", 5_000);
             other.delete(w + "/c1", -1);
-            expectEvent("data watch fires NodeDeleted on delete", both, EventType.NodeDeleted, w + "/c1", 10_000);
+            expectEvent("data watch fires NodeDeleted on delete", both, EventType.NodeDeleted, w + "/c1", 5_000);
             expectNoEvent("one NodeDeleted per watcher object even with data+child watch", both, 300);
 
             Rec dataAndChild = new Rec();
@@ -1122,15 +1122,15 @@ public class ZkCompat {
             Rec childOnly = new Rec();
             zk.getChildren(w + "/dc", childOnly);
             other.delete(w + "/dc", -1);
-            expectEvent("delete triggers data watcher", dataAndChild, EventType.NodeDeleted, w + "/dc", 10_000);
-            expectEvent("delete triggers child watcher with NodeDeleted", childOnly, EventType.NodeDeleted, w + "/dc", 10_000);
+            expectEvent("delete triggers data watcher", dataAndChild, EventType.NodeDeleted, w + "/dc", 5_000);
+            expectEvent("delete triggers child watcher with NodeDeleted", childOnly, EventType.NodeDeleted, w + "/dc", 5_000);
 
             // the same watcher object registered twice on the same node fires once
             Rec twice = new Rec();
             zk.getData(w, twice, null);
             zk.exists(w, twice);
             other.setData(w, b("4"), -1);
-            expectEvent("same watcher via getData and exists: NodeDataChanged", twice, EventType.NodeDataChanged, w, 10_000);
+            expectEvent("same watcher via getData and exists: NodeDataChanged", twice, EventType.NodeDataChanged, w, 5_000);
             expectNoEvent("... delivered only once", twice, 300);
 
             // default watcher via watch=true
@@ -1146,7 +1146,7 @@ public class ZkCompat {
             Rec self = new Rec();
             zk.getData(w, self, null);
             zk.setData(w, b("6"), -1);
-            expectEvent("a session's own write triggers its watch", self, EventType.NodeDataChanged, w, 10_000);
+            expectEvent("a session's own write triggers its watch", self, EventType.NodeDataChanged, w, 5_000);
         } finally {
             other.close();
         }
@@ -1160,36 +1160,36 @@ public class ZkCompat {
             Rec pw = new Rec();
             zk.addWatch(p, pw, AddWatchMode.PERSISTENT);
             other.setData(p, b("1"), -1);
-            expectEvent("PERSISTENT watch: NodeDataChanged", pw, EventType.NodeDataChanged, p, 10_000);
+            expectEvent("PERSISTENT watch: NodeDataChanged", pw, EventType.NodeDataChanged, p, 5_000);
             other.setData(p, b("2"), -1);
-            expectEvent("PERSISTENT watch fires again", pw, EventType.NodeDataChanged, p, 10_000);
+            expectEvent("PERSISTENT watch fires again", pw, EventType.NodeDataChanged, p, 5_000);
             other.create(p + "/k", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("PERSISTENT watch: NodeChildrenChanged", pw, EventType.NodeChildrenChanged, p, 10_000);
+            expectEvent("PERSISTENT watch: NodeChildrenChanged", pw, EventType.NodeChildrenChanged, p, 5_000);
             other.setData(p + "/k", b("x"), -1);
             expectNoEvent("PERSISTENT watch ignores child data", pw, 300);
             other.delete(p + "/k", -1);
-            expectEvent("PERSISTENT watch: NodeChildrenChanged on child delete", pw, EventType.NodeChildrenChanged, p, 10_000);
+            expectEvent("PERSISTENT watch: NodeChildrenChanged on child delete", pw, EventType.NodeChildrenChanged, p, 5_000);
             other.delete(p, -1);
-            expectEvent("PERSISTENT watch: NodeDeleted", pw, EventType.NodeDeleted, p, 10_000);
+            expectEvent("PERSISTENT watch: NodeDeleted", pw, EventType.NodeDeleted, p, 5_000);
             other.create(p, null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("PERSISTENT watch survives delete: NodeCreated", pw, EventType.NodeCreated, p, 10_000);
+            expectEvent("PERSISTENT watch survives delete: NodeCreated", pw, EventType.NodeCreated, p, 5_000);
 
             String r = ROOT + "/prw";
             Rec rw = new Rec();
             zk.addWatch(r, rw, AddWatchMode.PERSISTENT_RECURSIVE);
             ok("addWatch PERSISTENT_RECURSIVE on a missing node is accepted");
             other.create(r, null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("recursive: NodeCreated on root", rw, EventType.NodeCreated, r, 10_000);
+            expectEvent("recursive: NodeCreated on root", rw, EventType.NodeCreated, r, 5_000);
             other.create(r + "/a", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("recursive: NodeCreated on child", rw, EventType.NodeCreated, r + "/a", 10_000);
+            expectEvent("recursive: NodeCreated on child", rw, EventType.NodeCreated, r + "/a", 5_000);
             other.create(r + "/a/b", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("recursive: NodeCreated on grandchild", rw, EventType.NodeCreated, r + "/a/b", 10_000);
+            expectEvent("recursive: NodeCreated on grandchild", rw, EventType.NodeCreated, r + "/a/b", 5_000);
             other.setData(r + "/a/b", b("x"), -1);
-            expectEvent("recursive: NodeDataChanged on grandchild", rw, EventType.NodeDataChanged, r + "/a/b", 10_000);
+            expectEvent("recursive: NodeDataChanged on grandchild", rw, EventType.NodeDataChanged, r + "/a/b", 5_000);
             other.delete(r + "/a/b", -1);
-            expectEvent("recursive: NodeDeleted on grandchild (no NodeChildrenChanged)", rw, EventType.NodeDeleted, r + "/a/b", 10_000);
+            expectEvent("recursive: NodeDeleted on grandchild (no NodeChildrenChanged)", rw, EventType.NodeDeleted, r + "/a/b", 5_000);
             other.setData(r, b("y"), -1);
-            expectEvent("recursive: NodeDataChanged on root", rw, EventType.NodeDataChanged, r, 10_000);
+            expectEvent("recursive: NodeDataChanged on root", rw, EventType.NodeDataChanged, r, 5_000);
             other.create(r + "x", null, OPEN, CreateMode.PERSISTENT);
             expectNoEvent("recursive watch does not match a sibling sharing the name prefix", rw, 300);
 
@@ -1197,8 +1197,8 @@ public class ZkCompat {
             Rec once = new Rec();
             zk.getData(r, once, null);
             other.setData(r, b("z"), -1);
-            expectEvent("one-shot watch alongside recursive fires", once, EventType.NodeDataChanged, r, 10_000);
-            expectEvent("recursive watch alongside one-shot fires", rw, EventType.NodeDataChanged, r, 10_000);
+            expectEvent("one-shot watch alongside recursive fires", once, EventType.NodeDataChanged, r, 5_000);
+            expectEvent("recursive watch alongside one-shot fires", rw, EventType.NodeDataChanged, r, 5_000);
 
             // persistent watch via the default watcher
             SessionWatcher sw = new SessionWatcher();
@@ -1313,19 +1313,19 @@ public class ZkCompat {
             other.create(p + "/created", null, OPEN, CreateMode.PERSISTENT);
             check("client notices the dropped connection", sw.await(KeeperState.Disconnected, 10_000), "states " + sw.states);
             check("client reconnects to the same session", sw.await(KeeperState.SyncConnected, 15_000) && zk.getSessionId() == sid, "states " + sw.states);
-            expectEvent("data watch set before the drop fires for a change made while disconnected", dataEarly, EventType.NodeDataChanged, p + "/data", 10_000);
-            expectEvent("exists watch fires for a node created while disconnected", exists, EventType.NodeCreated, p + "/created", 10_000);
-            expectEvent("second data watcher on the same node fires too", dataLate, EventType.NodeDataChanged, p + "/data", 10_000);
+            expectEvent("data watch set before the drop fires for a change made while disconnected", dataEarly, EventType.NodeDataChanged, p + "/data", 5_000);
+            expectEvent("exists watch fires for a node created while disconnected", exists, EventType.NodeCreated, p + "/created", 5_000);
+            expectEvent("second data watcher on the same node fires too", dataLate, EventType.NodeDataChanged, p + "/data", 5_000);
             other.create(p + "/kids/k", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("child watch re-registered after reconnect fires", kids, EventType.NodeChildrenChanged, p + "/kids", 10_000);
+            expectEvent("child watch re-registered after reconnect fires", kids, EventType.NodeChildrenChanged, p + "/kids", 5_000);
             other.setData(p + "/pers", b("x"), -1);
-            expectEvent("PERSISTENT watch re-registered after reconnect fires", pers, EventType.NodeDataChanged, p + "/pers", 10_000);
+            expectEvent("PERSISTENT watch re-registered after reconnect fires", pers, EventType.NodeDataChanged, p + "/pers", 5_000);
             other.setData(p + "/pers", b("y"), -1);
-            expectEvent("PERSISTENT watch still persistent after reconnect", pers, EventType.NodeDataChanged, p + "/pers", 10_000);
+            expectEvent("PERSISTENT watch still persistent after reconnect", pers, EventType.NodeDataChanged, p + "/pers", 5_000);
             other.create(p + "/rec", null, OPEN, CreateMode.PERSISTENT);
             other.create(p + "/rec/deep", null, OPEN, CreateMode.PERSISTENT);
-            expectEvent("recursive watch re-registered after reconnect: root", rec, EventType.NodeCreated, p + "/rec", 10_000);
-            expectEvent("recursive watch re-registered after reconnect: descendant", rec, EventType.NodeCreated, p + "/rec/deep", 10_000);
+            expectEvent("recursive watch re-registered after reconnect: root", rec, EventType.NodeCreated, p + "/rec", 5_000);
+            expectEvent("recursive watch re-registered after reconnect: descendant", rec, EventType.NodeCreated, p + "/rec/deep", 5_000);
             check("ephemeral survives a reconnect", other.exists(p + "/eph", false) != null, "gone");
         } finally {
             other.close();
@@ -1347,7 +1347,7 @@ public class ZkCompat {
         Rec w = new Rec();
         cz.getData("/x", w, null);
         zk.setData(base + "/x", b("d"), -1);
-        expectEvent("chroot watch event path is relative", w, EventType.NodeDataChanged, "/x", 10_000);
+        expectEvent("chroot watch event path is relative", w, EventType.NodeDataChanged, "/x", 5_000);
         List<OpResult> r = cz.multi(List.of(Op.create("/m", null, OPEN, CreateMode.PERSISTENT)));
         // The 3.8 Java client does not strip the chroot from multi CreateResult paths, so it shows
         // whatever the server sent: the full server-side path.
@@ -1372,8 +1372,8 @@ public class ZkCompat {
         Rec kids = new Rec();
         zk.getChildren(s, kids);
         z2.close();
-        expectEvent("close of owning session fires NodeDeleted", w, EventType.NodeDeleted, s + "/e2", 10_000);
-        expectEvent("close of owning session fires parent's NodeChildrenChanged", kids, EventType.NodeChildrenChanged, s, 10_000);
+        expectEvent("close of owning session fires NodeDeleted", w, EventType.NodeDeleted, s + "/e2", 5_000);
+        expectEvent("close of owning session fires parent's NodeChildrenChanged", kids, EventType.NodeChildrenChanged, s, 5_000);
         eq("ephemeral gone after session close", null, zk.exists(s + "/e2", false));
 
         // re-attach with session id + password keeps ephemerals
@@ -1396,7 +1396,7 @@ public class ZkCompat {
         Rec w34 = new Rec();
         zk.exists(s + "/e3", w34);
         z4.close();
-        expectEvent("closing the re-attached session deletes its ephemerals", w34, EventType.NodeDeleted, s + "/e3", 10_000);
+        expectEvent("closing the re-attached session deletes its ephemerals", w34, EventType.NodeDeleted, s + "/e3", 5_000);
         eq("all of that session's ephemerals are gone", Collections.emptyList(), zk.getChildren(s, false));
 
         // re-attach with a wrong password
