@@ -57,9 +57,10 @@ function serverStats(server: ZkServer, liveConnections: number): string[] {
   ];
 }
 
+// ZooKeeper's wchs/wchc/wchp report the data (and exist) watch table only.
 function watchesByConnection(server: ZkServer): Map<bigint, Set<string>> {
   const out = new Map<bigint, Set<string>>();
-  for (const table of [server.watches.data, server.watches.child]) {
+  for (const table of [server.watches.data]) {
     for (const [watcher, paths] of table.byWatcher) {
       const sid = server.connections.get(watcher)?.sessionId ?? 0n;
       let set = out.get(sid);
@@ -72,7 +73,7 @@ function watchesByConnection(server: ZkServer): Map<bigint, Set<string>> {
 
 function watchesByPath(server: ZkServer): Map<string, Set<bigint>> {
   const out = new Map<string, Set<bigint>>();
-  for (const table of [server.watches.data, server.watches.child]) {
+  for (const table of [server.watches.data]) {
     for (const [path, watchers] of table.byPath) {
       let set = out.get(path);
       if (set === undefined) out.set(path, (set = new Set()));
@@ -163,17 +164,19 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
     case 'wchs': {
       const byConn = watchesByConnection(server);
       const paths = watchesByPath(server);
-      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${server.watches.watchCount}\n`;
+      let total = 0;
+      for (const m of server.watches.data.byPath.values()) total += m.size;
+      return `${byConn.size} connections watching ${paths.size} paths\nTotal watches:${total}\n`;
     }
     case 'wchc': {
       const lines: string[] = [];
       for (const [sid, paths] of watchesByConnection(server)) lines.push(hex(sid), ...[...paths].map((p) => `\t${p}`));
-      return lines.join('\n') + '\n';
+      return lines.map((l) => `${l}\n`).join('') + '\n';
     }
     case 'wchp': {
       const lines: string[] = [];
       for (const [path, sids] of watchesByPath(server)) lines.push(path, ...[...sids].map((s) => `\t${hex(s)}`));
-      return lines.join('\n') + '\n';
+      return lines.map((l) => `${l}\n`).join('') + '\n';
     }
     case 'dump':
       return dump(server).join('\n') + '\n';

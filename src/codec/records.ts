@@ -199,6 +199,19 @@ const MULTI_WRITE_OPS = new Set<number>([
 ]);
 const MULTI_READ_OPS = new Set<number>([OpCode.getData, OpCode.getChildren]);
 
+/** Opcodes a client may send (internal ones such as deleteContainer excluded). */
+const CLIENT_OPCODES = new Set<number>([
+  OpCode.create, OpCode.delete, OpCode.exists, OpCode.getData, OpCode.setData, OpCode.getACL, OpCode.setACL,
+  OpCode.getChildren, OpCode.sync, OpCode.ping, OpCode.getChildren2, OpCode.check, OpCode.multi, OpCode.create2,
+  OpCode.reconfig, OpCode.checkWatches, OpCode.removeWatches, OpCode.createContainer, OpCode.createTTL,
+  OpCode.multiRead, OpCode.auth, OpCode.setWatches, OpCode.sasl, OpCode.getEphemerals, OpCode.getAllChildrenNumber,
+  OpCode.setWatches2, OpCode.addWatch, OpCode.whoAmI, OpCode.closeSession,
+]);
+
+export function isClientOpcode(op: number): boolean {
+  return CLIENT_OPCODES.has(op);
+}
+
 /** Decodes the body of a request of opcode `op`. Throws CodecError on malformed input or an unknown opcode. */
 export function readRequest(op: number, r: JuteReader): Request {
   switch (op) {

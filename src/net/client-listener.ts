@@ -37,13 +37,11 @@ class SocketConnection implements ClientConnection {
   send(frame: Buffer): void {
     if (this.closed) return;
     this.socket.write(frame);
-    // A client that does not read its replies stops being read from: memory stays bounded.
-    if (this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX && !this.socket.isPaused()) {
-      this.socket.pause();
-      this.socket.once('drain', () => {
-        if (!this.closed) this.socket.resume();
-      });
-    }
+  }
+
+  /** True while the peer has more unread replies queued than we are willing to hold. */
+  overloaded(): boolean {
+    return this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX;
   }
 
   close(_reason: string): void {
@@ -111,10 +109,11 @@ export class ClientListener {
     this.core.connectionOpened(conn);
     const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
     let sawFrame = false;
+    let waitingForDrain = false;
 
-    socket.on('data', (chunk: Buffer) => {
-      if (conn.isClosed()) return;
-      decoder.push(chunk);
+    // Handles every complete frame buffered so far, unless the client stops reading its
+    // replies: then we stop reading its requests until the socket drains (bounded memory).
+    const pump = (): void => {
       socket.cork();
       try {
         if (!sawFrame) {
@@ -124,7 +123,21 @@ export class ClientListener {
             return;
           }
         }
-        for (let frame = decoder.next(); frame !== null && !conn.isClosed(); frame = decoder.next()) {
+        while (!conn.isClosed()) {
+          if (conn.overloaded()) {
+            if (!waitingForDrain) {
+              waitingForDrain = true;
+              socket.pause();
+              socket.once('drain', () => {
+                waitingForDrain = false;
+                socket.resume();
+                pump();
+              });
+            }
+            return;
+          }
+          const frame = decoder.next();
+          if (frame === null) return;
           sawFrame = true;
           this.core.onFrame(conn, frame);
         }
@@ -133,6 +146,12 @@ export class ClientListener {
       } finally {
         socket.uncork();
       }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.isClosed()) return;
+      decoder.push(chunk);
+      if (!waitingForDrain) pump();
     });
     socket.on('error', (err) => this.log.debug({ err: err.message, client: ip }, 'client socket error'));
     socket.on('close', () => {

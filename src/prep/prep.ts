@@ -29,6 +29,8 @@ import {
   ZOOKEEPER_PATH,
   QUOTA_PATH,
   CONFIG_PATH,
+  CONTAINER_EPHEMERAL_OWNER,
+  ttlOwner,
 } from '../tree/index.js';
 import { aclPermits, fixupAcl } from './auth.js';
 
@@ -121,7 +123,8 @@ export class RequestPreparer {
 
   closeSession(ctx: PrepContext): Prepared {
     const zxid = this.takeZxid();
-    const paths = [...this.tree.ephemeralsOf(ctx.sessionId)];
+    // Skip ephemerals a pending delete removed (and maybe another session re-created).
+    const paths = this.tree.ephemeralsOf(ctx.sessionId).filter((p) => this.record(p)?.ephemeralOwner === ctx.sessionId);
     // Ephemerals created by prepared-but-unapplied txns die too.
     for (const [path, p] of this.pending) {
       if (p.record !== null && p.record.ephemeralOwner === ctx.sessionId && !paths.includes(path)) paths.push(path);
@@ -130,10 +133,22 @@ export class RequestPreparer {
     return { header: this.header(ctx, OpCode.closeSession, zxid), txn: { type: OpCode.closeSession, paths2Delete: paths } };
   }
 
+  /** An error txn for a write that could not even be decoded (consumes a zxid, as in ZooKeeper). */
+  prepareError(ctx: PrepContext, err: number): Prepared {
+    const zxid = this.takeZxid();
+    return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err } };
+  }
+
   /** Prepares a write request, or a multi. */
   prepare(ctx: PrepContext, req: WriteRequest | RequestOf<typeof OpCode.multi>): Prepared {
     const zxid = this.takeZxid();
-    if (req.op === OpCode.multi) return { header: this.header(ctx, OpCode.multi, zxid), txn: this.prepareMulti(ctx, req.ops, zxid) };
+    if (req.op === OpCode.multi) {
+      const ops = normalizeMultiOps(req.ops);
+      if (ops === null) {
+        return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err: ErrorCode.MARSHALLINGERROR } };
+      }
+      return { header: this.header(ctx, OpCode.multi, zxid), txn: this.prepareMulti(ctx, ops, zxid) };
+    }
     try {
       const txn = this.prepareOne(ctx, req, zxid);
       return { header: this.header(ctx, req.op, zxid), txn };
@@ -261,31 +276,31 @@ export class RequestPreparer {
         this.validatePath(req.path);
         const rec = this.mustRecord(req.path);
         this.checkAcl(rec.acl, Perms.READ, ctx);
-        RequestPreparer.checkVersion(rec.version, req.version);
-        return { type: OpCode.check, path: req.path, version: req.version };
+        // ZooKeeper logs the version the node would have after a write, as for setData.
+        const version = RequestPreparer.checkVersion(rec.version, req.version);
+        return { type: OpCode.check, path: req.path, version };
       }
     }
   }
 
-  private createModeOf(req: WriteRequest & { flags: number }): number {
-    if (req.op === OpCode.createContainer) return CreateMode.CONTAINER;
-    return req.flags;
-  }
-
+  /**
+   * Prepares a create. As in ZooKeeper, the flags name the mode (sequential, ephemeral, TTL)
+   * while the opcode decides the node kind: createContainer always makes a container, createTTL
+   * a TTL node, and create/create2 a plain node even with the container flag.
+   */
   private prepareCreate(
     ctx: PrepContext,
     req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>,
     zxid: number,
     saved?: Map<string, Pending | undefined>,
   ): Txn {
-    const mode = this.createModeOf(req);
+    const mode = req.flags;
     const ttl = req.op === OpCode.createTTL ? req.ttl : -1;
     if (mode < 0 || mode > 6) throw new PrepError(ErrorCode.BADARGUMENTS);
     if (isTtlMode(mode) && !this.settings.extendedTypesEnabled) throw new PrepError(ErrorCode.UNIMPLEMENTED);
-    if (isTtlMode(mode) ? ttl <= 0 || ttl > TTL_MS_MAX : req.op === OpCode.createTTL) throw new PrepError(ErrorCode.BADARGUMENTS);
-    if (mode === CreateMode.CONTAINER && req.op !== OpCode.createContainer && req.op !== OpCode.create2 && req.op !== OpCode.create) {
-      throw new PrepError(ErrorCode.BADARGUMENTS);
-    }
+    if (isTtlMode(mode) ? ttl <= 0 || ttl > TTL_MS_MAX : ttl >= 0) throw new PrepError(ErrorCode.BADARGUMENTS);
+    // ZooKeeper 3.8 accepts createTTL with a non-TTL mode and ttl < 0, then fails applying it; we refuse it.
+    if (req.op === OpCode.createTTL && !isTtlMode(mode)) throw new PrepError(ErrorCode.BADARGUMENTS);
     const parentPath = this.parentPathOf(req.path, false);
     const acl = this.fixupAcl(req.acl, ctx);
     const parent = this.mustRecord(parentPath);
@@ -297,12 +312,13 @@ export class RequestPreparer {
       throw new PrepError(ErrorCode.NOCHILDRENFOREPHEMERALS);
     }
     const parentCVersion = parent.cversion + 1;
-    const ephemeral = isEphemeralMode(mode);
+    const ephemeral = req.op !== OpCode.createContainer && req.op !== OpCode.createTTL && isEphemeralMode(mode);
     this.setPending(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 }, saved);
-    const owner = ephemeral ? ctx.sessionId : 0n;
+    const owner =
+      req.op === OpCode.createContainer ? CONTAINER_EPHEMERAL_OWNER : req.op === OpCode.createTTL ? ttlOwner(ttl) : ephemeral ? ctx.sessionId : 0n;
     this.setPending(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, saved);
-    if (mode === CreateMode.CONTAINER) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
-    if (isTtlMode(mode)) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };
+    if (req.op === OpCode.createContainer) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
+    if (req.op === OpCode.createTTL) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };
     const type = req.op === OpCode.create ? OpCode.create : OpCode.create2;
     return { type, path, data: req.data, acl, ephemeral, parentCVersion };
   }
@@ -315,12 +331,12 @@ export class RequestPreparer {
   ): Txn {
     const parentPath = this.parentPathOf(req.path, true);
     const parent = this.mustRecord(parentPath);
+    if (req.op !== OpCode.deleteContainer) this.checkAcl(parent.acl, Perms.DELETE, ctx);
     const rec = this.mustRecord(req.path);
     if (req.op === OpCode.deleteContainer) {
       const kind = nodeKind(rec.ephemeralOwner, this.settings.extendedTypesEnabled);
       if (kind !== 'container' && kind !== 'ttl') throw new PrepError(ErrorCode.BADARGUMENTS);
     } else {
-      this.checkAcl(parent.acl, Perms.DELETE, ctx);
       RequestPreparer.checkVersion(rec.version, req.version);
     }
     if (rec.childCount > 0) throw new PrepError(ErrorCode.NOTEMPTY);
@@ -328,4 +344,31 @@ export class RequestPreparer {
     this.setPending(req.path, zxid, null, saved);
     return { type: req.op, path: req.path };
   }
+}
+
+/**
+ * Inside a multi ZooKeeper rebuilds each create from its flags (Op.create): flags 4 make a
+ * container (answered with a Stat), TTL flags make a TTL node only from a createTTL record and
+ * are a marshalling error otherwise, unknown flags mean persistent, and everything else is a
+ * plain create answered with the path alone. Null when the whole multi must fail.
+ */
+function normalizeMultiOps(ops: readonly Request[]): Request[] | null {
+  const out: Request[] = [];
+  for (const op of ops) {
+    if (op.op !== OpCode.create && op.op !== OpCode.create2 && op.op !== OpCode.createContainer && op.op !== OpCode.createTTL) {
+      out.push(op);
+      continue;
+    }
+    const flags = op.flags >= 0 && op.flags <= 6 ? op.flags : CreateMode.PERSISTENT;
+    const base = { path: op.path, data: op.data, acl: op.acl, flags };
+    if (isTtlMode(flags)) {
+      if (op.op !== OpCode.createTTL) return null;
+      out.push({ op: OpCode.createTTL, ...base, ttl: op.ttl });
+    } else if (flags === CreateMode.CONTAINER) {
+      out.push({ op: OpCode.createContainer, ...base });
+    } else {
+      out.push({ op: OpCode.create, ...base });
+    }
+  }
+  return out;
 }

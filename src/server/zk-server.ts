@@ -19,6 +19,7 @@ import {
   opName,
   readConnectRequest,
   readRequest,
+  isClientOpcode,
   writeAclList,
   writeConnectResponse,
   writeOpResults,
@@ -163,19 +164,43 @@ export class ZkServer {
     const r = new JuteReader(frame);
     const xid = r.readInt();
     const type = r.readInt();
+    if (!isClientOpcode(type)) {
+      // As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on).
+      this.log.warn({ type, session: hex(state.sessionId) }, 'unknown request type; closing connection');
+      this.enqueueReply(state, xid, () => {
+        this.reply(state, xid, -1, ErrorCode.UNIMPLEMENTED, null);
+        this.closeConnection(state, 'unknown request type');
+      });
+      return;
+    }
+    this.sessions.touch(state.sessionId, this.clock.monoMs());
     let req: Request;
     try {
       req = readRequest(type, r);
     } catch (e) {
-      if (e instanceof CodecError && e.message.startsWith('unknown opcode')) {
-        this.log.warn({ type, session: hex(state.sessionId) }, 'unknown request type');
-        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, ErrorCode.UNIMPLEMENTED, null));
-        return;
-      }
-      throw e;
+      if (!(e instanceof CodecError)) throw e;
+      this.onUndecodableRequest(state, xid, type, e);
+      return;
     }
-    this.sessions.touch(state.sessionId, this.clock.monoMs());
     this.dispatch(state, xid, req, this.clock.monoMs());
+  }
+
+  /**
+   * A body that does not decode: ZooKeeper answers MARSHALLINGERROR and keeps the connection;
+   * a write still consumes a zxid (an error txn), as its prep stage logs one.
+   */
+  private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError): void {
+    this.log.warn({ type, session: hex(state.sessionId ?? 0n), reason: e.message }, 'undecodable request body');
+    if (WRITE_OPS.has(type)) {
+      const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.MARSHALLINGERROR);
+      this.commit(prepared, state, (res) => {
+        this.reply(state, xid, prepared.header.zxid, res.err, null);
+      });
+      return;
+    }
+    this.enqueueReply(state, xid, () => {
+      this.reply(state, xid, this.lastZxid, ErrorCode.MARSHALLINGERROR, null);
+    });
   }
 
   // ------------------------------------------------------------------ handshake
@@ -212,6 +237,8 @@ export class ZkServer {
       this.closeConnection(state, 'session expired');
       return;
     }
+    // The newly negotiated timeout governs the session from now on, as in ZooKeeper.
+    this.sessions.add(req.sessionId, timeoutMs, this.clock.monoMs());
     this.bindSession(state, req.sessionId, timeoutMs);
     this.sendConnectResponse(state, timeoutMs, req.sessionId, sessionPassword(req.sessionId));
   }
@@ -315,8 +342,11 @@ export class ZkServer {
       this.prep.applied(prepared.header.zxid);
       if (prepared.txn.type === OpCode.closeSession) {
         this.sessions.remove(prepared.header.clientId);
+        // The closing session hears nothing about its own ephemerals' deletion.
+        const owner = this.bySession.get(prepared.header.clientId);
+        if (owner !== undefined) this.watches.removeConnection(owner.conn.id);
       }
-      this.deliver(this.watches.eventsFor(changes), prepared.header.zxid);
+      this.deliver(this.watches.eventsFor(changes));
       if (state === null || entry === null) {
         after(res);
         return;
@@ -327,17 +357,21 @@ export class ZkServer {
     });
   }
 
-  private deliver(events: readonly WatchEvent[], zxid: number): void {
+  /** Sends each event to its watcher, if that connection may READ the znode (as ZooKeeper filters). */
+  private deliver(events: readonly WatchEvent[]): void {
     for (const e of events) {
       const target = this.connections.get(e.watcher);
-      if (target !== undefined) this.sendEvent(target, e.type, e.path, zxid);
+      if (target === undefined) continue;
+      if (!aclPermits(e.acl, Perms.READ, target.authIds, this.settings.skipAcl)) continue;
+      this.sendEvent(target, e.type, e.path);
     }
   }
 
-  private sendEvent(state: ConnectionState, type: number, path: string, zxid: number): void {
+  /** ZooKeeper 3.8 sends notifications with zxid -1 (3.9 sends the txn's). */
+  private sendEvent(state: ConnectionState, type: number, path: string): void {
     const w = new JuteWriter(64);
     const at = w.reserveInt();
-    writeReplyHeader(w, { xid: Xid.notification, zxid, err: 0 });
+    writeReplyHeader(w, { xid: Xid.notification, zxid: -1, err: 0 });
     writeWatcherEvent(w, { type, state: KeeperState.SyncConnected, path });
     w.patchInt(at, w.length - 4);
     this.sendFrame(state, Buffer.from(w.toBuffer()));
@@ -399,6 +433,11 @@ export class ZkServer {
       const id = digestId(userPassword, this.sha1);
       if (this.settings.superDigest !== undefined && id === this.settings.superDigest) state.authIds.push(SUPER_ID);
       if (!state.authIds.some((a) => a.scheme === 'digest' && a.id === id)) state.authIds.push({ scheme: 'digest', id });
+      this.reply(state, Xid.auth, 0, 0, null);
+      return;
+    }
+    if (req.scheme === 'ip') {
+      // The ip provider authenticates the connection's own address (already held).
       this.reply(state, Xid.auth, 0, 0, null);
       return;
     }
@@ -473,7 +512,8 @@ export class ZkServer {
         return [0, (w) => w.writeStrings(list)];
       }
       case OpCode.addWatch:
-        if (req.mode !== 0 && req.mode !== 1) return [ErrorCode.BADARGUMENTS, null];
+        // An unknown mode fails to decode in ZooKeeper, which answers MARSHALLINGERROR.
+        if (req.mode !== 0 && req.mode !== 1) return [ErrorCode.MARSHALLINGERROR, null];
         this.watches.addPersistentWatch(req.path, state.conn.id, req.mode === 1);
         // ZooKeeper answers addWatch with an ErrorResponse(0) body, which its Java client reads.
         return [0, (w) => w.writeInt(0)];
@@ -509,7 +549,12 @@ export class ZkServer {
     return { type: OpCode.getChildren, children: [...node.children] };
   }
 
+  /**
+   * removeWatches / checkWatches. checkWatches answers as ZooKeeper 3.8 does: whether the
+   * selected table has any watch on the path, whichever connection set it.
+   */
   private watchQuery(state: ConnectionState, path: string, type: number, remove: boolean): number {
+    if (type !== WatcherType.Children && type !== WatcherType.Data && type !== WatcherType.Any) return ErrorCode.MARSHALLINGERROR;
     const id = state.conn.id;
     const inData = type === WatcherType.Data || type === WatcherType.Any;
     const inChild = type === WatcherType.Children || type === WatcherType.Any;
@@ -518,7 +563,7 @@ export class ZkServer {
       if (inChild && this.watches.child.remove(path, id)) found = true;
       if (inData && this.watches.data.remove(path, id)) found = true;
     } else {
-      found = (inChild && this.watches.child.has(path, id)) || (inData && this.watches.data.has(path, id));
+      found = (inChild && this.watches.child.watched(path)) || (inData && this.watches.data.watched(path));
     }
     return found ? 0 : ErrorCode.NOWATCHER;
   }
@@ -527,21 +572,20 @@ export class ZkServer {
   private setWatches(state: ConnectionState, req: RequestOf<typeof OpCode.setWatches | typeof OpCode.setWatches2>): void {
     const id = state.conn.id;
     const rel = req.relativeZxid;
-    const zxid = this.lastZxid;
     for (const path of req.dataWatches) {
       const node = this.tree.get(path);
-      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path, zxid);
-      else if (node.mzxid > rel) this.sendEvent(state, EventType.NodeDataChanged, path, zxid);
+      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path);
+      else if (node.mzxid > rel) this.sendEvent(state, EventType.NodeDataChanged, path);
       else this.watches.addDataWatch(path, id);
     }
     for (const path of req.existWatches) {
-      if (this.tree.get(path) !== undefined) this.sendEvent(state, EventType.NodeCreated, path, zxid);
+      if (this.tree.get(path) !== undefined) this.sendEvent(state, EventType.NodeCreated, path);
       else this.watches.addDataWatch(path, id);
     }
     for (const path of req.childWatches) {
       const node = this.tree.get(path);
-      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path, zxid);
-      else if (node.pzxid > rel) this.sendEvent(state, EventType.NodeChildrenChanged, path, zxid);
+      if (node === undefined) this.sendEvent(state, EventType.NodeDeleted, path);
+      else if (node.pzxid > rel) this.sendEvent(state, EventType.NodeChildrenChanged, path);
       else this.watches.addChildWatch(path, id);
     }
     for (const path of req.persistentWatches) this.watches.addPersistentWatch(path, id, false);

@@ -14,6 +14,7 @@ export interface Session {
 }
 
 const MASK_64 = (1n << 64n) - 1n;
+const CONTAINER_OWNER = -0x8000000000000000n;
 
 export class SessionTracker {
   readonly sessions = new Map<bigint, Session>();
@@ -42,8 +43,10 @@ export class SessionTracker {
 
   /** A fresh session id (the session is added once its createSession txn is applied). */
   newSessionId(): bigint {
-    const id = this.nextSessionId;
-    this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
+    let id = this.nextSessionId;
+    // Never hand out the container marker as a session id (it is an ephemeralOwner value).
+    if (id === CONTAINER_OWNER) id = BigInt.asIntN(64, id + 1n);
+    this.nextSessionId = BigInt.asIntN(64, id + 1n);
     return id;
   }
 

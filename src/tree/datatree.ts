@@ -27,8 +27,13 @@ export interface ZNode {
   children: Set<string>;
 }
 
-/** A change a txn made, for watches. Child-list changes of the parent are implied. */
-export type TreeChange = { kind: 'created'; path: string } | { kind: 'deleted'; path: string } | { kind: 'dataChanged'; path: string };
+/**
+ * A change a txn made, for watches. Child-list changes of the parent are implied. The ACLs
+ * travel along because ZooKeeper only delivers an event to a watcher that may READ the node.
+ */
+export type TreeChange =
+  | { kind: 'created' | 'deleted'; path: string; acl: readonly ACL[]; parentAcl: readonly ACL[] }
+  | { kind: 'dataChanged'; path: string; acl: readonly ACL[] };
 
 export interface ApplyResult {
   err: number;
@@ -85,8 +90,9 @@ export class DataTree {
     return node;
   }
 
+  /** The znode at `path` ("" is the root too, as in ZooKeeper's node table). */
   get(path: string): ZNode | undefined {
-    return this.nodes.get(path);
+    return this.nodes.get(path === '' ? '/' : path);
   }
 
   private mustGet(path: string): ZNode {
@@ -206,7 +212,7 @@ export class DataTree {
     this.nodes.set(path, node);
     this.approximateDataSize += path.length + (data === null ? 0 : data.length);
     this.indexOwner(path, owner, true);
-    changes.push({ kind: 'created', path });
+    changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
     return { err: 0, path, stat: this.statOf(node) };
   }
 
@@ -239,7 +245,7 @@ export class DataTree {
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.approximateDataSize -= path.length + (node.data === null ? 0 : node.data.length);
     this.indexOwner(path, node.ephemeralOwner, false);
-    changes.push({ kind: 'deleted', path });
+    changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
     return { err: 0 };
   }
 
@@ -251,7 +257,7 @@ export class DataTree {
     node.version = version;
     node.mzxid = header.zxid;
     node.mtime = header.time;
-    changes.push({ kind: 'dataChanged', path });
+    changes.push({ kind: 'dataChanged', path, acl: node.acl });
     return { err: 0, path, stat: this.statOf(node) };
   }
 

@@ -3,7 +3,7 @@
  * watches). A watcher is a connection number. Each (table, path, watcher) carries a set of
  * modes, so a one-shot watch and a persistent one on the same path do not clobber each other.
  */
-import { EventType } from '../codec/index.js';
+import { EventType, type ACL } from '../codec/index.js';
 import { parentOf, type TreeChange } from '../tree/index.js';
 
 export const WatchMode = { standard: 1, persistent: 2, recursive: 4 } as const;
@@ -14,6 +14,8 @@ export interface WatchEvent {
   watcher: WatcherId;
   type: number;
   path: string;
+  /** ACL of the znode the event is about: the watcher must be allowed to READ it. */
+  acl: readonly ACL[];
 }
 
 class WatchTable {
@@ -48,6 +50,11 @@ class WatchTable {
 
   has(path: string, watcher: WatcherId): boolean {
     return this.byPath.get(path)?.has(watcher) ?? false;
+  }
+
+  /** Whether any connection watches `path` (what ZooKeeper 3.8's checkWatches really answers). */
+  watched(path: string): boolean {
+    return this.byPath.has(path);
   }
 
   removeWatcher(watcher: WatcherId): void {
@@ -104,32 +111,32 @@ export class WatchManager {
   /** The events a list of tree changes fires, in ZooKeeper's order. */
   eventsFor(changes: readonly TreeChange[]): WatchEvent[] {
     const events: WatchEvent[] = [];
-    const emit = (hit: Set<WatcherId>, type: number, path: string, suppress?: Set<WatcherId>): void => {
-      for (const watcher of hit) if (suppress === undefined || !suppress.has(watcher)) events.push({ watcher, type, path });
+    const emit = (hit: Set<WatcherId>, type: number, path: string, acl: readonly ACL[], suppress?: Set<WatcherId>): void => {
+      for (const watcher of hit) if (suppress === undefined || !suppress.has(watcher)) events.push({ watcher, type, path, acl });
     };
     for (const change of changes) {
       const path = change.path;
       if (change.kind === 'created') {
         const hit = new Set<WatcherId>();
         this.data.trigger(path, EventType.NodeCreated, hit);
-        emit(hit, EventType.NodeCreated, path);
+        emit(hit, EventType.NodeCreated, path, change.acl);
         const parentHit = new Set<WatcherId>();
         this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
-        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path));
+        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path), change.parentAcl);
       } else if (change.kind === 'deleted') {
         const hit = new Set<WatcherId>();
         this.data.trigger(path, EventType.NodeDeleted, hit);
-        emit(hit, EventType.NodeDeleted, path);
+        emit(hit, EventType.NodeDeleted, path, change.acl);
         const childHit = new Set<WatcherId>();
         this.child.trigger(path, EventType.NodeDeleted, childHit);
-        emit(childHit, EventType.NodeDeleted, path, hit);
+        emit(childHit, EventType.NodeDeleted, path, change.acl, hit);
         const parentHit = new Set<WatcherId>();
         this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
-        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path));
+        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path), change.parentAcl);
       } else {
         const hit = new Set<WatcherId>();
         this.data.trigger(path, EventType.NodeDataChanged, hit);
-        emit(hit, EventType.NodeDataChanged, path);
+        emit(hit, EventType.NodeDataChanged, path, change.acl);
       }
     }
     return events;

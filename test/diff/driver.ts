@@ -40,6 +40,8 @@ export interface DriverOptions {
   requestTimeoutMs: number;
   /** Idle sessions ping at this interval so short-timeout sessions never expire mid-sequence. */
   keepAliveMs: number;
+  /** Do not compare the zxid in notification headers. */
+  ignoreEventZxid: boolean;
 }
 
 interface Slot {
@@ -82,6 +84,11 @@ export class ServerDriver {
     this.admin = await this.connect({ timeoutMs: 30000, readOnly: false }, undefined, 2000);
   }
 
+  /** False once the admin session's connection is gone (the server died or dropped it). */
+  get alive(): boolean {
+    return this.admin !== undefined && !this.admin.isClosed;
+  }
+
   async stop(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
@@ -93,7 +100,11 @@ export class ServerDriver {
     }
   }
 
-  private connect(params: SessionParams, attach?: { sessionId: bigint; passwd: Buffer; lastZxid: number }, keepAliveMs = this.options.keepAliveMs): Promise<RawClient> {
+  private connect(
+    params: SessionParams,
+    attach?: { sessionId: bigint; passwd: Buffer; lastZxid: number },
+    keepAliveMs = this.options.keepAliveMs,
+  ): Promise<RawClient> {
     return RawClient.connect({
       host: this.addr.host,
       port: this.addr.port,
@@ -108,17 +119,16 @@ export class ServerDriver {
 
   async runSequence(seed: number, nOps: number, root: string): Promise<Transcript> {
     const admin = this.admin;
-    if (admin === undefined || admin.isClosed) throw new Error(`${this.name}: admin session is not connected`);
+    if (admin === undefined || admin.isClosed)
+      return { seed, entries: [], error: `${this.name}: admin session is not connected (server gone?)` };
     const run = new SequenceRun(this, admin, seed, root);
     const transcript: Transcript = { seed, entries: run.entries };
     try {
-      let t = Date.now();
+      const t = Date.now();
       await run.setup();
       this.account('setup', Date.now() - t);
       for (let i = 0; i < nOps; i++) await run.step(i);
-      t = Date.now();
       await run.teardown(nOps);
-      this.account('teardown+dump', Date.now() - t);
     } catch (e) {
       transcript.error = e instanceof Error ? e.message : String(e);
       run.entries.push({ i: run.currentIndex, op: run.currentOp, out: `ERROR ${transcript.error}` });
@@ -148,7 +158,7 @@ class SequenceRun {
     seed: number,
     readonly root: string,
   ) {
-    this.norm = new Normalizer(root, driver.options.zxidMode, Date.now());
+    this.norm = new Normalizer(root, driver.options.zxidMode, Date.now(), driver.options.ignoreEventZxid);
     this.gen = new OpGenerator(seed, root);
   }
 
@@ -175,6 +185,9 @@ class SequenceRun {
   }
 
   async teardown(nOps: number): Promise<void> {
+    // One session after another: closing them at once would race one session's ephemeral
+    // deletions against another's close.
+    let t = Date.now();
     let i = nOps;
     for (let s = 0; s < SLOTS; s++) {
       const slot = this.slots[s];
@@ -187,9 +200,12 @@ class SequenceRun {
       await this.barrier(out, true);
       this.push(i++, this.currentOp, out);
     }
+    this.driver.account('teardown', Date.now() - t);
+    t = Date.now();
     this.currentIndex = i;
     this.currentOp = 'dump';
     this.push(i, 'dump', await this.dump());
+    this.driver.account('dump', Date.now() - t);
   }
 
   /** After a failure: drop every connection (sessions expire on their own). */
@@ -209,8 +225,17 @@ class SequenceRun {
       case 'burst':
         return `${head}burst [${op.reqs.map((r) => describeRequest(r, this.norm)).join(' ; ')}]`;
       case 'setWatches': {
-        const { k: _k, s: _s, ...rest } = op;
-        return `${head}setWatches ${JSON.stringify({ ...rest, data: rest.data.map((p) => this.norm.path(p)), exist: rest.exist.map((p) => this.norm.path(p)), child: rest.child.map((p) => this.norm.path(p)), persistent: rest.persistent.map((p) => this.norm.path(p)), recursive: rest.recursive.map((p) => this.norm.path(p)) })}`;
+        const paths = (list: string[]): string[] => list.map((p) => this.norm.path(p));
+        const shown = {
+          v2: op.v2,
+          rel: op.rel,
+          data: paths(op.data),
+          exist: paths(op.exist),
+          child: paths(op.child),
+          persistent: paths(op.persistent),
+          recursive: paths(op.recursive),
+        };
+        return `${head}setWatches ${JSON.stringify(shown)}`;
       }
       case 'auth':
         return `${head}auth ${op.scheme}:${op.auth} (on failure: ${op.onFail})`;
@@ -229,14 +254,19 @@ class SequenceRun {
 
   private async exec(op: DiffOp): Promise<Json> {
     const out: { [key: string]: Json } = { s: op.s };
+    // mayRemove: something may have been deleted, so an emptied container may be due.
+    // changed: the state changed, so other sessions may have been sent events (barrier needed).
     let mayRemove = false;
+    let changed = false;
     let sortOthers = false;
     switch (op.k) {
       case 'req': {
         const slot = this.slot(op.s);
         const reply = await this.send(slot, op.req);
         out['r'] = this.collect(slot, reply.logIndex + 1);
-        mayRemove = this.afterWrite(op.req, reply);
+        const w = this.afterWrite(op.req, reply);
+        mayRemove = w.removed;
+        changed = w.changed;
         break;
       }
       case 'burst': {
@@ -245,7 +275,10 @@ class SequenceRun {
         let last = 0;
         replies.forEach((reply, k) => {
           const req = op.reqs[k];
-          if (req !== undefined && this.afterWrite(req, reply)) mayRemove = true;
+          if (req === undefined) return;
+          const w = this.afterWrite(req, reply);
+          if (w.removed) mayRemove = true;
+          if (w.changed) changed = true;
           last = Math.max(last, reply.logIndex);
         });
         out['r'] = this.collect(slot, last + 1);
@@ -292,6 +325,7 @@ class SequenceRun {
           const params = this.gen.sessionParams();
           out['new'] = await this.newSession(op.s, params, slot.generation + 1);
           mayRemove = true;
+          changed = true;
           sortOthers = true;
         }
         break;
@@ -301,6 +335,7 @@ class SequenceRun {
         out['r'] = await this.closeSlot(op.s);
         out['new'] = await this.newSession(op.s, op.next, slot.generation + 1);
         mayRemove = true;
+        changed = true;
         sortOthers = true;
         break;
       }
@@ -335,10 +370,13 @@ class SequenceRun {
         slot.client.destroy();
         out[`S${s}new`] = await this.newSession(s, slot.params, slot.generation + 1);
         mayRemove = true;
+        changed = true;
       }
     }
-    if (mayRemove) await this.settleContainers(out);
-    await this.barrier(out, sortOthers);
+    if (mayRemove && (await this.settleContainers(out))) changed = true;
+    // Without a barrier, events still land in the right session's log in the right order;
+    // they are just reported with that session's next entry.
+    if (changed) await this.barrier(out, sortOthers);
     return out;
   }
 
@@ -353,31 +391,44 @@ class SequenceRun {
    * Feeds created paths back to the generator and tracks containers. Returns whether the
    * request may have deleted something (so an emptied container may be due for deletion).
    */
-  private afterWrite(req: Request, reply: RawReply): boolean {
-    if (reply.header.err !== 0 || req.op === OpCode.sync) return false;
+  private afterWrite(req: Request, reply: RawReply): { removed: boolean; changed: boolean } {
+    const writes: readonly number[] = [
+      OpCode.create,
+      OpCode.create2,
+      OpCode.createContainer,
+      OpCode.createTTL,
+      OpCode.delete,
+      OpCode.setData,
+      OpCode.setACL,
+      OpCode.multi,
+    ];
+    if (reply.header.err !== 0 || !writes.includes(req.op)) return { removed: false, changed: false };
     const created: string[] = [];
-    const note = (r: Request, path: string): void => {
+    // ZooKeeper 3.8.0 makes a container of a createContainer request, whatever its flags; but
+    // inside a multi it ignores the sub-op's opcode and goes by the flags (4 = container).
+    const note = (r: Request, path: string, inMulti: boolean): void => {
       created.push(path);
-      if (r.op === OpCode.createContainer) this.containers.add(path);
+      const flags = 'flags' in r ? r.flags : -1;
+      if (inMulti ? flags === 4 : r.op === OpCode.createContainer) this.containers.add(path);
     };
     let removed = false;
     let decoded: ReplyBody;
     try {
       decoded = decodeReplyBody(req.op, reply.body);
     } catch {
-      return true; // an undecodable body is already in the transcript
+      return { removed: true, changed: true }; // an undecodable body is already in the transcript
     }
     if (decoded.kind === 'path' || decoded.kind === 'pathStat') {
-      note(req, decoded.path);
+      note(req, decoded.path, false);
     } else if (decoded.kind === 'multi') {
       decoded.results.forEach((res, k) => {
         const sub = req.op === OpCode.multi ? req.ops[k] : undefined;
-        if (sub !== undefined && (res.type === OpCode.create || res.type === OpCode.create2)) note(sub, res.path);
+        if (sub !== undefined && (res.type === OpCode.create || res.type === OpCode.create2)) note(sub, res.path, true);
       });
     }
     removed = req.op === OpCode.delete || req.op === OpCode.multi;
     this.gen.observeCreated(created);
-    return removed;
+    return { removed, changed: true };
   }
 
   /** Events and recorded replies of `slot` from its cursor up to log index `upto` (exclusive). */
@@ -419,32 +470,41 @@ class SequenceRun {
     if (Object.keys(after).length > 0) out['after'] = after;
   }
 
-  /** Polls the containers this sequence created until every emptied one is gone. */
-  private async settleContainers(out: { [key: string]: Json }): Promise<void> {
+  /**
+   * Polls the containers this sequence created until every emptied one is gone. Returns
+   * whether any container disappeared (its deletion may have sent events).
+   */
+  private async settleContainers(out: { [key: string]: Json }): Promise<boolean> {
     const started = Date.now();
-    let waited = false;
-    for (const path of [...this.containers]) {
-      const deadline = Date.now() + CONTAINER_SETTLE_MS;
-      for (;;) {
-        const r = await this.admin.exists(path);
+    let gone = false;
+    let waiting = [...this.containers];
+    while (waiting.length > 0) {
+      const replies = await Promise.all(waiting.map((path) => this.admin.exists(path)));
+      const still: string[] = [];
+      waiting.forEach((path, k) => {
+        const r = replies[k];
+        if (r === undefined) return;
         if (r.err === ErrorCode.NONODE) {
           this.containers.delete(path);
-          break;
-        }
-        if (r.err !== 0 || r.stat === undefined) {
+          gone = true;
+        } else if (r.err !== 0 || r.stat === undefined) {
           out['settle'] = `exists ${this.norm.path(path)}: err ${r.err}`;
-          break;
+        } else if (r.stat.numChildren === 0 && r.stat.cversion > 0) {
+          still.push(path);
         }
-        if (r.stat.numChildren > 0 || r.stat.cversion === 0) break;
-        if (Date.now() > deadline) {
-          out['settle'] = `empty container ${this.norm.path(path)} still there after ${CONTAINER_SETTLE_MS} ms`;
-          break;
-        }
-        waited = true;
-        await sleep(20);
+      });
+      waiting = still;
+      if (waiting.length === 0) break;
+      if (Date.now() - started > CONTAINER_SETTLE_MS) {
+        out['settle'] =
+          `empty container(s) ${waiting.map((p) => this.norm.path(p)).join(', ')} still there after ${CONTAINER_SETTLE_MS} ms`;
+        break;
       }
+      await sleep(20);
     }
-    if (waited) this.driver.account('container deletion wait', Date.now() - started);
+    const ms = Date.now() - started;
+    if (ms >= 20) this.driver.account('container deletion wait', ms);
+    return gone;
   }
 
   private async newSession(s: number, params: SessionParams, generation: number): Promise<Json> {
@@ -458,7 +518,11 @@ class SequenceRun {
   /** A new connection to the slot's session (whose old connection is gone or dropped). */
   private async reattach(s: number, params: SessionParams, sameParams: boolean): Promise<Json> {
     const slot = this.slot(s);
-    const client = await this.driver.open(params, { sessionId: slot.client.sessionId, passwd: slot.client.passwd, lastZxid: slot.lastZxid });
+    const client = await this.driver.open(params, {
+      sessionId: slot.client.sessionId,
+      passwd: slot.client.passwd,
+      lastZxid: slot.lastZxid,
+    });
     slot.client.destroy();
     slot.client = client;
     slot.cursor = 0;
@@ -478,25 +542,31 @@ class SequenceRun {
     return { items, closedByServer, xid: reply.header.xid };
   }
 
-  /** The whole subtree under the root, read by the admin session, in path order. */
+  /** The whole subtree under the root, read by the admin session (pipelined), in path order. */
   private async dump(): Promise<Json> {
-    const rows: Json[] = [];
+    const rows: [string, Json][] = [];
     const visit = async (path: string): Promise<void> => {
-      const ex = await this.admin.exists(path);
-      const ch = await this.admin.getChildren(path);
-      const data = await this.admin.getData(path);
-      const acl = await this.admin.getACL(path);
-      rows.push([
-        this.norm.path(path),
-        ex.stat === undefined ? `exists err ${ex.err}` : this.norm.stat(ex.stat),
-        data.err === 0 ? this.norm.data(data.data ?? null) : `getData err ${data.err}`,
-        acl.acl === undefined ? `getACL err ${acl.err}` : this.norm.acl(acl.acl),
-        ch.children === undefined ? `getChildren err ${ch.err}` : ch.children.length,
+      const [ex, ch, data, acl] = await Promise.all([
+        this.admin.exists(path),
+        this.admin.getChildren(path),
+        this.admin.getData(path),
+        this.admin.getACL(path),
       ]);
-      for (const c of [...(ch.children ?? [])].sort()) await visit(`${path}/${c}`);
+      rows.push([
+        path,
+        [
+          this.norm.path(path),
+          ex.stat === undefined ? `exists err ${ex.err}` : this.norm.stat(ex.stat),
+          data.err === 0 ? this.norm.data(data.data ?? null) : `getData err ${data.err}`,
+          acl.acl === undefined ? `getACL err ${acl.err}` : this.norm.acl(acl.acl),
+          ch.children === undefined ? `getChildren err ${ch.err}` : ch.children.length,
+        ],
+      ]);
+      await Promise.all((ch.children ?? []).map((c) => visit(`${path}/${c}`)));
     };
     await visit(this.root);
-    return rows;
+    rows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    return rows.map((r) => r[1]);
   }
 }
 

@@ -245,11 +245,7 @@ export class OpGenerator {
             [20, 'setData'],
             [20, 'check'],
           ]);
-          ops.push(
-            sub === 'check'
-              ? { op: OpCode.check, path: this.path(), version: this.version() }
-              : this.request(sub),
-          );
+          ops.push(sub === 'check' ? { op: OpCode.check, path: this.path(), version: this.version() } : this.request(sub));
         }
         return { op: OpCode.multi, ops };
       }
@@ -323,7 +319,9 @@ export class OpGenerator {
         [5, -1],
         [5, TTL_MS_MAX + 1],
       ]);
-      return { op, path, data, acl, flags, ttl };
+      // createTTL with a non-TTL mode and a negative ttl passes ZooKeeper 3.8.0's checks and
+      // then kills its SyncThread (the server exits): ask for ttl 0 instead (BADARGUMENTS).
+      return { op, path, data, acl, flags, ttl: ttl < 0 && flags !== 5 && flags !== 6 ? 0 : ttl };
     }
     const flags =
       op === OpCode.createContainer
@@ -391,10 +389,10 @@ export class OpGenerator {
     ]);
   }
 
-  private data(): Buffer {
+  private data(): Buffer | null {
     const r = this.rng.next();
-    // Jute allows a null buffer (Java clients send one for `null` data); the codec's type says Buffer.
-    if (r < 0.08) return null as unknown as Buffer;
+    // Null: what Java clients send for create(path, null, ...).
+    if (r < 0.08) return null;
     if (r < 0.18) return Buffer.alloc(0);
     const n = 1 + this.rng.int(12);
     let s = '';

@@ -4,6 +4,7 @@
  *
  *   node dist/test/diff/run.js --zk 127.0.0.1:2181 --zephyr 127.0.0.1:2182
  *        [--sequences 200] [--ops 200] [--seed 1] [--zxid exact|order] [--keep-going]
+ *        [--ignore-event-zxid] [--stats] [--timeout-ms 5000]
  *   node dist/test/diff/run.js --replay <seed> --zk ... --zephyr ...   (one seed, verbosely)
  *
  * Sequence k uses seed (seed + k) under its own root /diff-<run>-<seed>; servers are reused.
@@ -11,8 +12,7 @@
  * 2 bad arguments or a server that cannot be reached.
  */
 import { parseArgs } from 'node:util';
-import { type Entry, type ServerAddr, type Transcript, ServerDriver } from './driver.js';
-import type { ZxidMode } from './normalize.js';
+import { type DriverOptions, type Entry, type ServerAddr, type Transcript, ServerDriver } from './driver.js';
 
 interface Difference {
   index: number;
@@ -29,7 +29,7 @@ function parseAddr(flag: string, v: string | undefined): ServerAddr {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: run.js --zk host:port --zephyr host:port [--sequences N] [--ops M] [--seed S] [--zxid exact|order] [--keep-going] [--replay SEED] [--timeout-ms MS] [--stats]\n`,
+    `${msg}\nusage: run.js --zk host:port --zephyr host:port [--sequences N] [--ops M] [--seed S] [--zxid exact|order] [--keep-going] [--replay SEED] [--timeout-ms MS] [--stats] [--ignore-event-zxid]\n`,
   );
   process.exit(2);
 }
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
       'keep-going': { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '5000' },
       stats: { type: 'boolean', default: false },
+      'ignore-event-zxid': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -85,7 +86,12 @@ async function main(): Promise<void> {
   const replay = values.replay === undefined ? undefined : positiveInt('replay', values.replay);
   const sequences = replay === undefined ? positiveInt('sequences', values.sequences) : 1;
   const firstSeed = replay ?? positiveInt('seed', values.seed);
-  const options = { zxidMode: zxidMode as ZxidMode, requestTimeoutMs: positiveInt('timeout-ms', values['timeout-ms']), keepAliveMs: 1000 };
+  const options: DriverOptions = {
+    zxidMode,
+    requestTimeoutMs: positiveInt('timeout-ms', values['timeout-ms']),
+    keepAliveMs: 1000,
+    ignoreEventZxid: values['ignore-event-zxid'],
+  };
 
   const a = new ServerDriver('zk', zk, options);
   const b = new ServerDriver('zephyr', zephyr, options);
@@ -125,21 +131,36 @@ async function main(): Promise<void> {
         if (mark !== '') break;
       }
     }
-    if (diff === undefined) {
+    const dead = [a, b].filter((d) => !d.alive).map((d) => d.name);
+    if (diff === undefined && dead.length === 0) {
       passed++;
       continue;
     }
     failed++;
-    const e = diff.a ?? diff.b;
+    const e = diff?.a ?? diff?.b;
     out(`DIFF seed=${seed} op#${label(e, ops)}`);
-    out(`  op:     ${diff.a?.op ?? '(none)'}`);
-    if (diff.b !== undefined && diff.b.op !== diff.a?.op) out(`  op (zephyr): ${diff.b.op}`);
-    out(`  zk:     ${diff.a?.out ?? '(no entry)'}`);
-    out(`  zephyr: ${diff.b?.out ?? '(no entry)'}`);
+    out(`  op:     ${diff?.a?.op ?? '(none)'}`);
+    if (diff?.b !== undefined && diff.b.op !== diff.a?.op) out(`  op (zephyr): ${diff.b.op}`);
+    out(`  zk:     ${diff?.a?.out ?? '(no entry)'}`);
+    out(`  zephyr: ${diff?.b?.out ?? '(no entry)'}`);
     if (ta.error !== undefined) out(`  zk sequence error: ${ta.error}`);
     if (tb.error !== undefined) out(`  zephyr sequence error: ${tb.error}`);
+    if (dead.length > 0) {
+      out(`  server(s) no longer answering: ${dead.join(', ')}; stopping`);
+      break;
+    }
     if (replay === undefined) {
-      out(`  replay: node dist/test/diff/run.js --replay ${seed} --ops ${ops} --zxid ${zxidMode} --zk ${values.zk} --zephyr ${values.zephyr}`);
+      // The same seed again, alone, under a new root: does it depend on earlier sequences?
+      const again = await Promise.all([a.runSequence(seed, ops, `${root}-again`), b.runSequence(seed, ops, `${root}-again`)]);
+      const d2 = firstDifference(again[0], again[1]);
+      out(
+        d2 === undefined
+          ? '  run again alone: no difference (timing, or a background deletion left over from an earlier sequence)'
+          : `  run again alone: differs at op#${label(d2.a ?? d2.b, ops)}`,
+      );
+      out(
+        `  replay: node dist/test/diff/run.js --replay ${seed} --ops ${ops} --zxid ${zxidMode}${values['ignore-event-zxid'] ? ' --ignore-event-zxid' : ''} --zk ${values.zk} --zephyr ${values.zephyr}`,
+      );
       if (!values['keep-going']) break;
     }
   }
@@ -148,7 +169,8 @@ async function main(): Promise<void> {
     for (const d of [a, b]) {
       const rows = [...d.stats.entries()].sort((x, y) => y[1][1] - x[1][1]);
       out(`time by phase on ${d.name} (count, total ms, mean ms):`);
-      for (const [key, [n, ms]] of rows) out(`  ${key.padEnd(28)} ${String(n).padStart(7)} ${String(ms).padStart(8)} ${(ms / n).toFixed(2).padStart(8)}`);
+      for (const [key, [n, ms]] of rows)
+        out(`  ${key.padEnd(28)} ${String(n).padStart(7)} ${String(ms).padStart(8)} ${(ms / n).toFixed(2).padStart(8)}`);
     }
   }
   out(`differential: ${passed + failed} sequences x ${ops} ops, ${passed} passed, ${failed} failed (${secs} s)`);

@@ -194,9 +194,7 @@ export class RawClient extends EventEmitter {
   private readonly decoder: FrameDecoder;
   private readonly pending: Pending[] = [];
   private nextXid = 1;
-  private handshake:
-    | { resolve: (c: ConnectResponse) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-    | undefined;
+  private handshake: { resolve: (c: ConnectResponse) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private response: ConnectResponse | undefined;
   private closeInfo: CloseInfo | undefined;
   private resolveClosed!: (c: CloseInfo) => void;
@@ -362,10 +360,7 @@ export class RawClient extends EventEmitter {
     const op = options.op ?? (options.ttl !== undefined ? OpCode.createTTL : OpCode.create);
     const acl = options.acl ?? OPEN_ACL_UNSAFE;
     const flags = options.flags ?? 0;
-    // Jute lets a client send a null buffer (Java's create(path, null, ...)); the codec's type says Buffer.
-    const body = data as Buffer;
-    const req: Request =
-      op === OpCode.createTTL ? { op, path, data: body, acl, flags, ttl: options.ttl ?? -1 } : { op, path, data: body, acl, flags };
+    const req: Request = op === OpCode.createTTL ? { op, path, data, acl, flags, ttl: options.ttl ?? -1 } : { op, path, data, acl, flags };
     return this.typed(req, (b) => (b.kind === 'path' ? { path: b.path } : b.kind === 'pathStat' ? { path: b.path, stat: b.stat } : {}));
   }
 
@@ -394,7 +389,7 @@ export class RawClient extends EventEmitter {
   }
 
   setData(path: string, data: Buffer | null, version = -1): Promise<StatResult> {
-    return this.typed({ op: OpCode.setData, path, data: data as Buffer, version }, (b) => (b.kind === 'stat' ? { stat: b.stat } : {}));
+    return this.typed({ op: OpCode.setData, path, data, version }, (b) => (b.kind === 'stat' ? { stat: b.stat } : {}));
   }
 
   getChildren(path: string, watch = false): Promise<ChildrenResult> {
@@ -541,7 +536,7 @@ export class RawClient extends EventEmitter {
     try {
       for (let frame = this.decoder.next(); frame !== null; frame = this.decoder.next()) {
         this.onFrame(frame);
-        if (this.closeInfo !== undefined) return;
+        if (this.isClosed) return; // onFrame may have failed the connection
       }
     } catch (e) {
       this.fail(`undecodable reply: ${(e as Error).message}`);
@@ -571,7 +566,9 @@ export class RawClient extends EventEmitter {
       return;
     }
     if (p.xid !== header.xid) {
-      this.fail(`reply xid ${header.xid} does not match the oldest pending request: xid ${p.xid} (${opName(p.op)}); replies must come in order`);
+      this.fail(
+        `reply xid ${header.xid} does not match the oldest pending request: xid ${p.xid} (${opName(p.op)}); replies must come in order`,
+      );
       return;
     }
     this.pending.splice(idx, 1);
