@@ -7,3 +7,4 @@ export { SeededRandom } from './prng.js';
 export type Zxid = number;
 /** A 64-bit session id (ZooKeeper uses all 64 bits). */
 export type SessionId = bigint;
+export { javaStringHash, javaHashCapacity, javaHashSetOrder, javaClosingSetOrder } from './java-hash-order.js';

@@ -4,7 +4,7 @@
  * the txn to log and apply. Failures become error txns, which consume a zxid as in ZooKeeper.
  */
 /* eslint-disable @typescript-eslint/only-throw-error -- PrepError is control flow; see its comment. */
-import { assert, TTL_MS_MAX } from '../base/index.js';
+import { assert, TTL_MS_MAX, javaHashCapacity, javaClosingSetOrder } from '../base/index.js';
 import {
   OpCode,
   ErrorCode,
@@ -123,15 +123,23 @@ export class RequestPreparer {
 
   closeSession(ctx: PrepContext): Prepared {
     const zxid = this.takeZxid();
-    // Skip ephemerals a pending delete removed (and maybe another session re-created).
-    const paths = this.tree.ephemeralsOf(ctx.sessionId).filter((p) => this.record(p)?.ephemeralOwner === ctx.sessionId);
-    // Ephemerals created by prepared-but-unapplied txns die too.
+    const current = this.tree.ephemeralsOf(ctx.sessionId);
+    const removed = new Set<string>();
+    const added: string[] = [];
+    // Like ZooKeeper: drop ephemerals a pending txn deletes (another session may re-create
+    // them), add those pending creates will make.
     for (const [path, p] of this.pending) {
-      if (p.record !== null && p.record.ephemeralOwner === ctx.sessionId && !paths.includes(path)) paths.push(path);
+      if (p.record === null) removed.add(path);
+      else if (p.record.ephemeralOwner === ctx.sessionId) added.push(path);
+      else if (current.includes(path)) removed.add(path);
     }
+    // ZooKeeper walks a HashSet, so watchers see the deletions in Java hash order.
+    const capacity = javaHashCapacity(this.tree.ephemeralsHighWaterOf(ctx.sessionId));
+    const paths = javaClosingSetOrder(current, capacity, removed, added);
     for (const path of paths) this.setPending(path, zxid, null);
     return { header: this.header(ctx, OpCode.closeSession, zxid), txn: { type: OpCode.closeSession, paths2Delete: paths } };
   }
+
 
   /** An error txn for a write that could not even be decoded (consumes a zxid, as in ZooKeeper). */
   prepareError(ctx: PrepContext, err: number): Prepared {
@@ -143,11 +151,11 @@ export class RequestPreparer {
   prepare(ctx: PrepContext, req: WriteRequest | RequestOf<typeof OpCode.multi>): Prepared {
     const zxid = this.takeZxid();
     if (req.op === OpCode.multi) {
-      const ops = normalizeMultiOps(req.ops);
-      if (ops === null) {
+      const txn = this.prepareMulti(ctx, normalizeMultiOps(req.ops), zxid);
+      if (txn === null) {
         return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err: ErrorCode.MARSHALLINGERROR } };
       }
-      return { header: this.header(ctx, OpCode.multi, zxid), txn: this.prepareMulti(ctx, ops, zxid) };
+      return { header: this.header(ctx, OpCode.multi, zxid), txn };
     }
     try {
       const txn = this.prepareOne(ctx, req, zxid);
@@ -158,21 +166,27 @@ export class RequestPreparer {
     }
   }
 
-  private prepareMulti(ctx: PrepContext, ops: readonly Request[], zxid: number): Txn {
+  /** The multi txn, or null when the whole multi fails to marshal (as ZooKeeper's does). */
+  private prepareMulti(ctx: PrepContext, ops: readonly Request[], zxid: number): Txn | null {
     const saved = new Map<string, Pending | undefined>();
     const txns: Txn[] = [];
     let failedAt = -1;
     let failure = 0;
-    for (let i = 0; i < ops.length; i++) {
+    let unmarshallable = false;
+    for (let i = 0; i < ops.length && failedAt < 0; i++) {
       const op = ops[i];
       assert(op !== undefined, 'multi op');
+      if (isTtlFlagsOnPlainCreate(op)) {
+        unmarshallable = true; // ZooKeeper fails the whole multi when it reaches such an op
+        failedAt = i;
+        break;
+      }
       try {
         txns.push(this.prepareOne(ctx, op as WriteRequest, zxid, saved));
       } catch (e) {
         if (!(e instanceof PrepError)) throw e;
         failedAt = i;
         failure = e.code;
-        break;
       }
     }
     if (failedAt < 0) return { type: OpCode.multi, txns };
@@ -181,12 +195,14 @@ export class RequestPreparer {
       if (prev === undefined) this.pending.delete(path);
       else this.pending.set(path, prev);
     }
+    if (unmarshallable) return null;
     const errors: Txn[] = ops.map((_, i) => ({
       type: OpCode.error,
       err: i < failedAt ? 0 : i === failedAt ? failure : ErrorCode.RUNTIMEINCONSISTENCY,
     }));
     return { type: OpCode.multi, txns: errors };
   }
+
 
   private record(path: string): NodeRecord | null {
     const p = this.pending.get(path);
@@ -348,27 +364,21 @@ export class RequestPreparer {
 
 /**
  * Inside a multi ZooKeeper rebuilds each create from its flags (Op.create): flags 4 make a
- * container (answered with a Stat), TTL flags make a TTL node only from a createTTL record and
- * are a marshalling error otherwise, unknown flags mean persistent, and everything else is a
- * plain create answered with the path alone. Null when the whole multi must fail.
+ * container (answered with a Stat), TTL flags a TTL node when the record is a createTTL, and
+ * everything else a plain create answered with the path alone. Flags are kept as sent, so
+ * invalid ones still fail that op with BADARGUMENTS.
  */
-function normalizeMultiOps(ops: readonly Request[]): Request[] | null {
-  const out: Request[] = [];
-  for (const op of ops) {
-    if (op.op !== OpCode.create && op.op !== OpCode.create2 && op.op !== OpCode.createContainer && op.op !== OpCode.createTTL) {
-      out.push(op);
-      continue;
-    }
-    const flags = op.flags >= 0 && op.flags <= 6 ? op.flags : CreateMode.PERSISTENT;
-    const base = { path: op.path, data: op.data, acl: op.acl, flags };
-    if (isTtlMode(flags)) {
-      if (op.op !== OpCode.createTTL) return null;
-      out.push({ op: OpCode.createTTL, ...base, ttl: op.ttl });
-    } else if (flags === CreateMode.CONTAINER) {
-      out.push({ op: OpCode.createContainer, ...base });
-    } else {
-      out.push({ op: OpCode.create, ...base });
-    }
-  }
-  return out;
+function normalizeMultiOps(ops: readonly Request[]): Request[] {
+  return ops.map((op): Request => {
+    if (op.op !== OpCode.create && op.op !== OpCode.create2 && op.op !== OpCode.createContainer && op.op !== OpCode.createTTL) return op;
+    const base = { path: op.path, data: op.data, acl: op.acl, flags: op.flags };
+    if (op.op === OpCode.createTTL && isTtlMode(op.flags)) return { op: OpCode.createTTL, ...base, ttl: op.ttl };
+    if (op.flags === CreateMode.CONTAINER) return { op: OpCode.createContainer, ...base };
+    return { op: OpCode.create, ...base };
+  });
+}
+
+/** A create whose flags ask for TTL but whose record is not a createTTL: ZooKeeper cannot build it. */
+function isTtlFlagsOnPlainCreate(op: Request): boolean {
+  return op.op === OpCode.create && isTtlMode(op.flags);
 }

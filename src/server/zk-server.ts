@@ -342,9 +342,6 @@ export class ZkServer {
       this.prep.applied(prepared.header.zxid);
       if (prepared.txn.type === OpCode.closeSession) {
         this.sessions.remove(prepared.header.clientId);
-        // The closing session hears nothing about its own ephemerals' deletion.
-        const owner = this.bySession.get(prepared.header.clientId);
-        if (owner !== undefined) this.watches.removeConnection(owner.conn.id);
       }
       this.deliver(this.watches.eventsFor(changes));
       if (state === null || entry === null) {
@@ -357,7 +354,7 @@ export class ZkServer {
     });
   }
 
-  /** Sends each event to its watcher, if that connection may READ the znode (as ZooKeeper filters). */
+  /** Sends each event to its watcher if that connection may READ the guarding ACL (CVE-2024-23944). */
   private deliver(events: readonly WatchEvent[]): void {
     for (const e of events) {
       const target = this.connections.get(e.watcher);
@@ -541,17 +538,14 @@ export class ZkServer {
     const node = this.tree.get(op.path);
     if (node === undefined) return { type: OpCode.error, err: ErrorCode.NONODE };
     if (!aclPermits(node.acl, Perms.READ, state.authIds, this.settings.skipAcl)) return { type: OpCode.error, err: ErrorCode.NOAUTH };
-    if (op.op === OpCode.getData) {
-      if (op.watch) this.watches.addDataWatch(op.path, state.conn.id);
-      return { type: OpCode.getData, data: node.data, stat: this.tree.statOf(node) };
-    }
-    if (op.watch) this.watches.addChildWatch(op.path, state.conn.id);
+    // ZooKeeper rebuilds multiRead ops without their watch flag, so they never set watches.
+    if (op.op === OpCode.getData) return { type: OpCode.getData, data: node.data, stat: this.tree.statOf(node) };
     return { type: OpCode.getChildren, children: [...node.children] };
   }
 
   /**
-   * removeWatches / checkWatches. checkWatches answers as ZooKeeper 3.8 does: whether the
-   * selected table has any watch on the path, whichever connection set it.
+   * removeWatches / checkWatches. removeWatches removes this connection's watch on the path;
+   * checkWatches answers as ZooKeeper 3.8 does: whether anyone watches the path.
    */
   private watchQuery(state: ConnectionState, path: string, type: number, remove: boolean): number {
     if (type !== WatcherType.Children && type !== WatcherType.Data && type !== WatcherType.Any) return ErrorCode.MARSHALLINGERROR;
@@ -563,6 +557,7 @@ export class ZkServer {
       if (inChild && this.watches.child.remove(path, id)) found = true;
       if (inData && this.watches.data.remove(path, id)) found = true;
     } else {
+      if ((inChild && this.watches.child.containsFails(path)) || (inData && this.watches.data.containsFails(path))) return ErrorCode.MARSHALLINGERROR;
       found = (inChild && this.watches.child.watched(path)) || (inData && this.watches.data.watched(path));
     }
     return found ? 0 : ErrorCode.NOWATCHER;

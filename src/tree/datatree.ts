@@ -29,11 +29,16 @@ export interface ZNode {
 
 /**
  * A change a txn made, for watches. Child-list changes of the parent are implied. The ACLs
- * travel along because ZooKeeper only delivers an event to a watcher that may READ the node.
+ * travel along because ZooKeeper (3.8.4+, and Debian's patched 3.8.0, CVE-2024-23944) only
+ * delivers an event to a watcher that may READ the node (the parent, for child changes).
  */
-export type TreeChange =
-  | { kind: 'created' | 'deleted'; path: string; acl: readonly ACL[]; parentAcl: readonly ACL[] }
-  | { kind: 'dataChanged'; path: string; acl: readonly ACL[] };
+export interface TreeChange {
+  kind: 'created' | 'deleted' | 'dataChanged';
+  path: string;
+  acl: readonly ACL[];
+  /** For created / deleted: the parent's ACL, which guards NodeChildrenChanged. */
+  parentAcl: readonly ACL[];
+}
 
 export interface ApplyResult {
   err: number;
@@ -66,6 +71,8 @@ function emptyNode(acl: readonly ACL[]): ZNode {
 export class DataTree {
   readonly nodes = new Map<string, ZNode>();
   readonly ephemerals = new Map<bigint, Set<string>>();
+  /** Most ephemerals each session has held at once: sizes ZooKeeper's per-session HashSet. */
+  private readonly ephemeralsHighWater = new Map<bigint, number>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   lastProcessedZxid = 0;
@@ -229,6 +236,7 @@ export class DataTree {
       if (add) {
         if (set === undefined) this.ephemerals.set(owner, (set = new Set()));
         set.add(path);
+        if (set.size > (this.ephemeralsHighWater.get(owner) ?? 0)) this.ephemeralsHighWater.set(owner, set.size);
       } else if (set !== undefined) {
         set.delete(path);
         if (set.size === 0) this.ephemerals.delete(owner);
@@ -257,7 +265,7 @@ export class DataTree {
     node.version = version;
     node.mzxid = header.zxid;
     node.mtime = header.time;
-    changes.push({ kind: 'dataChanged', path, acl: node.acl });
+    changes.push({ kind: 'dataChanged', path, acl: node.acl, parentAcl: [] });
     return { err: 0, path, stat: this.statOf(node) };
   }
 
@@ -272,6 +280,12 @@ export class DataTree {
   private killSession(sessionId: bigint, zxid: number, paths: readonly string[] | null, changes: TreeChange[]): void {
     const owned = paths ?? [...(this.ephemerals.get(sessionId) ?? [])];
     for (const path of owned) this.deleteNode(path, zxid, changes);
+    this.ephemeralsHighWater.delete(sessionId);
+  }
+
+  /** The most ephemerals `sessionId` has held at once (0 if none). */
+  ephemeralsHighWaterOf(sessionId: bigint): number {
+    return this.ephemeralsHighWater.get(sessionId) ?? 0;
   }
 
   /** This session's ephemeral paths (ZooKeeper's getEphemerals). */

@@ -14,7 +14,7 @@ export interface WatchEvent {
   watcher: WatcherId;
   type: number;
   path: string;
-  /** ACL of the znode the event is about: the watcher must be allowed to READ it. */
+  /** The ACL guarding this event: the watcher must be allowed to READ it to hear it. */
   acl: readonly ACL[];
 }
 
@@ -26,9 +26,11 @@ class WatchTable {
   add(path: string, watcher: WatcherId, mode: number): void {
     let m = this.byPath.get(path);
     if (m === undefined) this.byPath.set(path, (m = new Map<WatcherId, number>()));
+    // ZooKeeper 3.8 keeps one mode per (watcher, path): the last one set wins.
     const before = m.get(watcher) ?? 0;
-    if ((before & WatchMode.recursive) === 0 && (mode & WatchMode.recursive) !== 0) this.recursiveCount++;
-    m.set(watcher, before | mode);
+    if (before === WatchMode.recursive) this.recursiveCount--;
+    if (mode === WatchMode.recursive) this.recursiveCount++;
+    m.set(watcher, mode);
     let paths = this.byWatcher.get(watcher);
     if (paths === undefined) this.byWatcher.set(watcher, (paths = new Set()));
     paths.add(path);
@@ -52,10 +54,25 @@ class WatchTable {
     return this.byPath.get(path)?.has(watcher) ?? false;
   }
 
-  /** Whether any connection watches `path` (what ZooKeeper 3.8's checkWatches really answers). */
+  /**
+   * ZooKeeper 3.8's containsWatcher, which checkWatches answers: true when any connection
+   * watches `path` itself (its own comment says "at the leaf node, all watcher types match").
+   */
   watched(path: string): boolean {
     return this.byPath.has(path);
   }
+
+  /**
+   * Whether 3.8's containsWatcher throws (the client gets MARSHALLINGERROR): its path walker
+   * computes each parent eagerly, which fails for a segment with no "/" — at once for a path
+   * without one, and further up when recursive watches make it walk past an unwatched leaf.
+   */
+  containsFails(path: string): boolean {
+    if (path === '') return false;
+    if (!path.includes('/')) return true;
+    return !path.startsWith('/') && !this.watched(path) && this.recursiveCount > 0;
+  }
+
 
   removeWatcher(watcher: WatcherId): void {
     for (const path of [...(this.byWatcher.get(watcher) ?? [])]) this.remove(path, watcher);

@@ -209,7 +209,7 @@ describe('setData / setACL / delete', () => {
       pzxid: 1,
     });
     assert.deepEqual(h.stat('/'), rootBefore);
-    assert.deepEqual(h.changes.at(-1), { kind: 'dataChanged', path: '/a', acl: OPEN });
+    assert.deepEqual(h.changes.at(-1), { kind: 'dataChanged', path: '/a', acl: OPEN, parentAcl: [] });
     assert.equal(h.apply({ type: OpCode.setData, path: '/nope', data: null, version: 1 }).err, ErrorCode.NONODE);
   });
 

@@ -7,7 +7,7 @@ import { WatchManager, type WatchEvent } from '../../../src/watch/index.js';
 const ACL = OPEN_ACL_UNSAFE;
 const created = (path: string): TreeChange => ({ kind: 'created', path, acl: ACL, parentAcl: ACL });
 const deleted = (path: string): TreeChange => ({ kind: 'deleted', path, acl: ACL, parentAcl: ACL });
-const changed = (path: string): TreeChange => ({ kind: 'dataChanged', path, acl: ACL });
+const changed = (path: string): TreeChange => ({ kind: 'dataChanged', path, acl: ACL, parentAcl: [] });
 const ev = (watcher: number, type: number, path: string): WatchEvent => ({ watcher, type, path, acl: ACL });
 
 /** Events sorted for order-insensitive comparison within one batch. */
