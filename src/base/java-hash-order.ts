@@ -45,7 +45,12 @@ function tableSizeFor(n: number): number {
  * (HashMap.clone re-inserts the entries into a table sized for the current count), minus
  * pending deletes, plus pending creates. Returns the final iteration order.
  */
-export function javaClosingSetOrder(current: readonly string[], currentCapacity: number, removed: ReadonlySet<string>, added: readonly string[]): string[] {
+export function javaClosingSetOrder(
+  current: readonly string[],
+  currentCapacity: number,
+  removed: ReadonlySet<string>,
+  added: readonly string[],
+): string[] {
   let items = javaHashSetOrder(current, currentCapacity);
   let capacity = items.length === 0 ? 16 : tableSizeFor(Math.floor(items.length / 0.75 + 1));
   items = javaHashSetOrder(items, capacity);

@@ -140,7 +140,6 @@ export class RequestPreparer {
     return { header: this.header(ctx, OpCode.closeSession, zxid), txn: { type: OpCode.closeSession, paths2Delete: paths } };
   }
 
-
   /** An error txn for a write that could not even be decoded (consumes a zxid, as in ZooKeeper). */
   prepareError(ctx: PrepContext, err: number): Prepared {
     const zxid = this.takeZxid();
@@ -202,7 +201,6 @@ export class RequestPreparer {
     }));
     return { type: OpCode.multi, txns: errors };
   }
-
 
   private record(path: string): NodeRecord | null {
     const p = this.pending.get(path);
@@ -331,7 +329,13 @@ export class RequestPreparer {
     const ephemeral = req.op !== OpCode.createContainer && req.op !== OpCode.createTTL && isEphemeralMode(mode);
     this.setPending(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 }, saved);
     const owner =
-      req.op === OpCode.createContainer ? CONTAINER_EPHEMERAL_OWNER : req.op === OpCode.createTTL ? ttlOwner(ttl) : ephemeral ? ctx.sessionId : 0n;
+      req.op === OpCode.createContainer
+        ? CONTAINER_EPHEMERAL_OWNER
+        : req.op === OpCode.createTTL
+          ? ttlOwner(ttl)
+          : ephemeral
+            ? ctx.sessionId
+            : 0n;
     this.setPending(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, saved);
     if (req.op === OpCode.createContainer) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
     if (req.op === OpCode.createTTL) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };

@@ -518,7 +518,10 @@ export class ZkServer {
       case OpCode.removeWatches:
         return [this.watchQuery(state, req.path, req.type, req.op === OpCode.removeWatches), null];
       case OpCode.whoAmI: {
-        const infos = state.authIds.map((id) => ({ authScheme: id.scheme, user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id }));
+        const infos = state.authIds.map((id) => ({
+          authScheme: id.scheme,
+          user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id,
+        }));
         return [0, (w) => w.writeVector(infos, (ww, i) => ww.writeString(i.authScheme).writeString(i.user))];
       }
       case OpCode.multiRead: {
@@ -557,7 +560,8 @@ export class ZkServer {
       if (inChild && this.watches.child.remove(path, id)) found = true;
       if (inData && this.watches.data.remove(path, id)) found = true;
     } else {
-      if ((inChild && this.watches.child.containsFails(path)) || (inData && this.watches.data.containsFails(path))) return ErrorCode.MARSHALLINGERROR;
+      if ((inChild && this.watches.child.containsFails(path)) || (inData && this.watches.data.containsFails(path)))
+        return ErrorCode.MARSHALLINGERROR;
       found = (inChild && this.watches.child.watched(path)) || (inData && this.watches.data.watched(path));
     }
     return found ? 0 : ErrorCode.NOWATCHER;

@@ -73,7 +73,6 @@ class WatchTable {
     return !path.startsWith('/') && !this.watched(path) && this.recursiveCount > 0;
   }
 
-
   removeWatcher(watcher: WatcherId): void {
     for (const path of [...(this.byWatcher.get(watcher) ?? [])]) this.remove(path, watcher);
   }

@@ -24,7 +24,7 @@ describe('known bugs', () => {
     assert.equal(f.tree.get('/e')?.ephemeralOwner, S2); // today: /e is gone, S2's node deleted by S1's close
   });
 
-  test('BUG 2: delete checks the parent DELETE permission before the node\'s existence (ZK 3.8 order)', () => {
+  test("BUG 2: delete checks the parent DELETE permission before the node's existence (ZK 3.8 order)", () => {
     const f = new Fixture();
     f.ok(create('/p', { acl: [{ perms: Perms.ALL & ~Perms.DELETE, id: { scheme: 'world', id: 'anyone' } }] }));
     assert.equal(f.code(del('/p/missing')), ErrorCode.NOAUTH); // today: NONODE
