@@ -8,3 +8,4 @@ export type Zxid = number;
 /** A 64-bit session id (ZooKeeper uses all 64 bits). */
 export type SessionId = bigint;
 export { javaStringHash, javaHashCapacity, javaHashSetOrder, javaClosingSetOrder } from './java-hash-order.js';
+export { adler32 } from './adler32.js';

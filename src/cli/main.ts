@@ -57,12 +57,21 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`zephyr-coord: ${(e as Error).message}\n${e instanceof ConfigError ? '' : USAGE + '\n'}`);
     process.exit(2);
   }
-  const server = new StandaloneServer(config, log);
+  const server = new StandaloneServer(config, log, (e) => {
+    // The disk failed: what is durable is no longer known, so stop serving at once.
+    log.fatal({ err: e.message }, 'storage failure: stopping the server');
+    process.exit(3);
+  });
   let address;
   try {
     address = await server.start();
   } catch (e) {
-    process.stderr.write(`zephyr-coord: cannot listen on ${config.clientPortAddress}:${config.clientPort}: ${(e as Error).message}\n`);
+    const err = e as NodeJS.ErrnoException;
+    const what =
+      err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+        ? `cannot listen on ${config.clientPortAddress}:${config.clientPort}`
+        : `cannot start with dataDir ${config.dataDir}`;
+    process.stderr.write(`zephyr-coord: ${what}: ${err.message}\n`);
     process.exit(1);
   }
   log.info(

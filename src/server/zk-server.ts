@@ -66,6 +66,8 @@ export interface ServerSettings {
  */
 export interface TxnSink {
   append(prepared: Prepared, durable: () => void): void;
+  /** Told after each txn is applied (the durable store takes snapshots at such points). */
+  applied?(zxid: number): void;
 }
 
 export const inMemorySink: TxnSink = {
@@ -112,11 +114,21 @@ export class ZkServer {
     private readonly log: Logger,
     private readonly sink: TxnSink = inMemorySink,
     tree?: DataTree,
+    restoredSessions?: ReadonlyMap<bigint, number>,
   ) {
     this.tree = tree ?? new DataTree(settings.extendedTypesEnabled);
     this.sessions = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
+    // Recovered sessions get their full timeout from now, as in ZooKeeper.
+    for (const [id, timeoutMs] of restoredSessions ?? []) this.sessions.add(id, timeoutMs, clock.monoMs());
     this.prep = new RequestPreparer(this.tree, { extendedTypesEnabled: settings.extendedTypesEnabled, skipAcl: settings.skipAcl });
     this.startedMs = clock.wallMs();
+  }
+
+  /** Live sessions and their timeouts, as a snapshot records them. */
+  sessionTimeouts(): Map<bigint, number> {
+    const out = new Map<bigint, number>();
+    for (const s of this.sessions.sessions.values()) out.set(s.sessionId, s.timeoutMs);
+    return out;
   }
 
   get lastZxid(): number {
@@ -344,6 +356,7 @@ export class ZkServer {
         this.sessions.remove(prepared.header.clientId);
       }
       this.deliver(this.watches.eventsFor(changes));
+      this.sink.applied?.(prepared.header.zxid);
       if (state === null || entry === null) {
         after(res);
         return;

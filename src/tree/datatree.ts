@@ -194,7 +194,15 @@ export class DataTree {
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) return { err: ErrorCode.NONODE };
     const name = baseName(path);
-    if (parent.children.has(name)) return { err: ErrorCode.NODEEXISTS };
+    if (parent.children.has(name)) {
+      // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds; the
+      // parent's counters still move forward as ZooKeeper's processTxn makes them.
+      if (parentCVersion > parent.cversion) {
+        parent.cversion = parentCVersion;
+        parent.pzxid = header.zxid;
+      }
+      return { err: ErrorCode.NODEEXISTS };
+    }
     // A txn carries the parent's counter after this create; replay may see it already applied.
     if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
     if (parentCVersion > parent.cversion) {
@@ -286,6 +294,32 @@ export class DataTree {
   /** The most ephemerals `sessionId` has held at once (0 if none). */
   ephemeralsHighWaterOf(sessionId: bigint): number {
     return this.ephemeralsHighWater.get(sessionId) ?? 0;
+  }
+
+  /** Empties the tree before a snapshot is loaded into it (the snapshot holds every node). */
+  clearForRestore(): void {
+    this.nodes.clear();
+    this.ephemerals.clear();
+    this.ephemeralsHighWater.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.approximateDataSize = 0;
+  }
+
+  /**
+   * Adds a node read from a snapshot, parents first. False if its parent is missing.
+   * Children sets and the ephemeral / container / TTL indexes are rebuilt from the nodes.
+   */
+  restoreNode(path: string, node: ZNode): boolean {
+    if (path !== '/') {
+      const parent = this.nodes.get(parentOf(path));
+      if (parent === undefined) return false;
+      parent.children.add(baseName(path));
+      this.indexOwner(path, node.ephemeralOwner, true);
+    }
+    this.nodes.set(path, node);
+    this.approximateDataSize += path.length + (node.data === null ? 0 : node.data.length);
+    return true;
   }
 
   /** This session's ephemeral paths (ZooKeeper's getEphemerals). */

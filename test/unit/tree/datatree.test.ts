@@ -156,10 +156,21 @@ describe('create', () => {
     h.create('/a');
     const before = h.stat('/');
     assert.equal(h.create('/x/y').err, ErrorCode.NONODE);
-    assert.equal(h.create('/a').err, ErrorCode.NODEEXISTS);
-    assert.equal(h.create('/zookeeper').err, ErrorCode.NODEEXISTS);
+    const rootCounter = h.tree.get('/')!.cversion;
+    const again = { type: OpCode.create, data: null, acl: OPEN, ephemeral: false, parentCVersion: rootCounter } as const;
+    assert.equal(h.apply({ ...again, path: '/a' }).err, ErrorCode.NODEEXISTS);
+    assert.equal(h.apply({ ...again, path: '/zookeeper' }).err, ErrorCode.NODEEXISTS);
     assert.deepEqual(h.stat('/'), before);
     assert.equal(h.changes.length, 1);
+  });
+
+  test('a replayed create that meets an existing node still advances the parent counter (fuzzy snapshot)', () => {
+    const h = new Harness();
+    h.create('/p');
+    h.create('/p/a'); // stored counter 1
+    const res = h.apply({ type: OpCode.create, path: '/p/a', data: null, acl: OPEN, ephemeral: false, parentCVersion: 3 });
+    assert.equal(res.err, ErrorCode.NODEEXISTS);
+    assert.equal(h.tree.get('/p')!.cversion, 3);
   });
 
   test('replayed create whose parentCVersion is not newer leaves cversion and pzxid alone', () => {

@@ -1,0 +1,56 @@
+/** FileSystem over node:fs/promises. */
+import { open, readFile, readdir, mkdir, rename, unlink } from 'node:fs/promises';
+import type { FileHandle, FileSystem } from '../storage/file-system.js';
+
+type NodeHandle = Awaited<ReturnType<typeof open>>;
+
+class NodeFileHandle implements FileHandle {
+  constructor(private readonly fh: NodeHandle) {}
+
+  async write(data: Buffer, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
+  sync(): Promise<void> {
+    return this.fh.datasync();
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.fh.truncate(length);
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+export const nodeFileSystem: FileSystem = {
+  create: async (path) => new NodeFileHandle(await open(path, 'w')),
+  openExisting: async (path) => new NodeFileHandle(await open(path, 'r+')),
+  readFile: (path) => readFile(path),
+  list: async (dir) => {
+    try {
+      return await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  },
+  mkdirp: async (dir) => {
+    await mkdir(dir, { recursive: true });
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  syncDir: async (dir) => {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};

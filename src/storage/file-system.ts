@@ -1,0 +1,39 @@
+/**
+ * The disk as storage sees it. The real implementation (runtime/node-file-system.ts) wraps
+ * node:fs; tests inject a simulated disk that can lose unsynced writes or tear the last one.
+ */
+export interface FileHandle {
+  /** Writes all of `data` at `position`. */
+  write(data: Buffer, position: number): Promise<void>;
+  /** Makes every write so far durable (fdatasync). */
+  sync(): Promise<void>;
+  /** Sets the file's length (extends with zeros). */
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  /** Creates (or truncates) a file for writing. */
+  create(path: string): Promise<FileHandle>;
+  /** Opens an existing file for writing at arbitrary positions. */
+  openExisting(path: string): Promise<FileHandle>;
+  readFile(path: string): Promise<Buffer>;
+  /** File names in `dir` ([] if it does not exist). */
+  list(dir: string): Promise<string[]>;
+  mkdirp(dir: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes a directory's entries (creates, renames, deletes) durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+/** A write, fsync or other disk operation failed: the server can no longer promise durability. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}

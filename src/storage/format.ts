@@ -1,0 +1,262 @@
+/**
+ * ZooKeeper's on-disk formats (FileTxnLog, FileSnap, SerializeUtils, DataTree.serialize), as
+ * pure functions over buffers, so a dataDir moves between Apache ZooKeeper and ZephyrCoord.
+ *
+ * Txn log file:  FileHeader{int magic "ZKLG", int version 2, long dbid 0}, then records
+ *   {long adler32(entry), int len, entry = TxnHeader + txn body [+ TxnDigest], byte 'B'},
+ *   then zero padding (preallocation); an entry of length 0 marks the end.
+ * Snapshot file: FileHeader{"ZKSN", 2, -1}, int sessionCount, {long id, int timeout}*,
+ *   ACL cache {int count, {long index, vector<ACL>}*}, nodes {string path ("" = root),
+ *   buffer data, long aclIndex, StatPersisted}* in parent-first order, string "/", then the
+ *   seal: long adler32(all previous bytes), string "/". Later seals (digest, 3.6+) are ignored.
+ */
+import { adler32 } from '../base/index.js';
+import {
+  CodecError,
+  JuteReader,
+  JuteWriter,
+  OpCode,
+  readAcl,
+  readTxn,
+  readTxnHeader,
+  writeAcl,
+  writeTxn,
+  writeTxnHeader,
+  type ACL,
+  type Txn,
+  type TxnHeader,
+} from '../codec/index.js';
+import { DataTree, OPEN_ACL_UNSAFE, type ZNode } from '../tree/index.js';
+
+export const TXNLOG_MAGIC = 0x5a4b4c47; // "ZKLG"
+export const SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
+export const FORMAT_VERSION = 2;
+export const LOG_HEADER_BYTES = 16;
+/** ZooKeeper's ACL cache index for "no ACL list", which reads back as world:anyone ALL. */
+const OPEN_UNSAFE_ACL_ID = -1;
+
+export function logFileName(zxid: number): string {
+  return `log.${zxid.toString(16)}`;
+}
+export function snapshotFileName(zxid: number, compression: '' | 'gz' = ''): string {
+  return `snapshot.${zxid.toString(16)}${compression === '' ? '' : `.${compression}`}`;
+}
+/** The zxid in a `log.<hex>` / `snapshot.<hex>[.ext]` name, or null for other files. */
+export function zxidOfFileName(name: string, prefix: 'log' | 'snapshot'): number | null {
+  const m = new RegExp(`^${prefix}\\.([0-9a-fA-F]+)(\\.(gz|snappy))?$`).exec(name);
+  if (m?.[1] === undefined) return null;
+  return parseInt(m[1], 16);
+}
+
+export function logFileHeader(dbid = 0): Buffer {
+  const w = new JuteWriter(LOG_HEADER_BYTES);
+  w.writeInt(TXNLOG_MAGIC).writeInt(FORMAT_VERSION).writeLong(dbid);
+  return Buffer.from(w.toBuffer());
+}
+
+/** One log record: checksum, length, entry, end-of-record marker. */
+export function encodeTxnRecord(header: TxnHeader, txn: Txn): Buffer {
+  const entry = new JuteWriter(128);
+  writeTxnHeader(entry, header);
+  writeTxn(entry, txn);
+  const bytes = entry.toBuffer();
+  const out = Buffer.allocUnsafe(8 + 4 + bytes.length + 1);
+  const crc = adler32(bytes);
+  out.writeUInt32BE(0, 0);
+  out.writeUInt32BE(crc, 4);
+  out.writeInt32BE(bytes.length, 8);
+  bytes.copy(out, 12);
+  out[12 + bytes.length] = 0x42; // 'B'
+  return out;
+}
+
+export interface LogRecord {
+  header: TxnHeader;
+  txn: Txn;
+  /** Byte offset of the record in its file. */
+  offset: number;
+}
+
+/** Where and why reading a log stopped before its natural end. */
+export interface LogDamage {
+  offset: number;
+  reason: string;
+  /** True if only zero bytes follow the damaged record: a torn tail, not corruption. */
+  tornTail: boolean;
+}
+
+export interface ParsedLog {
+  records: LogRecord[];
+  /** Offset just after the last good record (where appends may continue). */
+  end: number;
+  damage: LogDamage | null;
+}
+
+function onlyZerosFrom(buf: Buffer, offset: number): boolean {
+  for (let i = offset; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
+  if (buf.length < LOG_HEADER_BYTES || buf.readInt32BE(0) !== TXNLOG_MAGIC) {
+    const damage = { offset: 0, reason: 'bad txn log header (magic "ZKLG" expected)', tornTail: onlyZerosFrom(buf, 0) };
+    return { records: [], end: 0, damage };
+  }
+  const records: LogRecord[] = [];
+  let pos = LOG_HEADER_BYTES;
+  const damaged = (reason: string): ParsedLog => ({
+    records,
+    end: pos,
+    damage: { offset: pos, reason, tornTail: onlyZerosFrom(buf, pos + 12) && !hasLaterRecord(buf, pos) },
+  });
+  while (pos + 12 <= buf.length) {
+    const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;
+    const len = buf.readInt32BE(pos + 8);
+    if (len === 0 && crc === 0) return { records, end: pos, damage: null }; // preallocated zeros: end of log
+    if (len < 0 || len > maxEntryBytes) return damaged(`record length ${len} out of range`);
+    if (pos + 12 + len + 1 > buf.length) return damaged('record runs past the end of the file');
+    if (adler32(buf, pos + 12, pos + 12 + len) !== crc) return damaged('checksum mismatch');
+    if (buf[pos + 12 + len] !== 0x42) return damaged('missing end-of-record marker');
+    try {
+      const r = new JuteReader(buf, pos + 12, pos + 12 + len);
+      const header = readTxnHeader(r);
+      const txn = readTxn(header.type === OpCode.error ? OpCode.error : header.type, r);
+      records.push({ header, txn, offset: pos });
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      return damaged(`undecodable txn: ${e.message}`);
+    }
+    pos += 12 + len + 1;
+  }
+  if (pos < buf.length && !onlyZerosFrom(buf, pos)) return damaged('truncated record header');
+  return { records, end: pos, damage: null };
+}
+
+/** A crude scan for a well-formed record after `from`: tells corruption from a torn tail. */
+function hasLaterRecord(buf: Buffer, from: number): boolean {
+  for (let pos = from + 1; pos + 13 <= buf.length; pos++) {
+    if (buf[pos] === 0 && buf[pos + 1] === 0 && buf[pos + 2] === 0 && buf[pos + 3] === 0) {
+      const len = buf.readInt32BE(pos + 8);
+      if (len <= 0 || pos + 12 + len + 1 > buf.length) continue;
+      if (buf[pos + 12 + len] !== 0x42) continue;
+      if (adler32(buf, pos + 12, pos + 12 + len) === buf.readUInt32BE(pos + 4)) return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/**
+ * Serializes the tree and sessions as ZooKeeper's FileSnap does. ACL lists are numbered in
+ * first-use order; the tree's shared world:anyone-ALL list (system nodes) is stored as -1.
+ */
+export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer {
+  const w = new JuteWriter(64 * 1024);
+  w.writeInt(SNAP_MAGIC).writeInt(FORMAT_VERSION).writeLong(-1);
+  w.writeInt(sessions.size);
+  for (const [id, timeout] of sessions) w.writeBigLong(id).writeInt(timeout);
+  const aclIds = new Map<readonly ACL[], number>();
+  const byContent = new Map<string, number>();
+  const lists: Array<readonly ACL[]> = [];
+  const aclIdOf = (acl: readonly ACL[]): number => {
+    if (acl === OPEN_ACL_UNSAFE) return OPEN_UNSAFE_ACL_ID;
+    let id = aclIds.get(acl);
+    if (id !== undefined) return id;
+    const key = acl.map((a) => `${a.perms}|${a.id.scheme}|${a.id.id}`).join('\n');
+    id = byContent.get(key);
+    if (id === undefined) {
+      lists.push(acl);
+      id = lists.length;
+      byContent.set(key, id);
+    }
+    aclIds.set(acl, id);
+    return id;
+  };
+  const order: Array<[string, ZNode]> = [];
+  const stack: string[] = ['/'];
+  for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+    const node = tree.get(path);
+    if (node === undefined) continue;
+    order.push([path, node]);
+    aclIdOf(node.acl);
+    const children = [...node.children];
+    for (let i = children.length - 1; i >= 0; i--) stack.push(path === '/' ? `/${children[i] ?? ''}` : `${path}/${children[i] ?? ''}`);
+  }
+  w.writeInt(lists.length);
+  lists.forEach((acl, i) => {
+    w.writeLong(i + 1);
+    w.writeVector(acl, writeAcl);
+  });
+  for (const [path, node] of order) {
+    w.writeString(path === '/' ? '' : path);
+    w.writeBuffer(node.data);
+    w.writeLong(aclIdOf(node.acl));
+    w.writeLong(node.czxid).writeLong(node.mzxid).writeLong(node.ctime).writeLong(node.mtime);
+    w.writeInt(node.version).writeInt(node.cversion).writeInt(node.aversion);
+    w.writeBigLong(node.ephemeralOwner).writeLong(node.pzxid);
+  }
+  w.writeString('/');
+  const body = w.toBuffer();
+  const seal = new JuteWriter(16);
+  seal.writeLong(adler32(body)).writeString('/');
+  return Buffer.concat([body, seal.toBuffer()]);
+}
+
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+}
+
+export interface ParsedSnapshot {
+  tree: DataTree;
+  sessions: Map<bigint, number>;
+}
+
+export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): ParsedSnapshot {
+  try {
+    const r = new JuteReader(buf);
+    if (r.readInt() !== SNAP_MAGIC) throw new SnapshotError('bad snapshot header (magic "ZKSN" expected)');
+    r.readInt();
+    r.readLong();
+    const sessions = new Map<bigint, number>();
+    const sessionCount = r.readInt();
+    for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
+    const acls = new Map<number, readonly ACL[]>();
+    const aclCount = r.readInt();
+    for (let i = 0; i < aclCount; i++) {
+      const index = r.readLong();
+      acls.set(index, r.readVector(readAcl) ?? []);
+    }
+    const tree = new DataTree(extendedTypesEnabled);
+    tree.clearForRestore();
+    for (let path = r.readText(); path !== '/'; path = r.readText()) {
+      const data = r.readBuffer();
+      const aclIndex = r.readLong();
+      const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
+      if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
+      const node: ZNode = {
+        data,
+        acl,
+        czxid: r.readLong(),
+        mzxid: r.readLong(),
+        ctime: r.readLong(),
+        mtime: r.readLong(),
+        version: r.readInt(),
+        cversion: r.readInt(),
+        aversion: r.readInt(),
+        ephemeralOwner: r.readBigLong(),
+        pzxid: r.readLong(),
+        children: new Set(),
+      };
+      if (!tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
+    }
+    const sealed = r.offset;
+    const checksum = r.readLong();
+    if (checksum !== adler32(buf, 0, sealed)) throw new SnapshotError('snapshot checksum mismatch');
+    if (r.readText() !== '/') throw new SnapshotError('snapshot seal missing');
+    return { tree, sessions };
+  } catch (e) {
+    if (e instanceof CodecError) throw new SnapshotError(`snapshot truncated or malformed: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Start-up recovery: newest valid snapshot, then every logged txn after it, replayed through
+ * the same applyTxn as live txns. A torn last record (a crash mid-write) is cut off with a
+ * warning; damage anywhere else stops start-up with the file and offset, leaving the files as
+ * they are for the operator.
+ */
+import path from 'node:path';
+import { OpCode } from '../codec/index.js';
+import { DataTree, type TreeChange } from '../tree/index.js';
+import { parseLogFile, parseSnapshot, SnapshotError } from './format.js';
+import type { FileSystem } from './file-system.js';
+import { listDataFiles, logsFrom, readSnapshotBytes, writeSnapshot, type SnapshotCompression } from './snapshots.js';
+
+export class CorruptDataError extends Error {
+  override readonly name = 'CorruptDataError';
+}
+
+export interface RecoveryOptions {
+  snapDir: string;
+  logDir: string;
+  extendedTypesEnabled: boolean;
+  maxEntryBytes: number;
+  compression: SnapshotCompression;
+  warn: (msg: string, details: object) => void;
+}
+
+export interface Recovered {
+  tree: DataTree;
+  /** Live sessions and their timeouts (ms). */
+  sessions: Map<bigint, number>;
+  snapshotName: string;
+  replayedTxns: number;
+}
+
+export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recovered> {
+  await fs.mkdirp(o.snapDir);
+  await fs.mkdirp(o.logDir);
+  const { snapshots, logs } = await listDataFiles(fs, o.snapDir, o.logDir);
+  if (snapshots.length === 0) {
+    if (logs.length > 0) {
+      throw new CorruptDataError(`${o.logDir} has txn logs but ${o.snapDir} has no snapshot: refusing to start (as Apache ZooKeeper does)`);
+    }
+    // A fresh dataDir: ZooKeeper writes snapshot.0 first.
+    const tree = new DataTree(o.extendedTypesEnabled);
+    const name = await writeSnapshot(fs, o.snapDir, tree, new Map(), 0, o.compression);
+    return { tree, sessions: new Map(), snapshotName: name, replayedTxns: 0 };
+  }
+  let loaded: { tree: DataTree; sessions: Map<bigint, number>; name: string; zxid: number } | null = null;
+  for (const snap of snapshots) {
+    try {
+      const parsed = parseSnapshot(await readSnapshotBytes(fs, o.snapDir, snap.name), o.extendedTypesEnabled);
+      loaded = { ...parsed, name: snap.name, zxid: snap.zxid };
+      break;
+    } catch (e) {
+      if (!(e instanceof SnapshotError) && !(e instanceof Error && /incorrect header|unexpected end/.test(e.message))) throw e;
+      o.warn('skipping invalid snapshot; trying an older one', { file: path.join(o.snapDir, snap.name), reason: e.message });
+    }
+  }
+  if (loaded === null) throw new CorruptDataError(`no valid snapshot in ${o.snapDir}`);
+  const { tree, sessions } = loaded;
+  tree.lastProcessedZxid = loaded.zxid;
+  const toRead = logsFrom(logs, loaded.zxid);
+  let replayed = 0;
+  const ignored: TreeChange[] = [];
+  for (let i = 0; i < toRead.length; i++) {
+    const log = toRead[i];
+    if (log === undefined) continue;
+    const file = path.join(o.logDir, log.name);
+    const parsed = parseLogFile(await fs.readFile(file), o.maxEntryBytes);
+    for (const { header, txn } of parsed.records) {
+      if (header.zxid <= tree.lastProcessedZxid) continue;
+      tree.applyTxn(header, txn, ignored);
+      ignored.length = 0;
+      if (txn.type === OpCode.createSession) sessions.set(header.clientId, txn.timeOut);
+      else if (txn.type === OpCode.closeSession) sessions.delete(header.clientId);
+      replayed++;
+    }
+    if (parsed.damage === null) continue;
+    const isLast = i === toRead.length - 1;
+    if (isLast && parsed.damage.tornTail) {
+      o.warn('truncating a torn txn log tail (crash during a write)', { file, offset: parsed.damage.offset, reason: parsed.damage.reason });
+      const handle = await fs.openExisting(file);
+      try {
+        await handle.truncate(parsed.damage.offset);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      continue;
+    }
+    throw new CorruptDataError(
+      `corrupt txn log ${file} at offset ${parsed.damage.offset}: ${parsed.damage.reason}; refusing to start (files left untouched)`,
+    );
+  }
+  // Ephemerals of sessions that no longer exist die now, as ZooKeeper's loadData does.
+  for (const owner of [...tree.ephemerals.keys()]) {
+    if (!sessions.has(owner)) {
+      tree.applyTxn(
+        { clientId: owner, cxid: 0, zxid: tree.lastProcessedZxid, time: 0, type: OpCode.closeSession },
+        { type: OpCode.closeSession, paths2Delete: null },
+        ignored,
+      );
+      ignored.length = 0;
+    }
+  }
+  return { tree, sessions, snapshotName: loaded.name, replayedTxns: replayed };
+}
