@@ -5,8 +5,11 @@
 
 /** `jute.maxbuffer`: largest frame, znode value or response accepted (1 MiB - 1). */
 export const JUTE_MAXBUFFER_DEFAULT = 0xfffff;
-/** Extra room ZooKeeper grants txns over jute.maxbuffer (`zookeeper.jute.maxbuffer.extrasize`). */
-export const JUTE_MAXBUFFER_EXTRA_BYTES = 1024;
+/**
+ * How far a logged txn may exceed jute.maxbuffer (a multi's txn holds every op's path, data
+ * and ACL plus headers); larger "lengths" in a log are damage, not records.
+ */
+export const TXN_ENTRY_EXTRA_BYTES = 1024 * 1024;
 /** `maxClientCnxns`: connections per client IP. 0 means unlimited. */
 export const MAX_CLIENT_CNXNS_DEFAULT = 60;
 /** `globalOutstandingLimit`: requests in flight across the server before reads are paused. */

@@ -1,22 +1,32 @@
-/** `zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]`: a standalone server in the foreground. */
+/**
+ * `zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]`: a standalone server in the foreground.
+ * `zephyr-coord purge [--config zoo.cfg] [--data-dir DIR] [-n COUNT]`: ZooKeeper's zkCleanup.
+ */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, applyOverrides, defaultConfig, parseZooCfg, type Config } from '../config/index.js';
+import path from 'node:path';
 import { StandaloneServer } from '../server/standalone.js';
+import { purge } from '../storage/index.js';
+import { nodeFileSystem } from '../runtime/node-file-system.js';
 import type { Logger } from '../server/types.js';
 
 const USAGE = `usage: zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]
+       zephyr-coord purge [--config zoo.cfg] [--data-dir DIR] [-n COUNT]
 Runs a standalone ZooKeeper-compatible server in the foreground.
-Without a config file it listens on 2181 with data in ./data.`;
+Without a config file it listens on 2181 with data in ./data.
+purge keeps the newest COUNT snapshots (at least 3, default 3) and the txn logs they need,
+and deletes older ones, as ZooKeeper's zkCleanup does.`;
 
-function loadConfig(argv: readonly string[], log: Logger): Config {
+function loadConfig(argv: readonly string[], log: Logger): { config: Config; count: number | undefined } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       'data-dir': { type: 'string', short: 'd' },
+      count: { type: 'string', short: 'n' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -45,17 +55,39 @@ function loadConfig(argv: readonly string[], log: Logger): Config {
     overrides.clientPort = port;
   }
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
-  return applyOverrides(config, overrides);
+  let count: number | undefined;
+  if (values.count !== undefined) {
+    count = Number(values.count);
+    if (!Number.isInteger(count) || count < 3) throw new ConfigError(`-n: expected a count of at least 3, got "${values.count}"`, {});
+  }
+  return { config: applyOverrides(config, overrides), count };
+}
+
+async function purgeCommand(config: Config, count: number | undefined): Promise<void> {
+  const snapDir = path.join(path.resolve(config.dataDir), 'version-2');
+  const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
+  const deleted = await purge(nodeFileSystem, snapDir, logDir, count ?? config.autopurgeSnapRetainCount);
+  for (const name of deleted) process.stdout.write(`deleted ${name}\n`);
+  process.stdout.write(`purge: ${deleted.length} file(s) deleted\n`);
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
   const log = pino({ base: { svc: 'zephyr-coord' } });
+  const isPurge = argv[0] === 'purge';
   let config: Config;
+  let count: number | undefined;
   try {
-    config = loadConfig(argv, log);
+    ({ config, count } = loadConfig(isPurge ? argv.slice(1) : argv, log));
   } catch (e) {
     process.stderr.write(`zephyr-coord: ${(e as Error).message}\n${e instanceof ConfigError ? '' : USAGE + '\n'}`);
     process.exit(2);
+  }
+  if (isPurge) {
+    await purgeCommand(config, count).catch((e: unknown) => {
+      process.stderr.write(`zephyr-coord purge: ${(e as Error).message}\n`);
+      process.exit(1);
+    });
+    return;
   }
   const server = new StandaloneServer(config, log, (e) => {
     // The disk failed: what is durable is no longer known, so stop serving at once.

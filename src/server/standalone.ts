@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FOUR_LETTER_WORDS, describeConfig, type Config } from '../config/index.js';
 import { runFourLetterWord } from '../admin/index.js';
 import { ClientListener, type ListenerSettings } from '../net/client-listener.js';
-import { JUTE_MAXBUFFER_EXTRA_BYTES } from '../base/index.js';
+import { TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
 import { DurableStore, purge, recover, writeSnapshot } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
 import { systemClock, sha1Base64 } from '../runtime/index.js';
@@ -59,7 +59,7 @@ export class StandaloneServer {
       snapDir,
       logDir,
       extendedTypesEnabled: config.extendedTypesEnabled,
-      maxEntryBytes: config.juteMaxBuffer + JUTE_MAXBUFFER_EXTRA_BYTES * 1024,
+      maxEntryBytes: config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES,
       compression,
       warn: (msg, details) => this.log.warn(details, msg),
     });
@@ -74,7 +74,6 @@ export class StandaloneServer {
       preAllocBytes: config.preAllocSizeKb * 1024,
       forceSync: config.forceSync,
       compression,
-      purgeRetainCount: config.autopurgePurgeIntervalHours > 0 ? config.autopurgeSnapRetainCount : 0,
       random: (n) => Math.floor(Math.random() * n),
       onFatal: (e) => this.onFatal(e),
       info: (msg, details) => this.log.info(details, msg),

@@ -6,7 +6,7 @@
 import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
-import { purge, writeSnapshot, type SnapshotCompression } from './snapshots.js';
+import { writeSnapshot, type SnapshotCompression } from './snapshots.js';
 import { TxnLog } from './txn-log.js';
 
 export interface DurableStoreOptions {
@@ -16,8 +16,6 @@ export interface DurableStoreOptions {
   preAllocBytes: number;
   forceSync: boolean;
   compression: SnapshotCompression;
-  /** autopurge.snapRetainCount when autopurge runs after snapshots; 0 = never purge here. */
-  purgeRetainCount: number;
   /** Random integer in [0, n): randomises the snapshot point as ZooKeeper does. */
   random: (n: number) => number;
   onFatal: (e: StorageError) => void;
@@ -82,7 +80,6 @@ export class DurableStore {
     try {
       const name = await writeSnapshot(this.fs, this.o.snapDir, tree, new Map(this.sessions()), zxid, this.o.compression);
       this.o.info('snapshot written', { file: name });
-      if (this.o.purgeRetainCount > 0) await purge(this.fs, this.o.snapDir, this.o.logDir, this.o.purgeRetainCount);
     } catch (e) {
       // A snapshot that fails is not fatal by itself: the log still holds every txn.
       this.o.info('snapshot failed', { zxid, reason: (e as Error).message });
