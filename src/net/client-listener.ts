@@ -4,7 +4,7 @@
  * Any malformed input closes that one connection and is logged; other clients are unaffected.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CONNECTION_OUTPUT_BYTES_MAX } from '../base/index.js';
+import { CONNECTION_OUTPUT_BYTES_MAX, CONNECTION_PENDING_REQUESTS_MAX } from '../base/index.js';
 import { CodecError, FrameDecoder, FrameLengthError } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
 import type { ZkServer } from '../server/zk-server.js';
@@ -43,6 +43,8 @@ class SocketConnection implements ClientConnection {
   overloaded(): boolean {
     return this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX;
   }
+
+  drained: (() => void) | undefined = undefined;
 
   close(_reason: string): void {
     if (this.closed) return;
@@ -109,10 +111,19 @@ export class ClientListener {
     this.core.connectionOpened(conn);
     const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
     let sawFrame = false;
-    let waitingForDrain = false;
+    // Set while we stop reading this client: its replies are piling up unread ('socket'), or
+    // too many of its requests wait for their txns to become durable ('queue').
+    let waitingFor: 'socket' | 'queue' | null = null;
+    const resume = (): void => {
+      waitingFor = null;
+      socket.resume();
+      pump();
+    };
+    conn.drained = (): void => {
+      if (waitingFor === 'queue') resume();
+    };
 
-    // Handles every complete frame buffered so far, unless the client stops reading its
-    // replies: then we stop reading its requests until the socket drains (bounded memory).
+    // Handles every complete frame buffered so far, unless the client must be held back.
     const pump = (): void => {
       socket.cork();
       try {
@@ -125,15 +136,14 @@ export class ClientListener {
         }
         while (!conn.isClosed()) {
           if (conn.overloaded()) {
-            if (!waitingForDrain) {
-              waitingForDrain = true;
-              socket.pause();
-              socket.once('drain', () => {
-                waitingForDrain = false;
-                socket.resume();
-                pump();
-              });
-            }
+            waitingFor = 'socket';
+            socket.pause();
+            socket.once('drain', resume);
+            return;
+          }
+          if (this.core.pendingRequests(conn.id) >= CONNECTION_PENDING_REQUESTS_MAX) {
+            waitingFor = 'queue';
+            socket.pause();
             return;
           }
           const frame = decoder.next();
@@ -151,7 +161,7 @@ export class ClientListener {
     socket.on('data', (chunk: Buffer) => {
       if (conn.isClosed()) return;
       decoder.push(chunk);
-      if (!waitingForDrain) pump();
+      if (waitingFor === null) pump();
     });
     socket.on('error', (err) => this.log.debug({ err: err.message, client: ip }, 'client socket error'));
     socket.on('close', () => {

@@ -10,6 +10,8 @@ export interface ClientConnection {
   send(frame: Buffer): void;
   /** Flush what is queued, then close. */
   close(reason: string): void;
+  /** Told when every queued request of this connection has been answered (resume reading). */
+  drained?: (() => void) | undefined;
 }
 
 export interface Clock {

@@ -316,6 +316,12 @@ export class ZkServer {
       state.queue.shift();
       head.run();
     }
+    state.conn.drained?.();
+  }
+
+  /** Requests of this connection still waiting for their answer. */
+  pendingRequests(connId: number): number {
+    return this.connections.get(connId)?.queue.length ?? 0;
   }
 
   private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
