@@ -64,6 +64,38 @@ export function writeStat(w: JuteWriter, s: Stat): void {
   w.writeBigLong(s.ephemeralOwner).writeInt(s.dataLength).writeInt(s.numChildren).writeLong(s.pzxid);
 }
 
+/** Stat as ZooKeeper stores it (snapshots): no dataLength / numChildren, raw cversion. */
+export interface StatPersisted {
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
+}
+
+export function readStatPersisted(r: JuteReader): StatPersisted {
+  return {
+    czxid: r.readLong(),
+    mzxid: r.readLong(),
+    ctime: r.readLong(),
+    mtime: r.readLong(),
+    version: r.readInt(),
+    cversion: r.readInt(),
+    aversion: r.readInt(),
+    ephemeralOwner: r.readBigLong(),
+    pzxid: r.readLong(),
+  };
+}
+export function writeStatPersisted(w: JuteWriter, s: StatPersisted): void {
+  w.writeLong(s.czxid).writeLong(s.mzxid).writeLong(s.ctime).writeLong(s.mtime);
+  w.writeInt(s.version).writeInt(s.cversion).writeInt(s.aversion);
+  w.writeBigLong(s.ephemeralOwner).writeLong(s.pzxid);
+}
+
 // ---------------------------------------------------------------- headers and handshake
 
 export interface RequestHeader {

@@ -19,7 +19,9 @@ import {
   readAcl,
   readTxn,
   readTxnHeader,
+  readStatPersisted,
   writeAcl,
+  writeStatPersisted,
   writeTxn,
   writeTxnHeader,
   type ACL,
@@ -192,9 +194,7 @@ export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, num
     w.writeString(path === '/' ? '' : path);
     w.writeBuffer(node.data);
     w.writeLong(aclIdOf(node.acl));
-    w.writeLong(node.czxid).writeLong(node.mzxid).writeLong(node.ctime).writeLong(node.mtime);
-    w.writeInt(node.version).writeInt(node.cversion).writeInt(node.aversion);
-    w.writeBigLong(node.ephemeralOwner).writeLong(node.pzxid);
+    writeStatPersisted(w, node);
   }
   w.writeString('/');
   const body = w.toBuffer();
@@ -234,20 +234,7 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
       const aclIndex = r.readLong();
       const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
       if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
-      const node: ZNode = {
-        data,
-        acl,
-        czxid: r.readLong(),
-        mzxid: r.readLong(),
-        ctime: r.readLong(),
-        mtime: r.readLong(),
-        version: r.readInt(),
-        cversion: r.readInt(),
-        aversion: r.readInt(),
-        ephemeralOwner: r.readBigLong(),
-        pzxid: r.readLong(),
-        children: new Set(),
-      };
+      const node: ZNode = { data, acl, ...readStatPersisted(r), children: new Set() };
       if (!tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
     }
     const sealed = r.offset;

@@ -3,27 +3,30 @@
  * ephemerals by session, containers and TTL nodes. Every change goes through `applyTxn`.
  */
 import { assert } from '../base/index.js';
-import { OpCode, ErrorCode, Perms, type ACL, type Stat, type Txn, type TxnHeader, type OpResult } from '../codec/index.js';
+import {
+  OpCode,
+  ErrorCode,
+  Perms,
+  type ACL,
+  type Stat,
+  type StatPersisted,
+  type Txn,
+  type TxnHeader,
+  type OpResult,
+} from '../codec/index.js';
 import { baseName, joinPath, parentOf } from './path.js';
 import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
 
-/** A znode as ZooKeeper persists it (StatPersisted + data + ACL + children). */
-export interface ZNode {
+/**
+ * A znode as ZooKeeper persists it: StatPersisted + data + ACL + children. The stored cversion
+ * counts child creations (the next sequential suffix); clients see 2*cversion - numChildren.
+ */
+export interface ZNode extends StatPersisted {
   data: Buffer | null;
   acl: readonly ACL[];
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  /** Stored child-create counter: the next sequential suffix. Clients see 2*cversion - numChildren. */
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
   children: Set<string>;
 }
 
