@@ -83,7 +83,7 @@ export interface LogRecord {
 export interface LogDamage {
   offset: number;
   reason: string;
-  /** True if only zero bytes follow the damaged record: a torn tail, not corruption. */
+  /** True if no valid record follows the damage: a torn tail, not corruption. */
   tornTail: boolean;
 }
 
@@ -109,7 +109,9 @@ export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
   const damaged = (reason: string): ParsedLog => ({
     records,
     end: pos,
-    damage: { offset: pos, reason, tornTail: onlyZerosFrom(buf, pos + 12) && !hasLaterRecord(buf, pos) },
+    // A damaged record with no valid record after it is a torn tail: the crash hit the last
+    // (unacknowledged) write. One with valid records after it is corruption.
+    damage: { offset: pos, reason, tornTail: !hasLaterRecord(buf, pos) },
   });
   while (pos + 12 <= buf.length) {
     const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;

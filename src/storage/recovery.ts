@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { OpCode } from '../codec/index.js';
 import { DataTree, type TreeChange } from '../tree/index.js';
-import { parseLogFile, parseSnapshot, SnapshotError } from './format.js';
+import { LOG_HEADER_BYTES, parseLogFile, parseSnapshot, SnapshotError } from './format.js';
 import type { FileSystem } from './file-system.js';
 import { listDataFiles, logsFrom, readSnapshotBytes, writeSnapshot, type SnapshotCompression } from './snapshots.js';
 
@@ -77,6 +77,14 @@ export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recov
     }
     if (parsed.damage === null) continue;
     const isLast = i === toRead.length - 1;
+    if (isLast && parsed.damage.tornTail && parsed.damage.offset < LOG_HEADER_BYTES) {
+      // The crash came before the file's header was durable: it holds nothing; remove it so
+      // neither we nor Apache ZooKeeper trip over a headerless log later.
+      o.warn('removing a txn log whose header never reached the disk', { file, reason: parsed.damage.reason });
+      await fs.unlink(file);
+      await fs.syncDir(o.logDir);
+      continue;
+    }
     if (isLast && parsed.damage.tornTail) {
       o.warn('truncating a torn txn log tail (crash during a write)', { file, offset: parsed.damage.offset, reason: parsed.damage.reason });
       const handle = await fs.openExisting(file);
