@@ -31,6 +31,11 @@ export interface StartOptions {
   args?: string[];
   /** How long to wait for the listen line (default 10 s). */
   listenTimeoutMs?: number;
+  /**
+   * Runs the server under this command prefix, e.g. `['prlimit', '--fsize=65536', '--']`
+   * (the node binary and its arguments follow). Absent: node is spawned directly.
+   */
+  wrapper?: string[];
 }
 
 export interface ExitInfo {
@@ -98,7 +103,9 @@ function spawnServer(options: StartOptions): Spawned {
   }
   const configFile = path.join(dir, 'zoo.cfg');
   writeFileSync(configFile, renderConfig(entries));
-  const proc = spawn(process.execPath, [SERVER_BIN, '--config', configFile, ...(options.args ?? [])], {
+  const argv = [process.execPath, SERVER_BIN, '--config', configFile, ...(options.args ?? [])];
+  const command = [...(options.wrapper ?? []), ...argv];
+  const proc = spawn(command[0] ?? process.execPath, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
