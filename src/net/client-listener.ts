@@ -34,8 +34,22 @@ class SocketConnection implements ClientConnection {
     this.remotePort = socket.remotePort ?? 0;
   }
 
+  private corked = false;
+
+  /**
+   * Frames sent in one event-loop turn leave in one write: the socket is corked on the first
+   * and uncorked on the next tick (a group commit releases many replies at once).
+   */
   send(frame: Buffer): void {
     if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(frame);
   }
 

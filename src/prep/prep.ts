@@ -90,6 +90,9 @@ type WriteRequest = RequestOf<
 
 export class RequestPreparer {
   private readonly pending = new Map<string, Pending>();
+  /** Every pending record in zxid order (stale entries are skipped when reached). */
+  private readonly pendingOrder: Array<{ zxid: number; path: string }> = [];
+  private pendingHead = 0;
   private nextZxid: number;
 
   constructor(
@@ -105,7 +108,18 @@ export class RequestPreparer {
 
   /** Forget pending records once the tree has applied their txn. */
   applied(zxid: number): void {
-    for (const [path, p] of this.pending) if (p.zxid <= zxid) this.pending.delete(path);
+    // Walk the zxid-ordered queue from its head (ZooKeeper's outstandingChanges), not the map.
+    while (this.pendingHead < this.pendingOrder.length) {
+      const entry = this.pendingOrder[this.pendingHead];
+      if (entry === undefined || entry.zxid > zxid) break;
+      this.pendingHead++;
+      const p = this.pending.get(entry.path);
+      if (p !== undefined && p.zxid <= zxid) this.pending.delete(entry.path);
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingOrder.length) {
+      this.pendingOrder.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
   }
 
   private takeZxid(): number {
@@ -226,6 +240,7 @@ export class RequestPreparer {
   private setPending(path: string, zxid: number, record: NodeRecord | null, saved?: Map<string, Pending | undefined>): void {
     if (saved !== undefined && !saved.has(path)) saved.set(path, this.pending.get(path));
     this.pending.set(path, { zxid, record });
+    this.pendingOrder.push({ zxid, path });
   }
 
   private checkAcl(acl: readonly ACL[], perm: number, ctx: PrepContext): void {

@@ -278,7 +278,7 @@ export class ZkServer {
     const at = w.reserveInt();
     writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd, readOnly: state.oldClient ? undefined : false });
     w.patchInt(at, w.length - 4);
-    this.sendFrame(state, Buffer.from(w.toBuffer()));
+    this.sendFrame(state, w.toBuffer());
   }
 
   // ------------------------------------------------------------------ replies and ordering
@@ -297,7 +297,7 @@ export class ZkServer {
     if (err === 0 && body !== null) body(w);
     w.patchInt(at, w.length - 4);
     state.stats.lastZxid = zxid;
-    this.sendFrame(state, Buffer.from(w.toBuffer()));
+    this.sendFrame(state, w.toBuffer());
   }
 
   /** Queue an answer behind this connection's earlier writes; run it now if none are pending. */
@@ -390,7 +390,7 @@ export class ZkServer {
     writeReplyHeader(w, { xid: Xid.notification, zxid: -1, err: 0 });
     writeWatcherEvent(w, { type, state: KeeperState.SyncConnected, path });
     w.patchInt(at, w.length - 4);
-    this.sendFrame(state, Buffer.from(w.toBuffer()));
+    this.sendFrame(state, w.toBuffer());
   }
 
   // ------------------------------------------------------------------ dispatch

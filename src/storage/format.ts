@@ -101,7 +101,8 @@ function onlyZerosFrom(buf: Buffer, offset: number): boolean {
 
 export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
   if (buf.length < LOG_HEADER_BYTES || buf.readInt32BE(0) !== TXNLOG_MAGIC) {
-    const damage = { offset: 0, reason: 'bad txn log header (magic "ZKLG" expected)', tornTail: onlyZerosFrom(buf, 0) };
+    // A header torn by a crash while the file was being created has no records after it.
+    const damage = { offset: 0, reason: 'bad txn log header (magic "ZKLG" expected)', tornTail: !hasLaterRecord(buf, -1) };
     return { records: [], end: 0, damage };
   }
   const records: LogRecord[] = [];

@@ -62,6 +62,7 @@ export class TxnLog {
       if (this.failure !== null) throw this.failure;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (this.failure !== null) throw this.failure;
   }
 
   async close(): Promise<void> {
