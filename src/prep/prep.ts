@@ -298,7 +298,9 @@ export class RequestPreparer {
         const rec = this.mustRecord(req.path);
         this.checkAcl(rec.acl, Perms.ADMIN, ctx);
         const version = RequestPreparer.checkVersion(rec.aversion, req.version);
-        this.setPending(req.path, zxid, { ...rec, aversion: version, acl }, saved);
+        // As in ZooKeeper, the pending record takes the new aversion but keeps the old ACL, so
+        // a pipelined request is checked against the ACL the node has until this one applies.
+        this.setPending(req.path, zxid, { ...rec, aversion: version }, saved);
         return { type: OpCode.setACL, path: req.path, acl, version };
       }
       case OpCode.check: {

@@ -176,6 +176,16 @@ export class DataTree {
   }
 
   private multi(header: TxnHeader, txns: readonly Txn[], changes: TreeChange[]): ApplyResult {
+    // ZooKeeper logs a failed multi with its earlier ops as real txns followed by error txns;
+    // any error entry means the whole multi failed and nothing of it is applied.
+    const failedAt = txns.findIndex((t) => t.type === OpCode.error);
+    if (failedAt >= 0) {
+      const multiResults: OpResult[] = txns.map((t, i) => ({
+        type: OpCode.error,
+        err: t.type === OpCode.error ? t.err : i < failedAt ? 0 : ErrorCode.RUNTIMEINCONSISTENCY,
+      }));
+      return { err: 0, multiResults };
+    }
     const multiResults: OpResult[] = [];
     for (const sub of txns) {
       const res = this.applyOne(header, sub, changes);
@@ -198,9 +208,9 @@ export class DataTree {
     if (parent === undefined) return { err: ErrorCode.NONODE };
     const name = baseName(path);
     if (parent.children.has(name)) {
-      // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds; the
-      // parent's counters still move forward as ZooKeeper's processTxn makes them.
-      if (parentCVersion > parent.cversion) {
+      // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds; for a
+      // plain create txn the parent's counters still move forward, as ZooKeeper's processTxn does.
+      if (header.type === OpCode.create && parentCVersion > parent.cversion) {
         parent.cversion = parentCVersion;
         parent.pzxid = header.zxid;
       }

@@ -466,3 +466,28 @@ describe('countDescendants', () => {
     assert.equal(h.tree.countDescendants('/missing'), 0);
   });
 });
+
+describe('replaying a failed multi as Apache ZooKeeper logs it', () => {
+  test('ops logged before the error entry are not applied', () => {
+    const h = new Harness();
+    h.create('/m');
+    h.create('/m/a');
+    const before = h.stat('/m');
+    const res = h.apply({
+      type: OpCode.multi,
+      txns: [
+        { type: OpCode.create, path: '/m/new', data: null, acl: OPEN, ephemeral: false, parentCVersion: 2 },
+        { type: OpCode.setData, path: '/m/a', data: Buffer.from('x'), version: 1 },
+        { type: OpCode.error, err: ErrorCode.BADVERSION },
+        { type: OpCode.error, err: ErrorCode.RUNTIMEINCONSISTENCY },
+      ],
+    });
+    assert.equal(h.tree.get('/m/new'), undefined);
+    assert.equal(h.stat('/m/a').version, 0);
+    assert.deepEqual(h.stat('/m'), before);
+    assert.deepEqual(
+      res.multiResults?.map((r) => (r.type === OpCode.error ? r.err : 'applied')),
+      [0, 0, ErrorCode.BADVERSION, ErrorCode.RUNTIMEINCONSISTENCY],
+    );
+  });
+});
