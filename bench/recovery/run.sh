@@ -17,6 +17,11 @@ for kind in zk zephyr; do
   port=$(free_port)
   t0=$(date +%s%N)
   bash "$launcher" start "$work/$kind" "$port"
+  # ZooKeeper answers `ruok` while it is still loading; it serves once `srvr` shows a node count.
+  for _ in $(seq 1 6000); do
+    if printf srvr | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3" 2>/dev/null | grep -q "Node count"; then break; fi
+    sleep 0.05
+  done
   t1=$(date +%s%N)
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/$kind/pid")/status")
   count=$(printf mntr | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3" | awk '/zk_znode_count/ {print $2}')

@@ -99,10 +99,12 @@ export class StandaloneServer {
       recovered.sessions,
     );
     store.attach(core.tree, () => core.sessionTimeouts());
-    // A clean snapshot of what was recovered (ZooKeeper does the same), so the next start
-    // does not replay these logs again; the next txn starts a new log file.
+    // The next txn starts a new log file. If logs were replayed, write a snapshot of the
+    // recovered state (as ZooKeeper does) so the next start need not replay them again.
     store.log.roll();
-    await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, compression);
+    if (recovered.replayedTxns > 0) {
+      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, compression);
+    }
     const listener = new ClientListener(core, this.listenerSettings(snapDir, logDir), this.log);
     this.started = { core, listener, store };
     this.address = await listener.listen();
