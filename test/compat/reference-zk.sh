@@ -5,6 +5,8 @@
 #   reference-zk.sh stop DIR
 # Settings match what kazoo's suite needs (see README "Compatibility testing").
 set -euo pipefail
+# shellcheck source=server-lib.sh
+. "$(dirname "$0")/server-lib.sh"
 cmd=${1:?start|stop}
 dir=${2:?directory}
 case "$cmd" in
@@ -35,28 +37,10 @@ LOG
       -cp "/usr/share/java/zookeeper.jar:/usr/share/java/log4j-1.2.jar:/usr/share/java/slf4j-log4j12.jar" \
       org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" > "$dir/stdout.log" 2>&1 &
     echo $! > "$dir/pid"
-    for _ in $(seq 1 300); do
-      if [ "$( (exec 3<>/dev/tcp/127.0.0.1/"$port" && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null)" = "imok" ]; then
-        exit 0
-      fi
-      if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-        echo "reference ZooKeeper exited; see $dir/stdout.log" >&2
-        cat "$dir/stdout.log" >&2
-        exit 1
-      fi
-      sleep 0.2
-    done
-    echo "reference ZooKeeper did not answer ruok on port $port" >&2
-    exit 1
+    wait_until_serving "reference ZooKeeper" "$dir" "$port" "$dir/stdout.log"
     ;;
   stop)
-    if [ -f "$dir/pid" ]; then
-      pid=$(cat "$dir/pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$dir/pid"
-    fi
+    stop_server "$dir"
     ;;
   *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac

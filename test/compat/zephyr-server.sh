@@ -4,6 +4,8 @@
 #   zephyr-server.sh start DIR PORT   -> data and logs under DIR, returns once `ruok` answers
 #   zephyr-server.sh stop DIR
 set -euo pipefail
+# shellcheck source=server-lib.sh
+. "$(dirname "$0")/server-lib.sh"
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cmd=${1:?start|stop}
 dir=${2:?directory}
@@ -25,28 +27,10 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 CFG
     nohup node "$here/dist/src/bin/zephyr-coord.js" --config "$dir/zoo.cfg" > "$dir/server.log" 2>&1 &
     echo $! > "$dir/pid"
-    for _ in $(seq 1 300); do
-      if [ "$( (exec 3<>/dev/tcp/127.0.0.1/"$port" && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null)" = "imok" ]; then
-        exit 0
-      fi
-      if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-        echo "ZephyrCoord exited; see $dir/server.log" >&2
-        cat "$dir/server.log" >&2
-        exit 1
-      fi
-      sleep 0.1
-    done
-    echo "ZephyrCoord did not answer ruok on port $port" >&2
-    exit 1
+    wait_until_serving "ZephyrCoord" "$dir" "$port" "$dir/server.log"
     ;;
   stop)
-    if [ -f "$dir/pid" ]; then
-      pid=$(cat "$dir/pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-      rm -f "$dir/pid"
-    fi
+    stop_server "$dir"
     ;;
   *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac
