@@ -54,7 +54,7 @@ export class StandaloneServer {
     const config = this.config;
     const snapDir = path.join(path.resolve(config.dataDir), 'version-2');
     const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
-    const compression = config.snapshotCompressionMethod === 'gz' ? 'gz' : '';
+    const compression = config.snapshotCompressionMethod;
     const recovered = await recover(nodeFileSystem, {
       snapDir,
       logDir,

@@ -40,7 +40,7 @@ const OPEN_UNSAFE_ACL_ID = -1;
 export function logFileName(zxid: number): string {
   return `log.${zxid.toString(16)}`;
 }
-export function snapshotFileName(zxid: number, compression: '' | 'gz' = ''): string {
+export function snapshotFileName(zxid: number, compression: '' | 'gz' | 'snappy' = ''): string {
   return `snapshot.${zxid.toString(16)}${compression === '' ? '' : `.${compression}`}`;
 }
 /** The zxid in a `log.<hex>` / `snapshot.<hex>[.ext]` name, or null for other files. */

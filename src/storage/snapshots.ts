@@ -3,9 +3,10 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DataTree } from '../tree/index.js';
 import { encodeSnapshot, snapshotFileName, zxidOfFileName } from './format.js';
+import { snappyJavaCompress, snappyJavaUncompress } from './snappy.js';
 import type { FileSystem } from './file-system.js';
 
-export type SnapshotCompression = '' | 'gz';
+export type SnapshotCompression = '' | 'gz' | 'snappy';
 
 /** Writes snapshot.<zxid> atomically (temp file, fsync, rename, directory fsync). Returns its name. */
 export async function writeSnapshot(
@@ -17,7 +18,7 @@ export async function writeSnapshot(
   compression: SnapshotCompression,
 ): Promise<string> {
   const raw = encodeSnapshot(tree, sessions);
-  const bytes = compression === 'gz' ? gzipSync(raw) : raw;
+  const bytes = compression === 'gz' ? gzipSync(raw) : compression === 'snappy' ? snappyJavaCompress(raw) : raw;
   const name = snapshotFileName(zxid, compression);
   const temp = path.join(dir, `.${name}.tmp`);
   const handle = await fs.create(temp);
@@ -36,7 +37,7 @@ export async function writeSnapshot(
 export async function readSnapshotBytes(fs: FileSystem, dir: string, name: string): Promise<Buffer> {
   const bytes = await fs.readFile(path.join(dir, name));
   if (name.endsWith('.gz')) return gunzipSync(bytes);
-  if (name.endsWith('.snappy')) throw new Error(`${name}: snappy-compressed snapshots are not supported`);
+  if (name.endsWith('.snappy')) return snappyJavaUncompress(bytes);
   return bytes;
 }
 

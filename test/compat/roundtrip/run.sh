@@ -42,7 +42,7 @@ J=/usr/share/java
 cp="$J/zookeeper.jar:$J/zookeeper-jute.jar"
 logcp="$J/slf4j-simple.jar"
 
-ALL_CASES=(zk-to-zephyr-snap zk-to-zephyr-logonly zephyr-to-zk-snap zephyr-to-zk-logonly zk-to-zephyr-gz zephyr-to-zk-gz)
+ALL_CASES=(zk-to-zephyr-snap zk-to-zephyr-logonly zephyr-to-zk-snap zephyr-to-zk-logonly zk-to-zephyr-gz zephyr-to-zk-gz zk-to-zephyr-snappy zephyr-to-zk-snappy)
 if [ $# -gt 0 ]; then cases=("$@"); else cases=("${ALL_CASES[@]}"); fi
 
 if [ ! -f "$root/dist/src/bin/zephyr-coord.js" ]; then
@@ -150,6 +150,8 @@ run_case() {
     zephyr-to-zk-logonly) src=zephyr; dst=zk; snapcount=1000000; compression=""; layout=only0 ;;
     zk-to-zephyr-gz) src=zk; dst=zephyr; snapcount=1000; compression=gz; layout=mid ;;
     zephyr-to-zk-gz) src=zephyr; dst=zk; snapcount=1000; compression=gz; layout=mid ;;
+    zk-to-zephyr-snappy) src=zk; dst=zephyr; snapcount=1000; compression=snappy; layout=mid ;;
+    zephyr-to-zk-snappy) src=zephyr; dst=zk; snapcount=1000; compression=snappy; layout=mid ;;
     *) echo "unknown case $name" >&2; return 1 ;;
   esac
   local d="$tmp/$name" data="$tmp/$name/data" p1 p2 p3 ts zsrc zdst zback
@@ -194,8 +196,8 @@ run_case() {
   echo "  $src left: $(echo "$snaps" | awk '{print $2}' | tr '\n' ' ')+ $(echo "$logs" | grep -c .) logs; last zxid $zsrc"
   newest=$(echo "$snaps" | tail -1 | awk '{print $1}')
   count=$(echo "$snaps" | grep -c .)
-  gzc=$(echo "$snaps" | grep -c '\.gz$')
-  plainc=$(echo "$snaps" | grep -vc '\.gz$')
+  gzc=$(echo "$snaps" | grep -cE '\.(gz|snappy)$')
+  plainc=$(echo "$snaps" | grep -vcE "\\.${compression:-none}\$")
   if [ "$layout" = mid ]; then
     if [ -n "$newest" ] && [ -n "$zsrc" ] && [ "$newest" -gt 0 ] && [ "$newest" -lt "$((zsrc))" ]; then
       note_ok "recovery input: mid-build snapshot at zxid $(printf '0x%x' "$newest") + later logs"
@@ -205,10 +207,10 @@ run_case() {
   else
     if [ "$count" = 1 ] && [ "$newest" = 0 ]; then note_ok "recovery input: only snapshot 0 + logs"; else problem "expected only snapshot 0"; fi
   fi
-  if [ "$compression" = gz ]; then
-    if [ "$plainc" = 0 ] && [ "$gzc" -gt 0 ]; then note_ok "all snapshots are .gz"; else problem "expected only .gz snapshots"; fi
+  if [ -n "$compression" ]; then
+    if [ "$plainc" = 0 ] && [ "$gzc" -gt 0 ]; then note_ok "all snapshots are .$compression"; else problem "expected only .$compression snapshots"; fi
   else
-    if [ "$gzc" = 0 ]; then note_ok "no compressed snapshots"; else problem "unexpected .gz snapshots"; fi
+    if [ "$gzc" = 0 ]; then note_ok "no compressed snapshots"; else problem "unexpected compressed snapshots"; fi
   fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then cp -a "$data" "$d/data.after-$src"; fi
 
