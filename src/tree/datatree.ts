@@ -208,9 +208,10 @@ export class DataTree {
     if (parent === undefined) return { err: ErrorCode.NONODE };
     const name = baseName(path);
     if (parent.children.has(name)) {
-      // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds; for a
-      // plain create txn the parent's counters still move forward, as ZooKeeper's processTxn does.
-      if (header.type === OpCode.create && parentCVersion > parent.cversion) {
+      // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds while the
+      // parent was serialized before it: the parent's counters still move forward, so the
+      // recovered state equals the live one (for every kind of create).
+      if (parentCVersion > parent.cversion) {
         parent.cversion = parentCVersion;
         parent.pzxid = header.zxid;
       }
