@@ -268,7 +268,13 @@ export class DataTree {
 
   private deleteNode(path: string, zxid: number, changes: TreeChange[]): ApplyResult {
     const node = this.nodes.get(path);
-    if (node === undefined || path === '/') return { err: ErrorCode.NONODE };
+    if (node === undefined || path === '/') {
+      // Replaying a fuzzy snapshot's log can meet a child deleted after its parent was
+      // serialized but before the child was: the parent's pzxid still records the delete.
+      const parent = path === '/' ? undefined : this.nodes.get(parentOf(path));
+      if (parent !== undefined && zxid > parent.pzxid) parent.pzxid = zxid;
+      return { err: ErrorCode.NONODE };
+    }
     const parent = this.mustGet(parentOf(path));
     this.nodes.delete(path);
     parent.children.delete(baseName(path));
