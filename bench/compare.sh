@@ -11,7 +11,7 @@
 #   all         both
 #
 # Environment (defaults in brackets):
-#   ROUNDS [3]  DURATION [10] s measured  WARMUP [3] s  SESSIONS [16]  OUTSTANDING [32]
+#   ROUNDS [3]  DURATION [10] s measured  WARMUP [3] s  SESSIONS [32]  OUTSTANDING [8]
 #   VALUE_SIZE [100]  NODES [1000]  WATCHERS [8]  THREADS [1] (load generator worker threads)
 #   WORKLOADS ["get set create mixed watch session multi"]  JAVA [1] (0: skip the Java client)
 #   DURABILITY_CLIENTS ["1 8 64"]
@@ -39,8 +39,8 @@ esac
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-SESSIONS=${SESSIONS:-16}
-OUTSTANDING=${OUTSTANDING:-32}
+SESSIONS=${SESSIONS:-32}
+OUTSTANDING=${OUTSTANDING:-8}
 VALUE_SIZE=${VALUE_SIZE:-100}
 NODES=${NODES:-1000}
 WATCHERS=${WATCHERS:-8}
@@ -143,10 +143,11 @@ field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
 run_one() {
   local label=$1 client=$2 workload=$3
   shift 3
-  local port line status=0
+  local port line status=0 dir=$zc_dir
   port=$(port_of "$label")
+  [ "$label" = zookeeper ] && dir=$zk_dir
   local args=(--servers "127.0.0.1:$port" --label "$label" --workload "$workload" --value-size "$VALUE_SIZE"
-    --duration "$DURATION" --warmup "$WARMUP" --nodes "$NODES" --quiet)
+    --duration "$DURATION" --warmup "$WARMUP" --nodes "$NODES" --server-pid "$(cat "$dir/pid")" --quiet)
   if [ "$client" = java ]; then
     line=$(java -Xmx1g -cp "$tmp/classes:$java_runcp" JavaLoad "${args[@]}" "$@" 2> "$tmp/java.err" | tail -1) || status=$?
   else
@@ -163,8 +164,9 @@ run_one() {
     failed=$((failed + 1))
     echo "  FAILED $(printf '%-8s %-5s %-12s' "$workload" "$client" "$label") $line" >&2
   else
-    printf '  %-8s %-5s %-12s %10s ops/s  p50 %8s ms  p99 %8s ms  (client CPU %s %%)\n' "$workload" "$client" "$label" \
-      "$(field ops_per_sec "$line")" "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$(field client_cpu_pct "$line")" >&2
+    printf '  %-8s %-5s %-12s %10s ops/s  p50 %8s ms  p99 %8s ms  server %6s us/op (CPU %s %%, client %s %%)\n' "$workload" "$client" "$label" \
+      "$(field ops_per_sec "$line")" "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$(field server_cpu_us_per_op "$line")" \
+      "$(field server_cpu_pct "$line")" "$(field client_cpu_pct "$line")" >&2
   fi
   sleep 1
 }

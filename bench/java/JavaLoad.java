@@ -112,11 +112,23 @@ public final class JavaLoad {
     static double warmupS = 2;
     static int nodes = 1000;
     static boolean quiet;
+    /** The server's pid: its CPU time over the measured window is reported (Linux /proc). */
+    static long serverPid = -1;
+    static double serverCpuS = -1;
+
+    /** User + system CPU seconds of process `pid` (all threads), from /proc/PID/stat fields 14 and 15. */
+    static double processCpuSeconds(long pid) throws java.io.IOException {
+        String stat = new String(java.nio.file.Files.readAllBytes(java.nio.file.Paths.get("/proc/" + pid + "/stat")),
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        // the name (field 2) may hold spaces and parentheses: count after the last ')'
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // USER_HZ is 100 on Linux
+    }
 
     static void usage(String why) {
         System.err.println("JavaLoad: " + why);
         System.err.println("usage: JavaLoad --servers H:P,... --workload get|set --sessions N --outstanding N"
-                + " --value-size B --duration S --warmup S --nodes N [--label NAME] [--quiet]");
+                + " --value-size B --duration S --warmup S --nodes N [--label NAME] [--server-pid PID] [--quiet]");
         System.exit(2);
     }
 
@@ -140,6 +152,7 @@ public final class JavaLoad {
                     case "--duration": durationS = Double.parseDouble(v); break;
                     case "--warmup": warmupS = Double.parseDouble(v); break;
                     case "--nodes": nodes = Integer.parseInt(v); break;
+                    case "--server-pid": serverPid = Long.parseLong(v); break;
                     default: usage("unknown option " + a);
                 }
             } catch (NumberFormatException e) {
@@ -309,10 +322,12 @@ public final class JavaLoad {
             long sleepMs = (winStart - System.nanoTime()) / 1_000_000;
             if (sleepMs > 0) Thread.sleep(sleepMs);
             long cpu0 = os.getProcessCpuTime();
+            double serverCpu0 = serverPid > 0 ? processCpuSeconds(serverPid) : 0;
             long wall0 = System.nanoTime();
             sleepMs = (winEnd - System.nanoTime()) / 1_000_000;
             if (sleepMs > 0) Thread.sleep(sleepMs);
             cpuPct = 100.0 * (os.getProcessCpuTime() - cpu0) / Math.max(1, System.nanoTime() - wall0);
+            if (serverPid > 0) serverCpuS = processCpuSeconds(serverPid) - serverCpu0;
             for (Thread t : threads) t.join();
         } catch (Exception e) {
             fatal = e.toString();
@@ -368,6 +383,10 @@ public final class JavaLoad {
         rec.put("duration_s", durationS);
         rec.put("warmup_s", warmupS);
         rec.put("client_cpu_pct", Math.round(cpuPct));
+        if (serverCpuS >= 0) {
+            rec.put("server_cpu_pct", Math.round(100 * serverCpuS / durationS));
+            rec.put("server_cpu_us_per_op", ops > 0 ? Math.round(serverCpuS * 1e7 / ops) / 10.0 : 0);
+        }
         rec.put("run_id", json(runId));
         rec.put("time", json(Instant.now().toString()));
         if (fatal != null) rec.put("fatal", json(fatal));
@@ -386,7 +405,9 @@ public final class JavaLoad {
             System.out.printf(Locale.ROOT, "%-24s %10s %11s %9s %9s %9s %9s %9s%n", "", "ops", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "mean ms");
             System.out.printf(Locale.ROOT, "%-24s %10d %11.1f %9s %9s %9s %9s %9s%n", workload, ops, opsPerSec,
                     fmt(ms(h.quantile(0.5))), fmt(ms(h.quantile(0.99))), fmt(ms(h.quantile(0.999))), fmt(ms(h.max)), fmt(ms((long) h.mean())));
-            System.out.printf(Locale.ROOT, "errors: %d    client CPU: %d %% of one core%n", errs, Math.round(cpuPct));
+            System.out.printf(Locale.ROOT, "errors: %d    client CPU: %d %% of one core%s%n", errs, Math.round(cpuPct),
+                    serverCpuS < 0 ? "" : String.format(Locale.ROOT, "    server CPU: %d %% of one core, %.1f us per op",
+                            Math.round(100 * serverCpuS / durationS), ops > 0 ? serverCpuS * 1e6 / ops : 0.0));
             if (fatal != null) System.out.println("  fatal: " + fatal);
             for (Map.Entry<String, AtomicLong> e : errorKinds.entrySet()) System.out.println("  error: " + e.getKey() + " (x" + e.getValue().get() + ")");
         }

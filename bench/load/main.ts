@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { USAGE, UsageError, parseOptions, type Options } from './args.js';
 import { Driver, type DriverResult, type DriverSpec, type Window } from './driver.js';
 import { createKeySpace, deleteTree, keySpace, newRunId } from './keyspace.js';
+import { processCpuSeconds } from './proc-cpu.js';
 import { merge, table, toRecord, type RunInfo } from './report.js';
 import { BASE_HR, Session, nowNs } from './session.js';
 import type { ToMain, ToWorker, WorkerInit } from './worker.js';
@@ -126,15 +127,21 @@ async function runBench(o: Options): Promise<boolean> {
       const begin = nowNs();
       const win: Window = { startNs: begin + o.warmupS * 1e9, endNs: begin + (o.warmupS + o.durationS) * 1e9 };
       // client CPU over the measured window (process-wide: every worker thread included)
+      // and the server's, when its pid is known
       let cpu0: NodeJS.CpuUsage | undefined;
+      let serverCpu0: number | undefined;
       let cpuDone = false;
       const measureCpu = (): void => {
         if (!cpu0 || cpuDone) return;
         cpuDone = true;
         const d = process.cpuUsage(cpu0);
         info.clientCpuPct = ((d.user + d.system) / 1e6 / o.durationS) * 100;
+        if (o.serverPid !== undefined && serverCpu0 !== undefined) info.serverCpuS = processCpuSeconds(o.serverPid) - serverCpu0;
       };
-      const cpuStart = setTimeout(() => (cpu0 = process.cpuUsage()), o.warmupS * 1000);
+      const cpuStart = setTimeout(() => {
+        cpu0 = process.cpuUsage();
+        if (o.serverPid !== undefined) serverCpu0 = processCpuSeconds(o.serverPid);
+      }, o.warmupS * 1000);
       const cpuEnd = setTimeout(measureCpu, (o.warmupS + o.durationS) * 1000);
       try {
         results.push(...(await Promise.all(runners.map((r) => r.run(win)))));

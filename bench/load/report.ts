@@ -60,6 +60,8 @@ export interface RunInfo {
   runId: string;
   measuredS: number;
   clientCpuPct: number;
+  /** CPU seconds the server process used in the measured window (--server-pid), if measured. */
+  serverCpuS?: number;
   /** Set when the run could not be carried out at all (connect or setup failed). */
   fatal?: string;
 }
@@ -88,6 +90,12 @@ export function toRecord(o: Options, m: Merged, info: RunInfo): RunRecord {
     duration_s: Math.round(info.measuredS * 100) / 100,
     warmup_s: o.warmupS,
     client_cpu_pct: Math.round(info.clientCpuPct),
+    ...(info.serverCpuS === undefined
+      ? {}
+      : {
+          server_cpu_pct: Math.round((info.serverCpuS / info.measuredS) * 100),
+          server_cpu_us_per_op: m.ops > 0 ? Math.round((info.serverCpuS * 1e7) / m.ops) / 10 : null,
+        }),
     run_id: info.runId,
     time: new Date().toISOString(),
     detail,
@@ -138,7 +146,12 @@ export function table(o: Options, m: Merged, info: RunInfo): string {
     for (const [name, st] of m.byOp) if (st.ops > 0) lines.push(row(`  ${name}`, latency(st.ops, st.hist, info.measuredS)));
   }
   const errors = m.errors + (info.fatal === undefined ? 0 : 1);
-  lines.push(`errors: ${errors}    client CPU: ${Math.round(info.clientCpuPct)} % of one core`);
+  const server =
+    info.serverCpuS === undefined
+      ? ''
+      : `    server CPU: ${Math.round((info.serverCpuS / info.measuredS) * 100)} % of one core, ` +
+        `${m.ops > 0 ? ((info.serverCpuS * 1e6) / m.ops).toFixed(1) : '-'} us per op`;
+  lines.push(`errors: ${errors}    client CPU: ${Math.round(info.clientCpuPct)} % of one core${server}`);
   if (info.fatal !== undefined) lines.push(`  fatal: ${info.fatal}`);
   for (const [msg, n] of m.errorKinds) lines.push(`  error: ${msg}${n > 1 ? ` (x${n})` : ''}`);
   return lines.join('\n');

@@ -26,6 +26,7 @@ interface Run {
   p999_ms: number;
   max_ms: number;
   client_cpu_pct: number;
+  server_cpu_us_per_op?: number | null;
 }
 
 function median(xs: number[]): number {
@@ -59,6 +60,8 @@ interface Cell {
   p999: number;
   max: number;
   cpu: number;
+  /** Server CPU microseconds per op (NaN when the runs did not measure it). */
+  serverUs: number;
 }
 
 function cell(runs: Run[]): Cell {
@@ -72,6 +75,7 @@ function cell(runs: Run[]): Cell {
     p999: median(good.map((r) => r.p999_ms)),
     max: median(good.map((r) => r.max_ms)),
     cpu: median(good.map((r) => r.client_cpu_pct)),
+    serverUs: median(good.flatMap((r) => (typeof r.server_cpu_us_per_op === 'number' ? [r.server_cpu_us_per_op] : []))),
   };
 }
 
@@ -133,6 +137,9 @@ function main(): void {
         num(c.p99, 2),
         num(b.p999, 1),
         num(c.p999, 1),
+        num(b.serverUs, 1),
+        num(c.serverUs, 1),
+        ratio(c.serverUs, b.serverUs),
         n,
       ]);
     }
@@ -162,12 +169,17 @@ function main(): void {
           `${C} p99`,
           `${B} p99.9`,
           `${C} p99.9`,
+          `${B} srv us/op`,
+          `${C} srv us/op`,
+          'srv CPU ratio',
           'runs',
         ],
         rows,
       ) + '\n',
     );
-    process.stdout.write('(latencies in ms; medians over the successful runs; runs = base/candidate)\n');
+    process.stdout.write(
+      '(latencies in ms; srv us/op = server process CPU microseconds per op over the measured window; medians over the successful runs; runs = base/candidate)\n',
+    );
   }
   if (failed > 0) process.stdout.write(`${failed} run(s) failed and are not in the medians\n`);
   process.exitCode = failed > 0 ? 1 : 0;

@@ -15,39 +15,60 @@ export class FrameLengthError extends Error {
 }
 
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  /** The chunk frames are read from, and the read position in it. */
+  private head: Buffer = Buffer.alloc(0);
   private offset = 0;
+  /** Chunks received after `head`: joined only once a frame spanning them is complete. */
+  private rest: Buffer[] = [];
+  private restBytes = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   push(chunk: Buffer): void {
-    if (this.offset >= this.pending.length) {
-      this.pending = chunk;
-    } else {
-      this.pending = Buffer.concat([this.pending.subarray(this.offset), chunk]);
+    if (this.offset >= this.head.length && this.rest.length === 0) {
+      this.head = chunk;
+      this.offset = 0;
+      return;
     }
-    this.offset = 0;
+    this.rest.push(chunk);
+    this.restBytes += chunk.length;
   }
 
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
-    return this.pending.length - this.offset;
+    return this.head.length - this.offset + this.restBytes;
+  }
+
+  /** Makes `head` hold everything buffered (one copy, however many chunks a big frame took). */
+  private join(): void {
+    this.head = Buffer.concat([this.head.subarray(this.offset), ...this.rest]);
+    this.offset = 0;
+    this.rest = [];
+    this.restBytes = 0;
+  }
+
+  /** Makes at least `n` buffered bytes contiguous in `head`. */
+  private contiguous(n: number): void {
+    if (this.head.length - this.offset < n) this.join();
   }
 
   /** The first 4 bytes as ASCII if at least 4 are buffered (for four-letter-word detection). */
   peekWord(): string | null {
     if (this.buffered < 4) return null;
-    return this.pending.toString('latin1', this.offset, this.offset + 4);
+    this.contiguous(4);
+    return this.head.toString('latin1', this.offset, this.offset + 4);
   }
 
   /** The next complete frame body, or null if more bytes are needed. Throws FrameLengthError. */
   next(): Buffer | null {
     if (this.buffered < 4) return null;
-    const len = this.pending.readInt32BE(this.offset);
+    this.contiguous(4);
+    const len = this.head.readInt32BE(this.offset);
     if (len < 0 || len > this.maxFrameBytes) throw new FrameLengthError(len, this.maxFrameBytes);
     if (this.buffered < 4 + len) return null;
+    this.contiguous(4 + len);
     const start = this.offset + 4;
     this.offset = start + len;
-    return this.pending.subarray(start, start + len);
+    return this.head.subarray(start, start + len);
   }
 }

@@ -10,6 +10,7 @@ export class CodecError extends Error {
 }
 
 const TWO_32 = 4294967296;
+const ZERO = 0n;
 
 export class JuteReader {
   private pos: number;
@@ -55,6 +56,11 @@ export class JuteReader {
   /** A long as a bigint: for session ids and ephemeralOwner, which use all 64 bits. */
   readBigLong(): bigint {
     this.need(8);
+    // Most are 0 (no ephemeral owner): answer the shared 0n rather than make a bigint.
+    if (this.buf.readInt32BE(this.pos) === 0 && this.buf.readInt32BE(this.pos + 4) === 0) {
+      this.pos += 8;
+      return ZERO;
+    }
     const v = this.buf.readBigInt64BE(this.pos);
     this.pos += 8;
     return v;
@@ -75,6 +81,31 @@ export class JuteReader {
     this.buf.copy(out, 0, this.pos, this.pos + len);
     this.pos += len;
     return out;
+  }
+
+  /**
+   * A buffer without copying: a view into the bytes being read, for records that live only
+   * while they are processed (requests, txns). Null when length is -1.
+   */
+  readBufferView(): Buffer | null {
+    const len = this.readInt();
+    if (len === -1) return null;
+    if (len < 0) throw new CodecError(`negative buffer length ${len}`);
+    this.need(len);
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  /** A buffer as a latin1 string (one char per byte), the form the data tree keeps. */
+  readLatin1Buffer(): string | null {
+    const len = this.readInt();
+    if (len === -1) return null;
+    if (len < 0) throw new CodecError(`negative buffer length ${len}`);
+    this.need(len);
+    const s = this.buf.toString('latin1', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
   }
 
   readString(): string | null {
@@ -147,7 +178,13 @@ export class JuteWriter {
 
   writeBigLong(v: bigint): this {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    if (v === ZERO) {
+      // the common case (no ephemeral owner) without bigint arithmetic
+      this.buf.writeInt32BE(0, this.pos);
+      this.buf.writeInt32BE(0, this.pos + 4);
+    } else {
+      this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    }
     this.pos += 8;
     return this;
   }
@@ -164,6 +201,15 @@ export class JuteWriter {
     this.ensure(v.length);
     this.buf.set(v, this.pos);
     this.pos += v.length;
+    return this;
+  }
+
+  /** A jute buffer whose bytes are held as a latin1 string (one char per byte). */
+  writeLatin1Buffer(v: string | null): this {
+    if (v === null) return this.writeInt(-1);
+    this.writeInt(v.length);
+    this.ensure(v.length);
+    this.pos += this.buf.write(v, this.pos, v.length, 'latin1');
     return this;
   }
 
@@ -198,6 +244,17 @@ export class JuteWriter {
 
   patchInt(at: number, v: number): void {
     this.buf.writeInt32BE(v | 0, at);
+  }
+
+  /** Start over, keeping the memory (the previous toBuffer() view must no longer be needed). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  /** Drop everything written after `length` bytes. */
+  truncate(length: number): void {
+    if (length < this.pos) this.pos = length;
   }
 
   /** The bytes written so far (a view: copy it if the writer is reused). */

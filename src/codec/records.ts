@@ -274,16 +274,16 @@ export function readRequest(op: number, r: JuteReader): Request {
     case OpCode.create:
     case OpCode.create2:
     case OpCode.createContainer:
-      return { op, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], flags: r.readInt() };
+      return { op, path: r.readText(), data: r.readBufferView(), acl: readAclList(r) ?? [], flags: r.readInt() };
     case OpCode.createTTL:
-      return { op, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], flags: r.readInt(), ttl: r.readLong() };
+      return { op, path: r.readText(), data: r.readBufferView(), acl: readAclList(r) ?? [], flags: r.readInt(), ttl: r.readLong() };
     case OpCode.delete:
     case OpCode.check:
       return { op, path: r.readText(), version: r.readInt() };
     case OpCode.deleteContainer:
       return { op, path: r.readText() };
     case OpCode.setData:
-      return { op, path: r.readText(), data: r.readBuffer(), version: r.readInt() };
+      return { op, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
     case OpCode.setACL:
       return { op, path: r.readText(), acl: readAclList(r) ?? [], version: r.readInt() };
     case OpCode.exists:
@@ -491,7 +491,7 @@ export function readOpResults(r: JuteReader): OpResult[] {
         out.push({ type, stat: readStat(r) });
         break;
       case OpCode.getData:
-        out.push({ type, data: r.readBuffer(), stat: readStat(r) });
+        out.push({ type, data: r.readBufferView(), stat: readStat(r) });
         break;
       case OpCode.getChildren:
         out.push({ type, children: r.readStrings() });

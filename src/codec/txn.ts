@@ -104,20 +104,27 @@ export function readTxn(type: number, r: JuteReader): Txn {
       return {
         type,
         path: r.readText(),
-        data: r.readBuffer(),
+        data: r.readBufferView(),
         acl: readAclList(r) ?? [],
         ephemeral: r.readBool(),
         parentCVersion: r.readInt(),
       };
     case OpCode.createContainer:
-      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], parentCVersion: r.readInt() };
+      return { type, path: r.readText(), data: r.readBufferView(), acl: readAclList(r) ?? [], parentCVersion: r.readInt() };
     case OpCode.createTTL:
-      return { type, path: r.readText(), data: r.readBuffer(), acl: readAclList(r) ?? [], parentCVersion: r.readInt(), ttl: r.readLong() };
+      return {
+        type,
+        path: r.readText(),
+        data: r.readBufferView(),
+        acl: readAclList(r) ?? [],
+        parentCVersion: r.readInt(),
+        ttl: r.readLong(),
+      };
     case OpCode.delete:
     case OpCode.deleteContainer:
       return { type, path: r.readText() };
     case OpCode.setData:
-      return { type, path: r.readText(), data: r.readBuffer(), version: r.readInt() };
+      return { type, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
     case OpCode.setACL:
       return { type, path: r.readText(), acl: readAclList(r) ?? [], version: r.readInt() };
     case OpCode.check:

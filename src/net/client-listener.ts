@@ -21,6 +21,10 @@ export interface ListenerSettings {
   runFourLetterWord: (word: string) => string;
 }
 
+/** Bounds of a connection's output slab size; a bigger frame gets a slab of its own size. */
+const OUTPUT_SLAB_BYTES_MIN = 1024;
+const OUTPUT_SLAB_BYTES_MAX = 64 * 1024;
+
 class SocketConnection implements ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -34,27 +38,53 @@ class SocketConnection implements ClientConnection {
     this.remotePort = socket.remotePort ?? 0;
   }
 
-  private corked = false;
-
   /**
-   * Frames sent in one event-loop turn leave in one write: the socket is corked on the first
-   * and uncorked on the next tick (a group commit releases many replies at once).
+   * Outgoing bytes: frames sent in one event-loop turn are copied into one slab and leave in one
+   * socket write on the next tick (a group commit or a pipelined batch releases many replies at
+   * once). Written regions are never touched again: the next frames go after them, and a full
+   * slab is replaced, so bytes the socket has not sent yet stay intact.
    */
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  private slabStart = 0;
+  private slabEnd = 0;
+  private flushScheduled = false;
+  private lastFlushBytes = 0;
+
   send(frame: Buffer): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    if (this.slabEnd + frame.length > this.slab.length) {
+      const carried = this.slabEnd - this.slabStart;
+      // sized by the last flush, so an idle connection holds little and a busy one rarely refills
+      const size = Math.min(OUTPUT_SLAB_BYTES_MAX, Math.max(OUTPUT_SLAB_BYTES_MIN, this.lastFlushBytes * 4));
+      const next = Buffer.allocUnsafe(Math.max(size, carried + frame.length));
+      this.slab.copy(next, 0, this.slabStart, this.slabEnd);
+      this.slab = next;
+      this.slabStart = 0;
+      this.slabEnd = carried;
     }
-    this.socket.write(frame);
+    frame.copy(this.slab, this.slabEnd);
+    this.slabEnd += frame.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.slabEnd === this.slabStart) return;
+    const bytes = this.slab.subarray(this.slabStart, this.slabEnd);
+    this.lastFlushBytes = bytes.length;
+    this.slabStart = this.slabEnd;
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  };
 
   /** True while the peer has more unread replies queued than we are willing to hold. */
   overloaded(): boolean {
+    if (this.socket.writableLength + (this.slabEnd - this.slabStart) <= CONNECTION_OUTPUT_BYTES_MAX) return false;
+    // Hand the slab to the socket now: the caller waits for 'drain', which only a socket write
+    // that found the socket's buffer full will bring.
+    this.flush();
     return this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX;
   }
 
@@ -62,6 +92,7 @@ class SocketConnection implements ClientConnection {
 
   close(_reason: string): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.socket.end();
     // Don't wait forever for a peer that never reads the last bytes.
@@ -139,7 +170,6 @@ export class ClientListener {
 
     // Handles every complete frame buffered so far, unless the client must be held back.
     const pump = (): void => {
-      socket.cork();
       try {
         if (!sawFrame) {
           const word = decoder.peekWord();
@@ -167,8 +197,6 @@ export class ClientListener {
         }
       } catch (e) {
         this.onBadInput(conn, e);
-      } finally {
-        socket.uncork();
       }
     };
 

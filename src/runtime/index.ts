@@ -11,3 +11,4 @@ export const systemClock: Clock = {
 export function sha1Base64(text: string): string {
   return createHash('sha1').update(text, 'utf8').digest('base64');
 }
+export { collectGarbage } from './collect-garbage.js';

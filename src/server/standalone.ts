@@ -12,7 +12,7 @@ import { ClientListener, type ListenerSettings } from '../net/client-listener.js
 import { TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
 import { DurableStore, purge, recover, writeSnapshot } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { systemClock, sha1Base64 } from '../runtime/index.js';
+import { systemClock, sha1Base64, collectGarbage } from '../runtime/index.js';
 import { ZkServer } from './zk-server.js';
 import type { Logger } from './types.js';
 
@@ -105,6 +105,8 @@ export class StandaloneServer {
     if (recovered.replayedTxns > 0) {
       await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, compression);
     }
+    // Give back what loading took beyond the tree itself before serving (see collectGarbage).
+    collectGarbage();
     const listener = new ClientListener(core, this.listenerSettings(snapDir, logDir), this.log);
     this.started = { core, listener, store };
     this.address = await listener.listen();

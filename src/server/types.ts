@@ -6,7 +6,10 @@ export interface ClientConnection {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Queue a complete frame (length prefix included) for sending. */
+  /**
+   * Queue a complete frame (length prefix included) for sending. The bytes are taken (copied or
+   * written) before send returns: the caller reuses the buffer for the next frame.
+   */
   send(frame: Buffer): void;
   /** Flush what is queued, then close. */
   close(reason: string): void;

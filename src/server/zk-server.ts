@@ -11,7 +11,6 @@ import {
   EventType,
   JuteReader,
   JuteWriter,
-  KeeperState,
   OpCode,
   Perms,
   WatcherType,
@@ -23,9 +22,7 @@ import {
   writeAclList,
   writeConnectResponse,
   writeOpResults,
-  writeReplyHeader,
   writeStat,
-  writeWatcherEvent,
   type OpResult,
   type Request,
   type RequestOf,
@@ -43,6 +40,7 @@ import {
   type Prepared,
   type Sha1Base64,
 } from '../prep/index.js';
+import { finishReply, notificationFrame, startReply } from './reply-frames.js';
 import { ConnectionState } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 
@@ -106,6 +104,11 @@ export class ZkServer {
     latencyCount: 0,
   };
   outstandingRequests = 0;
+  /**
+   * Every outgoing frame is encoded here, then handed to the connection, which copies it before
+   * send returns; one writer for all replies means no buffer or writer per reply.
+   */
+  private readonly out = new JuteWriter(64 * 1024);
 
   constructor(
     readonly settings: ServerSettings,
@@ -274,7 +277,7 @@ export class ZkServer {
 
   private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
     if (state.closing) return;
-    const w = new JuteWriter(64);
+    const w = this.out.reset();
     const at = w.reserveInt();
     writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd, readOnly: state.oldClient ? undefined : false });
     w.patchInt(at, w.length - 4);
@@ -291,13 +294,11 @@ export class ZkServer {
   }
 
   private reply(state: ConnectionState, xid: number, zxid: number, err: number, body: Body): void {
-    const w = new JuteWriter(body === null ? 16 : 128);
-    const at = w.reserveInt();
-    writeReplyHeader(w, { xid, zxid, err });
+    const w = this.out;
+    startReply(w, xid, zxid);
     if (err === 0 && body !== null) body(w);
-    w.patchInt(at, w.length - 4);
     state.stats.lastZxid = zxid;
-    this.sendFrame(state, w.toBuffer());
+    this.sendFrame(state, finishReply(w, err));
   }
 
   /** Queue an answer behind this connection's earlier writes; run it now if none are pending. */
@@ -385,12 +386,7 @@ export class ZkServer {
 
   /** ZooKeeper 3.8 sends notifications with zxid -1 (3.9 sends the txn's). */
   private sendEvent(state: ConnectionState, type: number, path: string): void {
-    const w = new JuteWriter(64);
-    const at = w.reserveInt();
-    writeReplyHeader(w, { xid: Xid.notification, zxid: -1, err: 0 });
-    writeWatcherEvent(w, { type, state: KeeperState.SyncConnected, path });
-    w.patchInt(at, w.length - 4);
-    this.sendFrame(state, w.toBuffer());
+    this.sendFrame(state, notificationFrame(this.out, type, path));
   }
 
   // ------------------------------------------------------------------ dispatch
@@ -425,12 +421,20 @@ export class ZkServer {
         });
         return;
       default:
-        this.enqueueReply(state, xid, () => {
-          const [err, body] = this.read(state, req);
-          this.recordLatency(state, startMs, req.op, xid);
-          this.reply(state, xid, this.lastZxid, err, body);
-        });
+        if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
+        else state.queue.push({ ready: true, run: () => this.answerRead(state, xid, req, startMs) });
     }
+  }
+
+  /** A read's reply, its body encoded straight after the header (dropped again on an error). */
+  private answerRead(state: ConnectionState, xid: number, req: Request, startMs: number): void {
+    const w = this.out;
+    const zxid = this.lastZxid;
+    startReply(w, xid, zxid);
+    const err = this.read(state, req, w);
+    this.recordLatency(state, startMs, req.op, xid);
+    state.stats.lastZxid = zxid;
+    this.sendFrame(state, finishReply(w, err));
   }
 
   private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {
@@ -464,94 +468,93 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ reads
 
-  private read(state: ConnectionState, req: Request): [number, Body] {
+  /** Answers a read: writes the reply body into `w` and returns 0, or returns the error code. */
+  private read(state: ConnectionState, req: Request, w: JuteWriter): number {
     const authIds = state.authIds;
     const skip = this.settings.skipAcl;
     switch (req.op) {
       case OpCode.exists: {
-        if (req.path.includes('\0')) return [ErrorCode.BADARGUMENTS, null];
+        if (req.path.includes('\0')) return ErrorCode.BADARGUMENTS;
         if (req.watch) this.watches.addDataWatch(req.path, state.conn.id);
         const node = this.tree.get(req.path);
-        if (node === undefined) return [ErrorCode.NONODE, null];
-        const stat = this.tree.statOf(node);
-        return [0, (w) => writeStat(w, stat)];
+        if (node === undefined) return ErrorCode.NONODE;
+        this.tree.writeStat(w, node);
+        return 0;
       }
       case OpCode.getData: {
         const node = this.tree.get(req.path);
-        if (node === undefined) return [ErrorCode.NONODE, null];
-        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        if (node === undefined) return ErrorCode.NONODE;
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return ErrorCode.NOAUTH;
         if (req.watch) this.watches.addDataWatch(req.path, state.conn.id);
-        const stat = this.tree.statOf(node);
-        const data = node.data;
-        return [0, (w) => writeStat(w.writeBuffer(data), stat)];
+        this.tree.writeData(w, node);
+        this.tree.writeStat(w, node);
+        return 0;
       }
       case OpCode.getChildren:
       case OpCode.getChildren2: {
         const node = this.tree.get(req.path);
-        if (node === undefined) return [ErrorCode.NONODE, null];
-        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        if (node === undefined) return ErrorCode.NONODE;
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return ErrorCode.NOAUTH;
         if (req.watch) this.watches.addChildWatch(req.path, state.conn.id);
-        const children = [...node.children];
-        if (req.op === OpCode.getChildren) return [0, (w) => w.writeStrings(children)];
-        const stat = this.tree.statOf(node);
-        return [0, (w) => writeStat(w.writeStrings(children), stat)];
+        this.tree.writeChildren(w, node);
+        if (req.op === OpCode.getChildren2) this.tree.writeStat(w, node);
+        return 0;
       }
       case OpCode.getACL: {
         const node = this.tree.get(req.path);
-        if (node === undefined) return [ErrorCode.NONODE, null];
-        if (!aclPermits(node.acl, PERM_READ_OR_ADMIN, authIds, skip)) return [ErrorCode.NOAUTH, null];
+        if (node === undefined) return ErrorCode.NONODE;
+        if (!aclPermits(node.acl, PERM_READ_OR_ADMIN, authIds, skip)) return ErrorCode.NOAUTH;
         const acl = aclPermits(node.acl, Perms.ADMIN, authIds, skip) ? node.acl : redactDigests(node.acl);
-        const stat = this.tree.statOf(node);
-        return [
-          0,
-          (w) => {
-            writeAclList(w, acl);
-            writeStat(w, stat);
-          },
-        ];
+        writeAclList(w, acl);
+        this.tree.writeStat(w, node);
+        return 0;
       }
       case OpCode.sync: {
-        const path = req.path;
-        return [0, (w) => w.writeString(path)];
+        w.writeString(req.path);
+        return 0;
       }
       case OpCode.getAllChildrenNumber: {
         const node = this.tree.get(req.path);
-        if (node === undefined) return [ErrorCode.NONODE, null];
-        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return [ErrorCode.NOAUTH, null];
-        const n = this.tree.countDescendants(req.path);
-        return [0, (w) => w.writeInt(n)];
+        if (node === undefined) return ErrorCode.NONODE;
+        if (!aclPermits(node.acl, Perms.READ, authIds, skip)) return ErrorCode.NOAUTH;
+        w.writeInt(this.tree.countDescendants(req.path));
+        return 0;
       }
       case OpCode.getEphemerals: {
         const prefix = req.prefixPath;
         const all = this.tree.ephemeralsOf(state.sessionId ?? 0n);
         const list = prefix === '' || prefix === '/' ? [...all] : all.filter((p) => p.startsWith(prefix));
-        return [0, (w) => w.writeStrings(list)];
+        w.writeStrings(list);
+        return 0;
       }
       case OpCode.addWatch:
         // An unknown mode fails to decode in ZooKeeper, which answers MARSHALLINGERROR.
-        if (req.mode !== 0 && req.mode !== 1) return [ErrorCode.MARSHALLINGERROR, null];
+        if (req.mode !== 0 && req.mode !== 1) return ErrorCode.MARSHALLINGERROR;
         this.watches.addPersistentWatch(req.path, state.conn.id, req.mode === 1);
         // ZooKeeper answers addWatch with an ErrorResponse(0) body, which its Java client reads.
-        return [0, (w) => w.writeInt(0)];
+        w.writeInt(0);
+        return 0;
       case OpCode.checkWatches:
       case OpCode.removeWatches:
-        return [this.watchQuery(state, req.path, req.type, req.op === OpCode.removeWatches), null];
+        return this.watchQuery(state, req.path, req.type, req.op === OpCode.removeWatches);
       case OpCode.whoAmI: {
         const infos = state.authIds.map((id) => ({
           authScheme: id.scheme,
           user: id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id,
         }));
-        return [0, (w) => w.writeVector(infos, (ww, i) => ww.writeString(i.authScheme).writeString(i.user))];
+        w.writeVector(infos, (ww, i) => ww.writeString(i.authScheme).writeString(i.user));
+        return 0;
       }
       case OpCode.multiRead: {
         const results = req.ops.map((op) => this.readOp(state, op));
-        return [0, (w) => writeOpResults(w, results)];
+        writeOpResults(w, results);
+        return 0;
       }
       case OpCode.reconfig:
         // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper.
-        return [ErrorCode.RECONFIGDISABLED, null];
+        return ErrorCode.RECONFIGDISABLED;
       default:
-        return [ErrorCode.UNIMPLEMENTED, null];
+        return ErrorCode.UNIMPLEMENTED;
     }
   }
 
@@ -561,7 +564,7 @@ export class ZkServer {
     if (node === undefined) return { type: OpCode.error, err: ErrorCode.NONODE };
     if (!aclPermits(node.acl, Perms.READ, state.authIds, this.settings.skipAcl)) return { type: OpCode.error, err: ErrorCode.NOAUTH };
     // ZooKeeper rebuilds multiRead ops without their watch flag, so they never set watches.
-    if (op.op === OpCode.getData) return { type: OpCode.getData, data: node.data, stat: this.tree.statOf(node) };
+    if (op.op === OpCode.getData) return { type: OpCode.getData, data: node.data(), stat: this.tree.statOf(node) };
     return { type: OpCode.getChildren, children: [...node.children] };
   }
 

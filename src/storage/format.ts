@@ -19,7 +19,6 @@ import {
   readAcl,
   readTxn,
   readTxnHeader,
-  readStatPersisted,
   writeAcl,
   writeStatPersisted,
   writeTxn,
@@ -28,7 +27,9 @@ import {
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
-import { DataTree, OPEN_ACL_UNSAFE, type ZNode } from '../tree/index.js';
+import { DataTree, OPEN_ACL_UNSAFE, ZNode } from '../tree/index.js';
+
+const NO_OWNER = 0n;
 
 export const TXNLOG_MAGIC = 0x5a4b4c47; // "ZKLG"
 export const SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
@@ -195,7 +196,7 @@ export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, num
   });
   for (const [path, node] of order) {
     w.writeString(path === '/' ? '' : path);
-    w.writeBuffer(node.data);
+    w.writeLatin1Buffer(node.dataLatin1);
     w.writeLong(aclIdOf(node.acl));
     writeStatPersisted(w, node);
   }
@@ -224,20 +225,31 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     const sessions = new Map<bigint, number>();
     const sessionCount = r.readInt();
     for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
+    const tree = new DataTree(extendedTypesEnabled);
+    tree.clearForRestore();
     const acls = new Map<number, readonly ACL[]>();
     const aclCount = r.readInt();
     for (let i = 0; i < aclCount; i++) {
       const index = r.readLong();
-      acls.set(index, r.readVector(readAcl) ?? []);
+      acls.set(index, tree.internAcl(r.readVector(readAcl) ?? []));
     }
-    const tree = new DataTree(extendedTypesEnabled);
-    tree.clearForRestore();
     for (let path = r.readText(); path !== '/'; path = r.readText()) {
-      const data = r.readBuffer();
+      const data = r.readLatin1Buffer();
       const aclIndex = r.readLong();
       const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
       if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
-      const node: ZNode = { data, acl, ...readStatPersisted(r), children: new Set() };
+      const czxid = r.readLong();
+      const mzxid = r.readLong();
+      const ctime = r.readLong();
+      const mtime = r.readLong();
+      const version = r.readInt();
+      const cversion = r.readInt();
+      const aversion = r.readInt();
+      const owner = r.readBigLong();
+      const pzxid = r.readLong();
+      // most nodes have no owner: share one 0n rather than keep a bigint per node
+      const ephemeralOwner = owner === 0n ? NO_OWNER : owner;
+      const node = new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
       if (!tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
     }
     const sealed = r.offset;

@@ -13,6 +13,7 @@ import {
   type Txn,
   type TxnHeader,
   type OpResult,
+  type JuteWriter,
 } from '../codec/index.js';
 import { baseName, joinPath, parentOf } from './path.js';
 import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
@@ -20,14 +21,48 @@ import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } f
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
 
+/** The shared child set of every node without children (never mutated). */
+export const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
+
 /**
  * A znode as ZooKeeper persists it: StatPersisted + data + ACL + children. The stored cversion
  * counts child creations (the next sequential suffix); clients see 2*cversion - numChildren.
+ *
+ * Kept compact because a tree holds millions: the data is a latin1 string (one char per byte,
+ * so a 100-byte value costs about 120 bytes instead of a Buffer's ~200 plus its bytes), nodes
+ * without children share NO_CHILDREN, and ACL lists are interned by the tree.
  */
-export interface ZNode extends StatPersisted {
-  data: Buffer | null;
-  acl: readonly ACL[];
-  children: Set<string>;
+export class ZNode implements StatPersisted {
+  children: ReadonlySet<string> = NO_CHILDREN;
+
+  constructor(
+    /** The data, one latin1 char per byte; null for a node created with null data. */
+    public dataLatin1: string | null,
+    public acl: readonly ACL[],
+    public czxid: number,
+    public mzxid: number,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    public cversion: number,
+    public aversion: number,
+    public ephemeralOwner: bigint,
+    public pzxid: number,
+  ) {}
+
+  get dataLength(): number {
+    return this.dataLatin1 === null ? 0 : this.dataLatin1.length;
+  }
+
+  /** The data as bytes (a copy). */
+  data(): Buffer | null {
+    return this.dataLatin1 === null ? null : Buffer.from(this.dataLatin1, 'latin1');
+  }
+}
+
+/** Bytes as the latin1 string a ZNode keeps. */
+export function latin1Of(data: Buffer | null): string | null {
+  return data === null ? null : data.toString('latin1');
 }
 
 /**
@@ -55,20 +90,14 @@ export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
 
 function emptyNode(acl: readonly ACL[]): ZNode {
-  return {
-    data: Buffer.alloc(0),
-    acl,
-    czxid: 0,
-    mzxid: 0,
-    ctime: 0,
-    mtime: 0,
-    version: 0,
-    cversion: 0,
-    aversion: 0,
-    ephemeralOwner: 0n,
-    pzxid: 0,
-    children: new Set(),
-  };
+  return new ZNode('', acl, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+}
+
+/** A key that identifies an ACL list by content, for interning. */
+function aclKey(acl: readonly ACL[]): string {
+  let key = '';
+  for (const a of acl) key += `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}\u0001`;
+  return key;
 }
 
 export class DataTree {
@@ -81,6 +110,11 @@ export class DataTree {
   lastProcessedZxid = 0;
   /** Total bytes of znode data and paths, as `mntr` approximates it. */
   approximateDataSize = 0;
+  /**
+   * One frozen copy of each distinct ACL list, shared by every node that has it (as
+   * ZooKeeper's ACL cache): most trees use a handful of lists over millions of nodes.
+   */
+  private readonly aclLists = new Map<string, readonly ACL[]>();
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = emptyNode(OPEN_ACL_UNSAFE);
@@ -92,10 +126,30 @@ export class DataTree {
     config.aversion = -1;
   }
 
+  /** The shared copy of this ACL list. */
+  internAcl(acl: readonly ACL[]): readonly ACL[] {
+    const key = aclKey(acl);
+    const known = this.aclLists.get(key);
+    if (known !== undefined) return known;
+    const copy = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ scheme: a.id.scheme, id: a.id.id }) })));
+    this.aclLists.set(key, copy);
+    return copy;
+  }
+
+  private static addChild(parent: ZNode, name: string): void {
+    if (parent.children === NO_CHILDREN) parent.children = new Set([name]);
+    else (parent.children as Set<string>).add(name);
+  }
+
+  private static removeChild(parent: ZNode, name: string): void {
+    if (parent.children.size === 1 && parent.children.has(name)) parent.children = NO_CHILDREN;
+    else (parent.children as Set<string>).delete(name);
+  }
+
   private addSystemNode(path: string, acl: readonly ACL[]): ZNode {
     const node = emptyNode(acl);
     this.nodes.set(path, node);
-    this.mustGet(parentOf(path)).children.add(baseName(path));
+    DataTree.addChild(this.mustGet(parentOf(path)), baseName(path));
     this.approximateDataSize += path.length;
     return node;
   }
@@ -126,15 +180,37 @@ export class DataTree {
       cversion: node.cversion * 2 - node.children.size,
       aversion: node.aversion,
       ephemeralOwner: clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled),
-      dataLength: node.data === null ? 0 : node.data.length,
+      dataLength: node.dataLength,
       numChildren: node.children.size,
       pzxid: node.pzxid,
     };
   }
 
+  /** Writes the Stat a client sees for `node` (as statOf, without building it). */
+  writeStat(w: JuteWriter, node: ZNode): void {
+    const numChildren = node.children.size;
+    w.writeLong(node.czxid).writeLong(node.mzxid).writeLong(node.ctime).writeLong(node.mtime);
+    w.writeInt(node.version)
+      .writeInt(node.cversion * 2 - numChildren)
+      .writeInt(node.aversion);
+    w.writeBigLong(clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled));
+    w.writeInt(node.dataLength).writeInt(numChildren).writeLong(node.pzxid);
+  }
+
+  /** Writes the node's data as a jute buffer. */
+  writeData(w: JuteWriter, node: ZNode): void {
+    w.writeLatin1Buffer(node.dataLatin1);
+  }
+
+  /** Writes the names of the node's children as a jute vector of strings. */
+  writeChildren(w: JuteWriter, node: ZNode): void {
+    w.writeInt(node.children.size);
+    for (const name of node.children) w.writeString(name);
+  }
+
   /** Sets the server's ACL of /zookeeper/config data (e.g. the ensemble description). */
   setConfigData(data: Buffer): void {
-    this.mustGet(CONFIG_PATH).data = data;
+    this.mustGet(CONFIG_PATH).dataLatin1 = latin1Of(data);
   }
 
   /** Applies one txn. Idempotent failures (replay of already-applied txns) come back as err. */
@@ -223,23 +299,11 @@ export class DataTree {
       parent.cversion = parentCVersion;
       parent.pzxid = header.zxid;
     }
-    const node: ZNode = {
-      data,
-      acl,
-      czxid: header.zxid,
-      mzxid: header.zxid,
-      ctime: header.time,
-      mtime: header.time,
-      version: 0,
-      cversion: 0,
-      aversion: 0,
-      ephemeralOwner: owner,
-      pzxid: header.zxid,
-      children: new Set(),
-    };
-    parent.children.add(name);
+    const zxid = header.zxid;
+    const node = new ZNode(latin1Of(data), this.internAcl(acl), zxid, zxid, header.time, header.time, 0, 0, 0, owner, zxid);
+    DataTree.addChild(parent, name);
     this.nodes.set(path, node);
-    this.approximateDataSize += path.length + (data === null ? 0 : data.length);
+    this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
     return { err: 0, path, stat: this.statOf(node) };
@@ -277,9 +341,9 @@ export class DataTree {
     }
     const parent = this.mustGet(parentOf(path));
     this.nodes.delete(path);
-    parent.children.delete(baseName(path));
+    DataTree.removeChild(parent, baseName(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
-    this.approximateDataSize -= path.length + (node.data === null ? 0 : node.data.length);
+    this.approximateDataSize -= path.length + node.dataLength;
     this.indexOwner(path, node.ephemeralOwner, false);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
     return { err: 0 };
@@ -288,8 +352,8 @@ export class DataTree {
   private setData(header: TxnHeader, path: string, data: Buffer | null, version: number, changes: TreeChange[]): ApplyResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
-    this.approximateDataSize += (data === null ? 0 : data.length) - (node.data === null ? 0 : node.data.length);
-    node.data = data;
+    this.approximateDataSize += (data === null ? 0 : data.length) - node.dataLength;
+    node.dataLatin1 = latin1Of(data);
     node.version = version;
     node.mzxid = header.zxid;
     node.mtime = header.time;
@@ -300,7 +364,7 @@ export class DataTree {
   private setAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
-    node.acl = acl;
+    node.acl = this.internAcl(acl);
     node.aversion = version;
     return { err: 0, path, stat: this.statOf(node) };
   }
@@ -323,6 +387,7 @@ export class DataTree {
     this.ephemeralsHighWater.clear();
     this.containers.clear();
     this.ttls.clear();
+    this.aclLists.clear();
     this.approximateDataSize = 0;
   }
 
@@ -334,11 +399,11 @@ export class DataTree {
     if (path !== '/') {
       const parent = this.nodes.get(parentOf(path));
       if (parent === undefined) return false;
-      parent.children.add(baseName(path));
+      DataTree.addChild(parent, baseName(path));
       this.indexOwner(path, node.ephemeralOwner, true);
     }
     this.nodes.set(path, node);
-    this.approximateDataSize += path.length + (node.data === null ? 0 : node.data.length);
+    this.approximateDataSize += path.length + node.dataLength;
     return true;
   }
 

@@ -364,7 +364,7 @@ class System {
       const node = tree.get(path);
       assert.ok(node !== undefined, `${context}: ${path} exists`);
       const s = tree.statOf(node);
-      assert.deepEqual(node.data ?? Buffer.alloc(0), m.data, `${context}: data of ${path}`);
+      assert.deepEqual(node.data() ?? Buffer.alloc(0), m.data, `${context}: data of ${path}`);
       assert.equal(s.version, m.version, `${context}: version of ${path}`);
       assert.equal(s.numChildren, m.children.size, `${context}: numChildren of ${path}`);
       assert.deepEqual([...node.children].sort(), [...m.children].sort(), `${context}: children of ${path}`);

@@ -129,7 +129,8 @@ class SimClient implements ClientConnection {
   }
 
   send(frame: Buffer): void {
-    this.onSend(this, frame);
+    // the server may reuse the frame's memory once send returns
+    this.onSend(this, Buffer.from(frame));
   }
 
   close(): void {
@@ -420,20 +421,20 @@ class Run {
       if (state.kind === 'unknown') continue;
       const node = tree.get(path);
       const why = (): string =>
-        `${path}: expected ${showState(state)} (writes: ${ops.map((p) => `#${p.op.seq}`).join(' ')}), recovered ${node === undefined ? 'absent' : `exists ${showData(node.data)} owner=0x${node.ephemeralOwner.toString(16)}`}`;
+        `${path}: expected ${showState(state)} (writes: ${ops.map((p) => `#${p.op.seq}`).join(' ')}), recovered ${node === undefined ? 'absent' : `exists ${showData(node.data())} owner=0x${node.ephemeralOwner.toString(16)}`}`;
       if (state.kind === 'absent') {
         if (node !== undefined) fail(`acknowledged state lost: ${why()}`);
         continue;
       }
-      if (node === undefined || !sameData(node.data, state.data)) fail(`acknowledged state lost: ${why()}`);
+      if (node === undefined || !sameData(node.data(), state.data)) fail(`acknowledged state lost: ${why()}`);
       if (state.owner !== undefined && node.ephemeralOwner !== state.owner) fail(`wrong owner: ${why()}`);
     }
     for (const [path, was] of this.baseline) {
       if (this.pathOps.has(path)) continue;
       const node = tree.get(path);
-      if (node === undefined || !sameData(node.data, was.data) || node.ephemeralOwner !== was.owner) {
+      if (node === undefined || !sameData(node.data(), was.data) || node.ephemeralOwner !== was.owner) {
         fail(
-          `${path} was recovered at the last boot and nobody wrote it since, but it changed: ${node === undefined ? 'absent' : showData(node.data)}`,
+          `${path} was recovered at the last boot and nobody wrote it since, but it changed: ${node === undefined ? 'absent' : showData(node.data())}`,
         );
       }
     }
@@ -458,7 +459,7 @@ class Run {
 
     // The new baseline: what was recovered is durable now.
     this.baseline = new Map();
-    for (const [path, node] of tree.nodes) this.baseline.set(path, { data: node.data, owner: node.ephemeralOwner });
+    for (const [path, node] of tree.nodes) this.baseline.set(path, { data: node.data(), owner: node.ephemeralOwner });
     this.pathOps = new Map();
   }
 
@@ -872,7 +873,7 @@ function compareTrees(actual: DataTree, expected: DataTree): void {
     const a = actual.get(path);
     if (a === undefined) fail(`recovered tree lacks ${path} (reference has it at zxid ${expected.lastProcessedZxid})`);
     for (const f of fields) if (a[f] !== e[f]) fail(`${path}: ${f} is ${String(a[f])}, reference ${String(e[f])}`);
-    if (!sameData(a.data, e.data)) fail(`${path}: data ${showData(a.data)}, reference ${showData(e.data)}`);
+    if (!sameData(a.data(), e.data())) fail(`${path}: data ${showData(a.data())}, reference ${showData(e.data())}`);
     assert.deepEqual([...a.children].sort(), [...e.children].sort(), `${path}: children`);
     assert.deepEqual(a.acl, e.acl, `${path}: acl`);
   }

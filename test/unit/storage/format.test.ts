@@ -275,8 +275,8 @@ function assertSameTree(actual: DataTree, expected: DataTree): void {
   for (const [path, e] of expected.nodes) {
     const a = actual.get(path);
     assert.ok(a !== undefined, path);
-    const { children: ac, acl: aacl, data: adata, ...astat } = a;
-    const { children: ec, acl: eacl, data: edata, ...estat } = e;
+    const { children: ac, acl: aacl, dataLatin1: adata, ...astat } = a;
+    const { children: ec, acl: eacl, dataLatin1: edata, ...estat } = e;
     assert.deepEqual(astat, estat, `${path}: stat`);
     assert.deepEqual([...ac].sort(), [...ec].sort(), `${path}: children`);
     assert.deepEqual(aacl, eacl, `${path}: acl`);
@@ -302,8 +302,8 @@ describe('snapshots', () => {
     const parsed = parseSnapshot(encodeSnapshot(tree, sessions), true);
     assertSameTree(parsed.tree, tree);
     assert.deepEqual([...parsed.sessions], [...sessions]);
-    assert.equal(parsed.tree.get('/app/null')?.data, null);
-    assert.equal(parsed.tree.get('/app/empty')?.data?.length, 0);
+    assert.equal(parsed.tree.get('/app/null')?.dataLatin1, null);
+    assert.equal(parsed.tree.get('/app/empty')?.dataLatin1, '');
     assert.equal(parsed.tree.get('/zookeeper/config')?.aversion, -1);
     assert.deepEqual(parsed.tree.get('/zookeeper/config')?.acl, READ_ACL_UNSAFE);
     // Encoding what was parsed gives the same bytes.

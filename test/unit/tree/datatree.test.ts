@@ -101,7 +101,7 @@ describe('system nodes', () => {
     const h = new Harness();
     h.tree.setConfigData(Buffer.from('server.1=a:1:2'));
     assert.equal(h.stat('/zookeeper/config').dataLength, 14);
-    assert.deepEqual(h.tree.get('/zookeeper/config')!.data, Buffer.from('server.1=a:1:2'));
+    assert.deepEqual(h.tree.get('/zookeeper/config')!.data(), Buffer.from('server.1=a:1:2'));
   });
 });
 

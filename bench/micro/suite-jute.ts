@@ -1,0 +1,129 @@
+/**
+ * The jute codec on the request path, through the functions the server itself uses: the
+ * request decode of ZkServer.onFrame (repeated here: it is inline there), and the reply and
+ * notification framing of src/server/reply-frames.ts with DataTree's data/Stat writers, into
+ * one reused writer as ZkServer does, plus the copy into the connection's output slab that
+ * SocketConnection.send makes. Not included: dispatch and the ACL check.
+ */
+import {
+  CodecError,
+  EventType,
+  JuteReader,
+  JuteWriter,
+  OpCode,
+  isClientOpcode,
+  readRequest,
+  writeStat,
+  type Request,
+} from '../../src/codec/index.js';
+import { finishReply, notificationFrame, startReply } from '../../src/server/reply-frames.js';
+import { DataTree, OPEN_ACL_UNSAFE, ZNode } from '../../src/tree/index.js';
+import { sink, type MicroCase, type Suite } from './case.js';
+import { DATA_BYTES, SAMPLE_PATH, SAMPLE_STAT, SAMPLE_ZXID, noise, requestBody } from './fixtures.js';
+
+/** ZkServer.onFrame after the handshake: RequestHeader, opcode check, body. */
+function decodeRequest(frame: Buffer): Request {
+  const r = new JuteReader(frame);
+  const xid = r.readInt();
+  const type = r.readInt();
+  if (!isClientOpcode(type)) throw new CodecError(`unknown opcode ${type}`);
+  sink.n = xid; // the server keeps the xid for its reply
+  return readRequest(type, r);
+}
+
+/** ZkServer's reused reply writer and a connection's output slab. */
+const out = new JuteWriter(64 * 1024);
+const slab = Buffer.allocUnsafe(64 * 1024);
+
+/** What the server sends for a frame: it is copied into the connection's slab. */
+function toSlab(frame: Buffer): Buffer {
+  frame.copy(slab, 0);
+  return frame;
+}
+
+/** ZkServer.answerRead for getData: header, data and Stat written from the node. */
+function encodeGetDataReply(tree: DataTree, node: ZNode, xid: number): Buffer {
+  startReply(out, xid, SAMPLE_ZXID);
+  tree.writeData(out, node);
+  tree.writeStat(out, node);
+  return toSlab(finishReply(out, 0));
+}
+
+export function juteSuite(): Suite {
+  const data = noise(DATA_BYTES);
+  const tree = new DataTree();
+  const st = SAMPLE_STAT;
+  const node = new ZNode(data.toString('latin1'), OPEN_ACL_UNSAFE, st.czxid, st.mzxid, st.ctime, st.mtime, st.version, 0, 0, 0n, st.pzxid);
+  const getData = requestBody(17, { op: OpCode.getData, path: SAMPLE_PATH, watch: true });
+  const setData = requestBody(18, { op: OpCode.setData, path: SAMPLE_PATH, data, version: 41 });
+  const create = requestBody(19, { op: OpCode.create, path: SAMPLE_PATH, data, acl: [...OPEN_ACL_UNSAFE], flags: 0 });
+  // Stat encode writes into one writer sized for the whole sample, so only writeStat is timed.
+  let statWriter = new JuteWriter(16);
+
+  const cases: MicroCase[] = [
+    {
+      name: 'GetData request decode',
+      run(n) {
+        for (let i = 0; i < n; i++) sink.value = decodeRequest(getData);
+      },
+    },
+    {
+      name: 'GetData response encode (100 B + Stat)',
+      run(n) {
+        for (let i = 0; i < n; i++) sink.value = encodeGetDataReply(tree, node, i);
+      },
+    },
+    {
+      name: 'GetData request decode + response encode',
+      target: { ns: 150, label: 'GetData decode+encode <= 150 ns' },
+      run(n) {
+        for (let i = 0; i < n; i++) {
+          sink.value = decodeRequest(getData);
+          sink.value = encodeGetDataReply(tree, node, sink.n); // sink.n: the xid just decoded
+        }
+      },
+    },
+    {
+      name: 'SetData request decode (100 B)',
+      run(n) {
+        for (let i = 0; i < n; i++) sink.value = decodeRequest(setData);
+      },
+    },
+    {
+      name: 'Create request decode (100 B, open ACL)',
+      run(n) {
+        for (let i = 0; i < n; i++) sink.value = decodeRequest(create);
+      },
+    },
+    {
+      name: 'Create response encode (path)',
+      run(n) {
+        const path = SAMPLE_PATH;
+        for (let i = 0; i < n; i++) {
+          // ZkServer.reply with writeBodyFor(create)'s body: the created path
+          startReply(out, i, SAMPLE_ZXID);
+          out.writeString(path);
+          sink.value = toSlab(finishReply(out, 0));
+        }
+      },
+    },
+    {
+      name: 'watcher event notification encode',
+      run(n) {
+        for (let i = 0; i < n; i++) sink.value = toSlab(notificationFrame(out, EventType.NodeDataChanged, SAMPLE_PATH));
+      },
+    },
+    {
+      name: 'Stat encode (writeStat)',
+      prepare(n) {
+        statWriter = new JuteWriter(n * 68 + 16);
+      },
+      run(n) {
+        const w = statWriter;
+        for (let i = 0; i < n; i++) writeStat(w, SAMPLE_STAT);
+        sink.value = w;
+      },
+    },
+  ];
+  return { name: 'jute', source: 'src/codec (as ZkServer.onFrame / reply / sendEvent call it)', cases };
+}
