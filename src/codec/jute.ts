@@ -246,6 +246,23 @@ export class JuteWriter {
     this.buf.writeInt32BE(v | 0, at);
   }
 
+  /** Overwrites 4 bytes at `at` with an unsigned int (a checksum). */
+  patchUint(at: number, v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
+
+  /** One raw byte. */
+  writeByte(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** The writer's whole current buffer (bytes past `length` are garbage); valid until the next write. */
+  view(): Buffer {
+    return this.buf;
+  }
+
   /** Start over, keeping the memory (the previous toBuffer() view must no longer be needed). */
   reset(): this {
     this.pos = 0;

@@ -57,20 +57,29 @@ export function logFileHeader(dbid = 0): Buffer {
   return Buffer.from(w.toBuffer());
 }
 
-/** One log record: checksum, length, entry, end-of-record marker. */
+/**
+ * Appends one log record to `w`: checksum, length, entry, end-of-record marker. The log
+ * encodes a whole group commit into one writer this way, with no buffer per record.
+ */
+export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: Txn): void {
+  const at = w.reserveInt(); // the checksum is a long: its high int stays 0
+  w.reserveInt();
+  const lengthAt = w.reserveInt();
+  const start = w.length;
+  writeTxnHeader(w, header);
+  writeTxn(w, txn);
+  const end = w.length;
+  w.patchInt(at, 0);
+  w.patchUint(at + 4, adler32(w.view(), start, end));
+  w.patchInt(lengthAt, end - start);
+  w.writeByte(0x42); // 'B'
+}
+
+/** One log record as its own buffer. */
 export function encodeTxnRecord(header: TxnHeader, txn: Txn): Buffer {
-  const entry = new JuteWriter(128);
-  writeTxnHeader(entry, header);
-  writeTxn(entry, txn);
-  const bytes = entry.toBuffer();
-  const out = Buffer.allocUnsafe(8 + 4 + bytes.length + 1);
-  const crc = adler32(bytes);
-  out.writeUInt32BE(0, 0);
-  out.writeUInt32BE(crc, 4);
-  out.writeInt32BE(bytes.length, 8);
-  bytes.copy(out, 12);
-  out[12 + bytes.length] = 0x42; // 'B'
-  return out;
+  const w = new JuteWriter(160);
+  appendTxnRecord(w, header, txn);
+  return Buffer.from(w.toBuffer());
 }
 
 export interface LogRecord {

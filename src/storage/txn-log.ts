@@ -4,9 +4,9 @@
  * follows the load with no timer. A record's callback runs only once it is durable.
  */
 import path from 'node:path';
-import { encodeTxnRecord, logFileHeader, logFileName, LOG_HEADER_BYTES } from './format.js';
+import { appendTxnRecord, logFileHeader, logFileName, LOG_HEADER_BYTES } from './format.js';
 import { StorageError, type FileHandle, type FileSystem } from './file-system.js';
-import type { Txn, TxnHeader } from '../codec/index.js';
+import { JuteWriter, type Txn, type TxnHeader } from '../codec/index.js';
 
 export interface TxnLogOptions {
   /** `preAllocSize`: the file grows in steps of this many bytes of zeros (ZooKeeper: 64 MiB). */
@@ -15,10 +15,23 @@ export interface TxnLogOptions {
   forceSync: boolean;
 }
 
-interface Pending {
-  record: Buffer;
-  zxid: number;
-  done: () => void;
+/**
+ * The txns of one group commit: their records encoded back to back in one writer, and the
+ * callbacks to run once they are durable.
+ */
+class Batch {
+  readonly records = new JuteWriter(64 * 1024);
+  done: Array<() => void> = [];
+  firstZxid = 0;
+
+  get empty(): boolean {
+    return this.done.length === 0;
+  }
+
+  reset(): void {
+    this.records.reset();
+    this.done = [];
+  }
 }
 
 interface OpenLog {
@@ -30,7 +43,12 @@ interface OpenLog {
 
 export class TxnLog {
   private current: OpenLog | null = null;
-  private queue: Pending[] = [];
+  /**
+   * Appends go to `filling`; a flush swaps it with `spare` and writes it. The spare's bytes
+   * were written by the previous flush, which has completed, so its memory can be reused.
+   */
+  private filling = new Batch();
+  private spare = new Batch();
   private flushing = false;
   private rollRequested = false;
   private failure: StorageError | null = null;
@@ -47,7 +65,10 @@ export class TxnLog {
   /** Queues a txn; `done` runs once it is durable. After a disk failure nothing completes. */
   append(header: TxnHeader, txn: Txn, done: () => void): void {
     if (this.failure !== null) return;
-    this.queue.push({ record: encodeTxnRecord(header, txn), zxid: header.zxid, done });
+    const batch = this.filling;
+    if (batch.empty) batch.firstZxid = header.zxid;
+    appendTxnRecord(batch.records, header, txn);
+    batch.done.push(done);
     if (!this.flushing) void this.flush();
   }
 
@@ -58,7 +79,7 @@ export class TxnLog {
 
   /** Resolves once everything queued so far is durable. */
   async drain(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) {
+    while (this.flushing || !this.filling.empty) {
       if (this.failure !== null) throw this.failure;
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -74,15 +95,15 @@ export class TxnLog {
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queue.length > 0 && this.failure === null) {
-        const batch = this.queue;
-        this.queue = [];
-        const first = batch[0];
-        if (first === undefined) break;
-        if (this.current === null || this.rollRequested) await this.openNew(first.zxid);
+      while (!this.filling.empty && this.failure === null) {
+        const batch = this.filling;
+        this.filling = this.spare;
+        this.filling.reset();
+        this.spare = batch;
+        if (this.current === null || this.rollRequested) await this.openNew(batch.firstZxid);
         const log = this.current;
         if (log === null) throw new StorageError('txn log not open');
-        const data = batch.length === 1 ? first.record : Buffer.concat(batch.map((p) => p.record));
+        const data = batch.records.toBuffer();
         await this.ensureSpace(log, data.length);
         await log.handle.write(data, log.position);
         log.position += data.length;
@@ -91,8 +112,9 @@ export class TxnLog {
           this.stats.fsyncs++;
         }
         this.stats.batches++;
-        this.stats.txns += batch.length;
-        for (const p of batch) p.done();
+        this.stats.txns += batch.done.length;
+        for (const done of batch.done) done();
+        batch.done = [];
       }
     } catch (e) {
       this.fail(e);
@@ -104,7 +126,8 @@ export class TxnLog {
   private fail(e: unknown): void {
     if (this.failure !== null) return;
     this.failure = e instanceof StorageError ? e : new StorageError(`txn log write failed in ${this.dir}: ${(e as Error).message}`, e);
-    this.queue = [];
+    this.filling.reset();
+    this.spare.reset();
     this.onFatal(this.failure);
   }
 
