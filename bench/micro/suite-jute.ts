@@ -53,7 +53,19 @@ export function juteSuite(): Suite {
   const data = noise(DATA_BYTES);
   const tree = new DataTree();
   const st = SAMPLE_STAT;
-  const node = new ZNode(data.toString('latin1'), OPEN_ACL_UNSAFE, st.czxid, st.mzxid, st.ctime, st.mtime, st.version, 0, 0, 0n, st.pzxid);
+  const node = tree.newNode(
+    data.toString('latin1'),
+    OPEN_ACL_UNSAFE,
+    st.czxid,
+    st.mzxid,
+    st.ctime,
+    st.mtime,
+    st.version,
+    0,
+    0,
+    0n,
+    st.pzxid,
+  );
   const getData = requestBody(17, { op: OpCode.getData, path: SAMPLE_PATH, watch: true });
   const setData = requestBody(18, { op: OpCode.setData, path: SAMPLE_PATH, data, version: 41 });
   const create = requestBody(19, { op: OpCode.create, path: SAMPLE_PATH, data, acl: [...OPEN_ACL_UNSAFE], flags: 0 });

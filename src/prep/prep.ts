@@ -226,7 +226,7 @@ export class RequestPreparer {
       cversion: node.cversion,
       aversion: node.aversion,
       ephemeralOwner: node.ephemeralOwner,
-      childCount: node.children.size,
+      childCount: node.childCount,
       acl: node.acl,
     };
   }

@@ -565,7 +565,7 @@ export class ZkServer {
     if (!aclPermits(node.acl, Perms.READ, state.authIds, this.settings.skipAcl)) return { type: OpCode.error, err: ErrorCode.NOAUTH };
     // ZooKeeper rebuilds multiRead ops without their watch flag, so they never set watches.
     if (op.op === OpCode.getData) return { type: OpCode.getData, data: node.data(), stat: this.tree.statOf(node) };
-    return { type: OpCode.getChildren, children: [...node.children] };
+    return { type: OpCode.getChildren, children: node.childNames() };
   }
 
   /**
@@ -642,13 +642,13 @@ export class ZkServer {
     const candidates: string[] = [];
     for (const path of this.tree.containers) {
       const node = this.tree.get(path);
-      if (node === undefined || node.children.size > 0) continue;
+      if (node === undefined || node.childCount > 0) continue;
       const neverUsedLimit = this.settings.containerMaxNeverUsedIntervalMs;
       if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push(path);
     }
     for (const path of this.tree.ttls) {
       const node = this.tree.get(path);
-      if (node === undefined || node.children.size > 0) continue;
+      if (node === undefined || node.childCount > 0) continue;
       if (nodeKind(node.ephemeralOwner, this.settings.extendedTypesEnabled) !== 'ttl') continue;
       const ttl = ttlOf(node.ephemeralOwner);
       if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);

@@ -195,8 +195,9 @@ export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, num
     if (node === undefined) continue;
     order.push([path, node]);
     aclIdOf(node.acl);
-    const children = [...node.children];
-    for (let i = children.length - 1; i >= 0; i--) stack.push(path === '/' ? `/${children[i] ?? ''}` : `${path}/${children[i] ?? ''}`);
+    // children in the tree's order: pushed last-first so they pop first-first
+    const children = [...node.childPaths];
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] ?? '');
   }
   w.writeInt(lists.length);
   lists.forEach((acl, i) => {
@@ -258,7 +259,7 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
       const pzxid = r.readLong();
       // most nodes have no owner: share one 0n rather than keep a bigint per node
       const ephemeralOwner = owner === 0n ? NO_OWNER : owner;
-      const node = new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
+      const node = tree.newNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
       if (!tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
     }
     const sealed = r.offset;

@@ -3,67 +3,15 @@
  * ephemerals by session, containers and TTL nodes. Every change goes through `applyTxn`.
  */
 import { assert } from '../base/index.js';
-import {
-  OpCode,
-  ErrorCode,
-  Perms,
-  type ACL,
-  type Stat,
-  type StatPersisted,
-  type Txn,
-  type TxnHeader,
-  type OpResult,
-  type JuteWriter,
-} from '../codec/index.js';
-import { baseName, joinPath, parentOf } from './path.js';
+import { OpCode, ErrorCode, Perms, type ACL, type Stat, type Txn, type TxnHeader, type OpResult, type JuteWriter } from '../codec/index.js';
+import { baseName, parentOf } from './path.js';
+import { NO_CHILDREN, StatSlab, ZNode, latin1Of } from './znode.js';
+
+export { NO_CHILDREN, StatSlab, ZNode, latin1Of } from './znode.js';
 import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
-
-/** The shared child set of every node without children (never mutated). */
-export const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
-
-/**
- * A znode as ZooKeeper persists it: StatPersisted + data + ACL + children. The stored cversion
- * counts child creations (the next sequential suffix); clients see 2*cversion - numChildren.
- *
- * Kept compact because a tree holds millions: the data is a latin1 string (one char per byte,
- * so a 100-byte value costs about 120 bytes instead of a Buffer's ~200 plus its bytes), nodes
- * without children share NO_CHILDREN, and ACL lists are interned by the tree.
- */
-export class ZNode implements StatPersisted {
-  children: ReadonlySet<string> = NO_CHILDREN;
-
-  constructor(
-    /** The data, one latin1 char per byte; null for a node created with null data. */
-    public dataLatin1: string | null,
-    public acl: readonly ACL[],
-    public czxid: number,
-    public mzxid: number,
-    public ctime: number,
-    public mtime: number,
-    public version: number,
-    public cversion: number,
-    public aversion: number,
-    public ephemeralOwner: bigint,
-    public pzxid: number,
-  ) {}
-
-  get dataLength(): number {
-    return this.dataLatin1 === null ? 0 : this.dataLatin1.length;
-  }
-
-  /** The data as bytes (a copy). */
-  data(): Buffer | null {
-    return this.dataLatin1 === null ? null : Buffer.from(this.dataLatin1, 'latin1');
-  }
-}
-
-/** Bytes as the latin1 string a ZNode keeps. */
-export function latin1Of(data: Buffer | null): string | null {
-  return data === null ? null : data.toString('latin1');
-}
 
 /**
  * A change a txn made, for watches. Child-list changes of the parent are implied. The ACLs
@@ -89,10 +37,6 @@ export const ZOOKEEPER_PATH = '/zookeeper';
 export const QUOTA_PATH = '/zookeeper/quota';
 export const CONFIG_PATH = '/zookeeper/config';
 
-function emptyNode(acl: readonly ACL[]): ZNode {
-  return new ZNode('', acl, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-}
-
 /** A key that identifies an ACL list by content, for interning. */
 function aclKey(acl: readonly ACL[]): string {
   let key = '';
@@ -102,6 +46,8 @@ function aclKey(acl: readonly ACL[]): string {
 
 export class DataTree {
   readonly nodes = new Map<string, ZNode>();
+  /** The numeric Stat fields of this tree's nodes (see ZNode). */
+  private readonly slab = new StatSlab();
   readonly ephemerals = new Map<bigint, Set<string>>();
   /** Most ephemerals each session has held at once: sizes ZooKeeper's per-session HashSet. */
   private readonly ephemeralsHighWater = new Map<bigint, number>();
@@ -117,7 +63,7 @@ export class DataTree {
   private readonly aclLists = new Map<string, readonly ACL[]>();
 
   constructor(readonly extendedTypesEnabled = false) {
-    const root = emptyNode(OPEN_ACL_UNSAFE);
+    const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     this.nodes.set('/', root);
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
@@ -136,20 +82,38 @@ export class DataTree {
     return copy;
   }
 
-  private static addChild(parent: ZNode, name: string): void {
-    if (parent.children === NO_CHILDREN) parent.children = new Set([name]);
-    else (parent.children as Set<string>).add(name);
+  /** A node of this tree (not yet in it: see restoreNode). */
+  newNode(
+    data: string | null,
+    acl: readonly ACL[],
+    czxid: number,
+    mzxid: number,
+    ctime: number,
+    mtime: number,
+    version: number,
+    cversion: number,
+    aversion: number,
+    ephemeralOwner: bigint,
+    pzxid: number,
+  ): ZNode {
+    return new ZNode(this.slab, data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
   }
 
-  private static removeChild(parent: ZNode, name: string): void {
-    if (parent.children.size === 1 && parent.children.has(name)) parent.children = NO_CHILDREN;
-    else (parent.children as Set<string>).delete(name);
+  /** Adds `path` (the string that keys the node table, so it is stored once) to its parent. */
+  private static addChild(parent: ZNode, path: string): void {
+    if (parent.childPaths === NO_CHILDREN) parent.childPaths = new Set([path]);
+    else (parent.childPaths as Set<string>).add(path);
+  }
+
+  private static removeChild(parent: ZNode, path: string): void {
+    if (parent.childPaths.size === 1 && parent.childPaths.has(path)) parent.childPaths = NO_CHILDREN;
+    else (parent.childPaths as Set<string>).delete(path);
   }
 
   private addSystemNode(path: string, acl: readonly ACL[]): ZNode {
-    const node = emptyNode(acl);
+    const node = this.newNode('', acl, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     this.nodes.set(path, node);
-    DataTree.addChild(this.mustGet(parentOf(path)), baseName(path));
+    DataTree.addChild(this.mustGet(parentOf(path)), path);
     this.approximateDataSize += path.length;
     return node;
   }
@@ -177,18 +141,18 @@ export class DataTree {
       ctime: node.ctime,
       mtime: node.mtime,
       version: node.version,
-      cversion: node.cversion * 2 - node.children.size,
+      cversion: node.cversion * 2 - node.childCount,
       aversion: node.aversion,
       ephemeralOwner: clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled),
       dataLength: node.dataLength,
-      numChildren: node.children.size,
+      numChildren: node.childCount,
       pzxid: node.pzxid,
     };
   }
 
   /** Writes the Stat a client sees for `node` (as statOf, without building it). */
   writeStat(w: JuteWriter, node: ZNode): void {
-    const numChildren = node.children.size;
+    const numChildren = node.childCount;
     w.writeLong(node.czxid).writeLong(node.mzxid).writeLong(node.ctime).writeLong(node.mtime);
     w.writeInt(node.version)
       .writeInt(node.cversion * 2 - numChildren)
@@ -204,8 +168,8 @@ export class DataTree {
 
   /** Writes the names of the node's children as a jute vector of strings. */
   writeChildren(w: JuteWriter, node: ZNode): void {
-    w.writeInt(node.children.size);
-    for (const name of node.children) w.writeString(name);
+    w.writeInt(node.childCount);
+    for (const p of node.childPaths) w.writeString(baseName(p));
   }
 
   /** Sets the server's ACL of /zookeeper/config data (e.g. the ensemble description). */
@@ -282,8 +246,7 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) return { err: ErrorCode.NONODE };
-    const name = baseName(path);
-    if (parent.children.has(name)) {
+    if (parent.childPaths.has(path)) {
       // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds while the
       // parent was serialized before it: the parent's counters still move forward, so the
       // recovered state equals the live one (for every kind of create).
@@ -300,8 +263,8 @@ export class DataTree {
       parent.pzxid = header.zxid;
     }
     const zxid = header.zxid;
-    const node = new ZNode(latin1Of(data), this.internAcl(acl), zxid, zxid, header.time, header.time, 0, 0, 0, owner, zxid);
-    DataTree.addChild(parent, name);
+    const node = this.newNode(latin1Of(data), this.internAcl(acl), zxid, zxid, header.time, header.time, 0, 0, 0, owner, zxid);
+    DataTree.addChild(parent, path);
     this.nodes.set(path, node);
     this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
@@ -341,10 +304,11 @@ export class DataTree {
     }
     const parent = this.mustGet(parentOf(path));
     this.nodes.delete(path);
-    DataTree.removeChild(parent, baseName(path));
+    DataTree.removeChild(parent, path);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.approximateDataSize -= path.length + node.dataLength;
     this.indexOwner(path, node.ephemeralOwner, false);
+    node.release();
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
     return { err: 0 };
   }
@@ -382,6 +346,7 @@ export class DataTree {
 
   /** Empties the tree before a snapshot is loaded into it (the snapshot holds every node). */
   clearForRestore(): void {
+    for (const node of this.nodes.values()) node.release();
     this.nodes.clear();
     this.ephemerals.clear();
     this.ephemeralsHighWater.clear();
@@ -399,7 +364,7 @@ export class DataTree {
     if (path !== '/') {
       const parent = this.nodes.get(parentOf(path));
       if (parent === undefined) return false;
-      DataTree.addChild(parent, baseName(path));
+      DataTree.addChild(parent, path);
       this.indexOwner(path, node.ephemeralOwner, true);
     }
     this.nodes.set(path, node);
@@ -422,8 +387,8 @@ export class DataTree {
     for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
       const n = this.nodes.get(p);
       if (n === undefined) continue;
-      total += n.children.size;
-      for (const c of n.children) stack.push(joinPath(p, c));
+      total += n.childCount;
+      for (const c of n.childPaths) stack.push(c);
     }
     return total;
   }
