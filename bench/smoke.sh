@@ -10,5 +10,5 @@ node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 dist/bench/mi
 echo "# bench/compare.sh workloads and durability, one short round"
 ROUNDS=1 DURATION=1 WARMUP=0 NODES=100 SESSIONS=4 OUTSTANDING=4 WATCHERS=2 DURABILITY_CLIENTS="1 4" bash bench/compare.sh all
 echo "# bench/recovery/run.sh with 10000 znodes"
-bash bench/recovery/run.sh 10000
+SETTLE_S=1 bash bench/recovery/run.sh 10000
 echo "bench smoke: ok"
