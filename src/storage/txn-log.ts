@@ -1,12 +1,21 @@
 /**
- * The txn log with group commit. Appends queue up while a write + fsync is in flight; the next
- * flush writes everything queued as one write and covers it with one fsync, so the batch size
- * follows the load with no timer. A record's callback runs only once it is durable.
+ * The txn log with group commit. Appends queue up while earlier batches are being written;
+ * the next flush writes everything queued as one write and covers it with one fsync, so the
+ * batch size follows the load with no timer. A record's callback runs only once it is durable.
+ *
+ * Up to PIPELINE_DEPTH batches are in flight at once: writes are issued one after another at
+ * increasing offsets, each batch's fsync is issued after its own write completed, and batches
+ * are acknowledged strictly in order. A disk completes overlapping fsyncs faster than the same
+ * number one at a time, which matters most when few writes are outstanding (each waits a
+ * whole fsync) -- ZooKeeper keeps one in flight.
  */
 import path from 'node:path';
 import { appendTxnRecord, logFileHeader, logFileName, LOG_HEADER_BYTES } from './format.js';
 import { StorageError, type FileHandle, type FileSystem } from './file-system.js';
 import { JuteWriter, type Txn, type TxnHeader } from '../codec/index.js';
+
+/** Batches written but not yet acknowledged, at most. */
+const PIPELINE_DEPTH = 2;
 
 export interface TxnLogOptions {
   /** `preAllocSize`: the file grows in steps of this many bytes of zeros (ZooKeeper: 64 MiB). */
@@ -43,14 +52,17 @@ interface OpenLog {
 
 export class TxnLog {
   private current: OpenLog | null = null;
-  /**
-   * Appends go to `filling`; a flush swaps it with `spare` and writes it. The spare's bytes
-   * were written by the previous flush, which has completed, so its memory can be reused.
-   */
+  /** Appends go here; a flush takes it and starts a fresh one from `spares`. */
   private filling = new Batch();
-  private spare = new Batch();
-  private flushing = false;
-  private rollRequested = false;
+  /** Acknowledged batches, whose memory can be reused (their bytes are on disk). */
+  private readonly spares: Batch[] = [];
+  private inFlight = 0;
+  /** Writes happen one after another, in batch order (offsets, rolls, preallocation). */
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Settles once every batch started so far has been acknowledged (or the log failed). */
+  private acks: Promise<void> = Promise.resolve();
+  /** The next batch opens a new file: at first, and after roll(). */
+  private rollRequested = true;
   private failure: StorageError | null = null;
   /** Figures for mntr / benchmarks. */
   readonly stats = { batches: 0, txns: 0, fsyncs: 0 };
@@ -69,17 +81,17 @@ export class TxnLog {
     if (batch.empty) batch.firstZxid = header.zxid;
     appendTxnRecord(batch.records, header, txn);
     batch.done.push(done);
-    if (!this.flushing) void this.flush();
+    if (this.inFlight < PIPELINE_DEPTH) this.startBatch();
   }
 
-  /** The next append starts a new file (ZooKeeper rolls the log when it takes a snapshot). */
+  /** The next batch starts a new file (ZooKeeper rolls the log when it takes a snapshot). */
   roll(): void {
     this.rollRequested = true;
   }
 
   /** Resolves once everything queued so far is durable. */
   async drain(): Promise<void> {
-    while (this.flushing || !this.filling.empty) {
+    while (this.inFlight > 0 || !this.filling.empty) {
       if (this.failure !== null) throw this.failure;
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -92,42 +104,71 @@ export class TxnLog {
     this.current = null;
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
+  /** Takes the filling batch and sends it on its way: write (in order), fsync, acknowledge (in order). */
+  private startBatch(): void {
+    const batch = this.filling;
+    this.filling = this.spares.pop() ?? new Batch();
+    this.inFlight++;
+    const roll = this.rollRequested;
+    this.rollRequested = false;
+    const earlierAcks = this.acks;
+    const written = this.writes.then(() => this.write(batch, roll, earlierAcks));
+    this.writes = written.catch(() => undefined);
+    this.acks = this.acknowledge(batch, written, earlierAcks);
+  }
+
+  /** Writes the batch at the end of the log; resolves with the handle to fsync. */
+  private async write(batch: Batch, roll: boolean, earlierAcks: Promise<void>): Promise<FileHandle> {
+    this.throwIfFailed();
+    if (roll) {
+      // the old file's last fsyncs must finish before it is closed
+      await earlierAcks;
+      this.throwIfFailed();
+      await this.openNew(batch.firstZxid);
+    }
+    this.throwIfFailed();
+    const log = this.current;
+    if (log === null) throw new StorageError('txn log not open');
+    const data = batch.records.toBuffer();
+    await this.ensureSpace(log, data.length);
+    // an earlier batch's fsync may have failed meanwhile: then nothing more is written
+    this.throwIfFailed();
+    await log.handle.write(data, log.position);
+    log.position += data.length;
+    return log.handle;
+  }
+
+  /** Every step of a write checks: an earlier batch may have failed while it waited. */
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private async acknowledge(batch: Batch, written: Promise<FileHandle>, earlierAcks: Promise<void>): Promise<void> {
     try {
-      while (!this.filling.empty && this.failure === null) {
-        const batch = this.filling;
-        this.filling = this.spare;
-        this.filling.reset();
-        this.spare = batch;
-        if (this.current === null || this.rollRequested) await this.openNew(batch.firstZxid);
-        const log = this.current;
-        if (log === null) throw new StorageError('txn log not open');
-        const data = batch.records.toBuffer();
-        await this.ensureSpace(log, data.length);
-        await log.handle.write(data, log.position);
-        log.position += data.length;
-        if (this.options.forceSync) {
-          await log.handle.sync();
-          this.stats.fsyncs++;
-        }
-        this.stats.batches++;
-        this.stats.txns += batch.done.length;
-        for (const done of batch.done) done();
-        batch.done = [];
+      const handle = await written;
+      this.throwIfFailed();
+      if (this.options.forceSync) {
+        await handle.sync();
+        this.stats.fsyncs++;
       }
     } catch (e) {
       this.fail(e);
-    } finally {
-      this.flushing = false;
     }
+    await earlierAcks;
+    this.inFlight--;
+    if (this.failure !== null) return;
+    this.stats.batches++;
+    this.stats.txns += batch.done.length;
+    for (const done of batch.done) done();
+    batch.reset();
+    this.spares.push(batch);
+    if (!this.filling.empty && this.inFlight < PIPELINE_DEPTH) this.startBatch();
   }
 
   private fail(e: unknown): void {
     if (this.failure !== null) return;
     this.failure = e instanceof StorageError ? e : new StorageError(`txn log write failed in ${this.dir}: ${(e as Error).message}`, e);
     this.filling.reset();
-    this.spare.reset();
     this.onFatal(this.failure);
   }
 
@@ -136,7 +177,6 @@ export class TxnLog {
       await this.current.handle.close();
       this.current = null;
     }
-    this.rollRequested = false;
     const name = logFileName(firstZxid);
     const handle = await this.fs.create(path.join(this.dir, name));
     await handle.write(logFileHeader(), 0);

@@ -24,11 +24,6 @@ export class StatSlab {
     this.i32 = new Int32Array(initialSlots * I32_PER_SLOT);
   }
 
-  /** Slots in use. */
-  get used(): number {
-    return this.nextSlot - this.freeSlots.length;
-  }
-
   alloc(): number {
     const reused = this.freeSlots.pop();
     if (reused !== undefined) return reused;

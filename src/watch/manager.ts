@@ -1,7 +1,7 @@
 /**
  * Watches held by connections (ZooKeeper's WatchManager pair: data/exist watches and child
- * watches). A watcher is a connection number. Each (table, path, watcher) carries a set of
- * modes, so a one-shot watch and a persistent one on the same path do not clobber each other.
+ * watches). A watcher is a connection number. Each (table, path, watcher) carries one mode,
+ * the last one set, as in ZooKeeper 3.8 (3.9 keeps a set of modes).
  */
 import { EventType, type ACL } from '../codec/index.js';
 import { parentOf, type TreeChange } from '../tree/index.js';

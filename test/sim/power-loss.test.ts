@@ -827,7 +827,9 @@ class Run {
     if (!onLog && server.fatal.length > 0)
       fail(`${hit} failed (not the txn log) and the store went fatal: ${server.fatal[0]?.message ?? ''}`);
     if (onLog) {
-      const after = this.fs.ioAfterFault.filter((l) => /\/log\.[0-9a-f]+$/.test(l));
+      // The log pipelines two batches, so the next batch's write may already be queued when
+      // the fault hits; once the failure is known it must start no more I/O.
+      const after = this.fs.ioStartedAfterFault.filter((l) => /\/log\.[0-9a-f]+$/.test(l));
       if (after.length > 0) fail(`the txn log kept writing after its fatal failure: ${after.join(', ')}`);
     }
   }

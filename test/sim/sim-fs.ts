@@ -303,6 +303,7 @@ class SimHandle implements FileHandle {
 
   write(data: Buffer, position: number): Promise<void> {
     const copy = Buffer.from(data); // the caller may reuse its buffer once the call returns
+    if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`write ${this.name}`);
     return this.fs.sched.submit(`write ${this.name} @${position} +${data.length}`, () => {
       this.check('write');
       if (this.fs.faultsHit.length > 0) this.fs.ioAfterFault.push(`write ${this.name}`);
@@ -316,6 +317,7 @@ class SimHandle implements FileHandle {
   }
 
   sync(): Promise<void> {
+    if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`sync ${this.name}`);
     return this.fs.sched.submit(`sync ${this.name}`, () => {
       this.check('fsync');
       if (this.fs.faultsHit.length > 0) this.fs.ioAfterFault.push(`sync ${this.name}`);
@@ -329,6 +331,7 @@ class SimHandle implements FileHandle {
   }
 
   truncate(length: number): Promise<void> {
+    if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`truncate ${this.name}`);
     return this.fs.sched.submit(`truncate ${this.name} ${length}`, () => {
       this.check('ftruncate');
       if (this.fs.faultsHit.length > 0) this.fs.ioAfterFault.push(`truncate ${this.name}`);
@@ -355,6 +358,11 @@ export class SimFs implements FileSystem {
   readonly faultsHit: string[] = [];
   /** Writes, syncs and truncates that ran after the first fault hit. */
   readonly ioAfterFault: string[] = [];
+  /**
+   * Writes, syncs and truncates asked for after the first fault hit (ioAfterFault also holds
+   * those asked for earlier that were still queued, as a pipelined writer has them).
+   */
+  readonly ioStartedAfterFault: string[] = [];
 
   constructor(
     readonly sched: SimScheduler,

@@ -350,7 +350,7 @@ describe('snapshots', () => {
 describe('txn log group commit', () => {
   const txn = (zxid: number): Txn => ({ type: OpCode.setData, path: '/n', data: Buffer.alloc(20, zxid), version: zxid });
 
-  test('appends made while a write + fsync is in flight go out as one batch; callbacks run only once synced', async () => {
+  test('two batches are in flight at once; appends made meanwhile go out as one batch; callbacks run only once synced, in order', async () => {
     const fs = new SimFs(new SimScheduler(new SeededRandom(7)));
     await runUntilSettled(fs.sched, fs.mkdirp('/log'));
     const fatal: Error[] = [];
@@ -367,7 +367,9 @@ describe('txn log group commit', () => {
         acked.push(zxid);
       });
 
+    // txns 1 and 2 each start a batch (the pipeline holds two).
     append(1);
+    append(2);
     await settle();
     // Run steps until txn 1's record write has happened (its fsync is next).
     let guard = 0;
@@ -377,7 +379,8 @@ describe('txn log group commit', () => {
       assert.ok(++guard < 50);
     }
     assert.deepEqual(acked, [], 'written but not yet synced: no callback');
-    for (let z = 2; z <= 10; z++) append(z);
+    // The pipeline is full: these wait, and then leave as one batch.
+    for (let z = 3; z <= 10; z++) append(z);
     await settle();
     // Step one at a time: no callback may run before the fsync that covers its record.
     while (fs.sched.pending > 0) {
@@ -389,26 +392,27 @@ describe('txn log group commit', () => {
     }
     assert.deepEqual(acked, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'callbacks in append order');
     assert.equal(log.stats.txns, 10);
-    assert.equal(log.stats.batches, 2, 'txn 1 alone, then 2..10 together: fewer batches than txns');
+    assert.equal(log.stats.batches, 3, 'txn 1, txn 2, then 3..10 together: fewer batches than txns');
     assert.equal(log.stats.fsyncs, log.stats.batches);
     assert.deepEqual(fatal, []);
     assert.deepEqual(durableZxids(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const one = encodeTxnRecord(header(1, OpCode.setData), txn(1)).length;
     assert.deepEqual(
       fs.sched.trace.filter((l) => l.startsWith('write /log/log.1 @') && !l.startsWith('write /log/log.1 @0 ')),
-      [
-        `write /log/log.1 @16 +${encodeTxnRecord(header(1, OpCode.setData), txn(1)).length}`,
-        `write /log/log.1 @${16 + encodeTxnRecord(header(1, OpCode.setData), txn(1)).length} +${9 * encodeTxnRecord(header(2, OpCode.setData), txn(2)).length}`,
-      ],
-      'two record writes: one per batch',
+      [`write /log/log.1 @16 +${one}`, `write /log/log.1 @${16 + one} +${one}`, `write /log/log.1 @${16 + 2 * one} +${8 * one}`],
+      'one record write per batch, at increasing offsets',
     );
   });
 
-  test('a failed fsync is fatal: nothing in that batch is acknowledged, later appends are dropped', async () => {
+  test('a failed fsync is fatal: nothing in that batch or after it is acknowledged, and no later batch is written', async () => {
     const fs = new SimFs(new SimScheduler(new SeededRandom(3)), { failSyncAt: 2 }); // sync 1: the new file; sync 2: batch 1
     await runUntilSettled(fs.sched, fs.mkdirp('/log'));
     const fatal: Error[] = [];
     const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
     const acked: number[] = [];
+    const countWrites = (): number =>
+      fs.sched.trace.filter((l) => l.startsWith('write /log/log.1 @') && !l.startsWith('write /log/log.1 @0 ')).length;
+    // batch 1 = {1}, batch 2 = {2} (in flight together), then {3} waits for a free slot
     for (let z = 1; z <= 3; z++) log.append(header(z, OpCode.setData), txn(z), () => acked.push(z));
     await settle();
     while (fs.sched.step()) await settle();
@@ -418,10 +422,8 @@ describe('txn log group commit', () => {
     await settle();
     while (fs.sched.step()) await settle();
     assert.deepEqual(acked, []);
-    assert.deepEqual(
-      fs.ioAfterFault.filter((l) => l.startsWith('write')),
-      [],
-      'no writes after the failure',
-    );
+    // Batch 2's write may already have been issued beside batch 1's fsync; batches {3} and {4}
+    // are never written.
+    assert.ok(countWrites() <= 2, `record writes: ${countWrites()}`);
   });
 });
