@@ -42,6 +42,14 @@ function connectionLine(c: ConnectionState, full: boolean, now: number): string 
   );
 }
 
+/**
+ * The node count ZooKeeper reports: its node table holds the root twice (under "" and "/"),
+ * so a fresh server says 5 for its 4 nodes. Monitoring compares these figures across servers.
+ */
+function zkNodeCount(server: ZkServer): number {
+  return server.tree.size + 1;
+}
+
 function serverStats(server: ZkServer, liveConnections: number): string[] {
   const c = server.counters;
   const min = c.latencyCount === 0 ? 0 : Math.round(c.minLatencyMs);
@@ -53,7 +61,7 @@ function serverStats(server: ZkServer, liveConnections: number): string[] {
     `Outstanding: ${server.outstandingRequests}`,
     `Zxid: ${hex(server.lastZxid)}`,
     'Mode: standalone',
-    `Node count: ${server.tree.size}`,
+    `Node count: ${zkNodeCount(server)}`,
   ];
 }
 
@@ -94,7 +102,7 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
     ['zk_num_alive_connections', liveConnections],
     ['zk_avg_latency', avgLatency(c.totalLatencyMs, c.latencyCount)],
     ['zk_outstanding_requests', server.outstandingRequests],
-    ['zk_znode_count', server.tree.size],
+    ['zk_znode_count', zkNodeCount(server)],
     ['zk_global_sessions', server.sessions.sessions.size],
     ['zk_packets_sent', c.packetsSent],
     ['zk_packets_received', c.packetsReceived],
