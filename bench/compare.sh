@@ -63,15 +63,7 @@ J=/usr/share/java
 javacp="$J/zookeeper.jar"
 java_runcp="$J/zookeeper.jar:$J/slf4j-nop.jar"
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
+. "$compat/server-lib.sh"
 
 mkdir -p "$BENCH_DIR"
 tmp=$(mktemp -d "$BENCH_DIR/zephyr-bench.XXXXXX")

@@ -10,7 +10,7 @@ n=${1:-1000000}
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/zc-recovery.XXXXXX")
 trap 'bash "$here/test/compat/reference-zk.sh" stop "$work/zk" || true; bash "$here/test/compat/zephyr-server.sh" stop "$work/zephyr" || true; rm -rf "$work"' EXIT
 node "$here/dist/bench/recovery/make-datadir.js" "$work/template" "$n" 100
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+. "$here/test/compat/server-lib.sh"
 for kind in zk zephyr; do
   mkdir -p "$work/$kind"
   cp -r "$work/template" "$work/$kind/data"

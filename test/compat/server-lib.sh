@@ -1,4 +1,4 @@
-# Shared by reference-zk.sh and zephyr-server.sh (sourced, not run).
+# Shared by the server launchers, the compatibility harnesses and the benchmarks (sourced, not run).
 
 # wait_until_serving NAME DIR PORT LOG: returns once the server started in DIR (pid in DIR/pid)
 # answers `ruok` on PORT; fails with its log if it exits or does not answer within ~60 s.
@@ -28,4 +28,15 @@ stop_server() {
   for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$dir/pid"
+}
+
+# free_port: prints a TCP port in 20000-39999 that nothing on 127.0.0.1 answers on right now.
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "no free port found" >&2
+  return 1
 }

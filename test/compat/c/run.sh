@@ -23,15 +23,7 @@ esac
 CLI=${CLI_MT:-/usr/lib/zookeeper/bin/cli_mt}
 PAUSE=${CLI_PAUSE:-0.3}
 
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
+. "$compat/server-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zkcompat-c.XXXXXX")
 cleanup() {

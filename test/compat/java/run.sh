@@ -20,15 +20,7 @@ cp="$J/zookeeper.jar:$J/zookeeper-jute.jar:$J/zookeeper-recipes-lock.jar:$J/zook
 # slf4j binding for the client's own logging: slf4j-simple at WARN, into a file in the temp dir
 logcp="$J/slf4j-simple.jar"
 
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
+. "$compat/server-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zkcompat-java.XXXXXX")
 cleanup() {

@@ -80,15 +80,7 @@ rt() {
     -cp "$tmp/classes:$cp:$logcp" RoundTrip "$@"
 }
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
+. "$here/../server-lib.sh"
 
 # The server's last processed zxid, from the `srvr` four-letter word. ZooKeeper answers `ruok`
 # before it has loaded its data (srvr then says "not currently serving requests"): retry.
