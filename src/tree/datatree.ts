@@ -5,9 +5,9 @@
 import { assert } from '../base/index.js';
 import { OpCode, ErrorCode, Perms, type ACL, type Stat, type Txn, type TxnHeader, type OpResult, type JuteWriter } from '../codec/index.js';
 import { baseName, parentOf } from './path.js';
-import { NO_CHILDREN, StatSlab, ZNode, latin1Of } from './znode.js';
+import { NO_CHILDREN, NodeStore, ZNode, latin1Of } from './znode.js';
 
-export { NO_CHILDREN, StatSlab, ZNode, latin1Of } from './znode.js';
+export { NO_CHILDREN, NodeStore, ZNode, latin1Of } from './znode.js';
 import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
@@ -45,9 +45,10 @@ function aclKey(acl: readonly ACL[]): string {
 }
 
 export class DataTree {
-  readonly nodes = new Map<string, ZNode>();
-  /** The numeric Stat fields of this tree's nodes (see ZNode). */
-  private readonly slab = new StatSlab();
+  /** The node table: path -> the node's slot in `store`. */
+  private readonly slots = new Map<string, number>();
+  /** This tree's node records (see ZNode). */
+  private readonly store = new NodeStore();
   readonly ephemerals = new Map<bigint, Set<string>>();
   /** Most ephemerals each session has held at once: sizes ZooKeeper's per-session HashSet. */
   private readonly ephemeralsHighWater = new Map<bigint, number>();
@@ -64,7 +65,7 @@ export class DataTree {
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    this.nodes.set('/', root);
+    this.slots.set('/', root.slot);
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
     const config = this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
@@ -96,7 +97,7 @@ export class DataTree {
     ephemeralOwner: bigint,
     pzxid: number,
   ): ZNode {
-    return new ZNode(this.slab, data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
+    return ZNode.init(this.store, data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
   }
 
   /** Adds `path` (the string that keys the node table, so it is stored once) to its parent. */
@@ -112,7 +113,7 @@ export class DataTree {
 
   private addSystemNode(path: string, acl: readonly ACL[]): ZNode {
     const node = this.newNode('', acl, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    this.nodes.set(path, node);
+    this.slots.set(path, node.slot);
     DataTree.addChild(this.mustGet(parentOf(path)), path);
     this.approximateDataSize += path.length;
     return node;
@@ -120,17 +121,33 @@ export class DataTree {
 
   /** The znode at `path` ("" is the root too, as in ZooKeeper's node table). */
   get(path: string): ZNode | undefined {
-    return this.nodes.get(path === '' ? '/' : path);
+    return this.view(path === '' ? '/' : path);
+  }
+
+  /** A view of the node at `path` (exactly as keyed). */
+  private view(path: string): ZNode | undefined {
+    const slot = this.slots.get(path);
+    return slot === undefined ? undefined : new ZNode(this.store, slot);
   }
 
   private mustGet(path: string): ZNode {
-    const node = this.nodes.get(path);
+    const node = this.view(path);
     assert(node !== undefined, `znode ${path} must exist`);
     return node;
   }
 
   get size(): number {
-    return this.nodes.size;
+    return this.slots.size;
+  }
+
+  /** Every path in the tree, in the node table's order. */
+  paths(): IterableIterator<string> {
+    return this.slots.keys();
+  }
+
+  /** Every node with its path, in the node table's order. */
+  *entries(): IterableIterator<[string, ZNode]> {
+    for (const [path, slot] of this.slots) yield [path, new ZNode(this.store, slot)];
   }
 
   /** The Stat a client sees for `node`. */
@@ -200,7 +217,7 @@ export class DataTree {
       case OpCode.setACL:
         return this.setAcl(txn.path, txn.acl, txn.version);
       case OpCode.check: {
-        const node = this.nodes.get(txn.path);
+        const node = this.view(txn.path);
         return node === undefined ? { err: ErrorCode.NONODE } : { err: 0, path: txn.path, stat: this.statOf(node) };
       }
       case OpCode.createSession:
@@ -244,7 +261,7 @@ export class DataTree {
     changes: TreeChange[],
   ): ApplyResult {
     const parentPath = parentOf(path);
-    const parent = this.nodes.get(parentPath);
+    const parent = this.view(parentPath);
     if (parent === undefined) return { err: ErrorCode.NONODE };
     if (parent.childPaths.has(path)) {
       // Replaying a fuzzy snapshot's log can meet a node the snapshot already holds while the
@@ -265,7 +282,7 @@ export class DataTree {
     const zxid = header.zxid;
     const node = this.newNode(latin1Of(data), this.internAcl(acl), zxid, zxid, header.time, header.time, 0, 0, 0, owner, zxid);
     DataTree.addChild(parent, path);
-    this.nodes.set(path, node);
+    this.slots.set(path, node.slot);
     this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
@@ -294,27 +311,27 @@ export class DataTree {
   }
 
   private deleteNode(path: string, zxid: number, changes: TreeChange[]): ApplyResult {
-    const node = this.nodes.get(path);
+    const node = this.view(path);
     if (node === undefined || path === '/') {
       // Replaying a fuzzy snapshot's log can meet a child deleted after its parent was
       // serialized but before the child was: the parent's pzxid still records the delete.
-      const parent = path === '/' ? undefined : this.nodes.get(parentOf(path));
+      const parent = path === '/' ? undefined : this.view(parentOf(path));
       if (parent !== undefined && zxid > parent.pzxid) parent.pzxid = zxid;
       return { err: ErrorCode.NONODE };
     }
     const parent = this.mustGet(parentOf(path));
-    this.nodes.delete(path);
+    this.slots.delete(path);
     DataTree.removeChild(parent, path);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.approximateDataSize -= path.length + node.dataLength;
     this.indexOwner(path, node.ephemeralOwner, false);
-    node.release();
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
+    this.store.free(node.slot);
     return { err: 0 };
   }
 
   private setData(header: TxnHeader, path: string, data: Buffer | null, version: number, changes: TreeChange[]): ApplyResult {
-    const node = this.nodes.get(path);
+    const node = this.view(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
     this.approximateDataSize += (data === null ? 0 : data.length) - node.dataLength;
     node.dataLatin1 = latin1Of(data);
@@ -326,7 +343,7 @@ export class DataTree {
   }
 
   private setAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
-    const node = this.nodes.get(path);
+    const node = this.view(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
     node.acl = this.internAcl(acl);
     node.aversion = version;
@@ -346,8 +363,8 @@ export class DataTree {
 
   /** Empties the tree before a snapshot is loaded into it (the snapshot holds every node). */
   clearForRestore(): void {
-    for (const node of this.nodes.values()) node.release();
-    this.nodes.clear();
+    for (const slot of this.slots.values()) this.store.free(slot);
+    this.slots.clear();
     this.ephemerals.clear();
     this.ephemeralsHighWater.clear();
     this.containers.clear();
@@ -362,12 +379,12 @@ export class DataTree {
    */
   restoreNode(path: string, node: ZNode): boolean {
     if (path !== '/') {
-      const parent = this.nodes.get(parentOf(path));
+      const parent = this.view(parentOf(path));
       if (parent === undefined) return false;
       DataTree.addChild(parent, path);
       this.indexOwner(path, node.ephemeralOwner, true);
     }
-    this.nodes.set(path, node);
+    this.slots.set(path, node.slot);
     this.approximateDataSize += path.length + node.dataLength;
     return true;
   }
@@ -379,13 +396,13 @@ export class DataTree {
 
   /** Number of descendants of `path` (not counting itself). */
   countDescendants(path: string): number {
-    if (path === '/') return this.nodes.size - 1;
-    const node = this.nodes.get(path);
+    if (path === '/') return this.slots.size - 1;
+    const node = this.view(path);
     if (node === undefined) return 0;
     let total = 0;
     const stack: string[] = [path];
     for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
-      const n = this.nodes.get(p);
+      const n = this.view(p);
       if (n === undefined) continue;
       total += n.childCount;
       for (const c of n.childPaths) stack.push(c);

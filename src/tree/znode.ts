@@ -1,21 +1,43 @@
 /**
- * The znode record, laid out for trees of millions of nodes. A plain object per znode with a
- * field per Stat value costs ~150 bytes before its data: the zxids and times above 2^31 are
- * boxed numbers of 16 bytes each. Here the numeric fields live in the tree's StatSlab (typed
- * arrays, 52 bytes per node, nothing for the garbage collector to trace) and the object keeps
- * only references; accessors make the slab invisible to the code that reads and writes them.
+ * Znode records, laid out for trees of millions of nodes. A plain object per znode costs its
+ * header (24 bytes) plus 8 bytes a field, and a field per Stat value more again: the zxids and
+ * times above 2^31 are boxed numbers of 16 bytes each. So a tree keeps its nodes in a NodeStore,
+ * one slot per node: the numeric Stat fields in typed arrays (52 bytes a node, nothing for the
+ * garbage collector to trace) and the four references (data, children, ACL, ephemeral owner)
+ * in chunked arrays (32 bytes). The node table maps a path to its slot, a small integer that
+ * costs no object. Code outside the tree sees a node through a ZNode, a short-lived view of
+ * one slot whose accessors read and write the store.
  */
 import type { ACL, StatPersisted } from '../codec/index.js';
 import { baseName } from './path.js';
 
-/** Slab layout: five doubles (czxid, mzxid, pzxid, ctime, mtime) and three ints per slot. */
+/** Typed-array layout: five doubles (czxid, mzxid, pzxid, ctime, mtime) and three ints per slot. */
 const F64_PER_SLOT = 5;
 const I32_PER_SLOT = 3;
 
-/** Numeric Stat fields of the nodes of one tree, one slot per node; freed slots are reused. */
-export class StatSlab {
+/** Reference layout: four per slot, in chunks of 4096 slots. */
+const REFS_PER_SLOT = 4;
+const DATA = 0;
+const CHILDREN = 1;
+const ACL_LIST = 2;
+const OWNER = 3;
+const CHUNK_SHIFT = 12;
+const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
+
+/** The shared child set of every node without children (never mutated). */
+export const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
+
+type Ref = string | null | ReadonlySet<string> | readonly ACL[] | bigint;
+
+/**
+ * The records of one tree's nodes; freed slots are reused. Reference arrays grow a chunk at a
+ * time: a single array would grow by half again when full, and an array's unused tail is
+ * initialised (resident) memory, unlike a typed array's.
+ */
+export class NodeStore {
   f64: Float64Array;
   i32: Int32Array;
+  private readonly chunks: Ref[][] = [];
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
 
@@ -37,35 +59,59 @@ export class StatSlab {
       i32.set(this.i32);
       this.i32 = i32;
     }
+    if ((slot & CHUNK_MASK) === 0) this.chunks.push(new Array<Ref>(REFS_PER_SLOT << CHUNK_SHIFT).fill(null));
     return slot;
   }
 
+  /**
+   * Gives a slot back. Its references are dropped (the garbage collector may take them) and its
+   * numbers become NaN, so a view kept past its node's deletion shows rather than hides.
+   */
   free(slot: number): void {
+    for (let k = 0; k < REFS_PER_SLOT; k++) this.setRef(slot, k, null);
+    this.f64.fill(Number.NaN, slot * F64_PER_SLOT, (slot + 1) * F64_PER_SLOT);
+    this.i32.fill(0, slot * I32_PER_SLOT, (slot + 1) * I32_PER_SLOT);
     this.freeSlots.push(slot);
+  }
+
+  ref(slot: number, k: number): Ref {
+    return this.chunk(slot)[((slot & CHUNK_MASK) << 2) + k] ?? null;
+  }
+
+  setRef(slot: number, k: number, v: Ref): void {
+    this.chunk(slot)[((slot & CHUNK_MASK) << 2) + k] = v;
+  }
+
+  private chunk(slot: number): Ref[] {
+    const chunk = this.chunks[slot >>> CHUNK_SHIFT];
+    if (chunk === undefined) throw new RangeError(`znode slot ${slot} was never allocated`);
+    return chunk;
   }
 }
 
-/** The shared child set of every node without children (never mutated). */
-export const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
-
 /**
- * A znode as ZooKeeper persists it: StatPersisted + data + ACL + children. The stored cversion
- * counts child creations (the next sequential suffix); clients see 2*cversion - numChildren.
+ * A znode as ZooKeeper persists it: StatPersisted + data + ACL + children, seen through one
+ * slot of its tree's NodeStore. The stored cversion counts child creations (the next sequential
+ * suffix); clients see 2*cversion - numChildren.
  *
  * The data is a latin1 string (one char per byte: a 100-byte value costs ~120 bytes, a Buffer
  * ~200 plus its bytes). The children are kept as their full paths, the very strings that key
  * the tree's node table, so a child costs no string of its own. Nodes without children share
  * NO_CHILDREN; ACL lists are interned by the tree.
+ *
+ * A view is cheap and not unique: two lookups of one path give two views of the same slot.
  */
 export class ZNode implements StatPersisted {
-  childPaths: ReadonlySet<string> = NO_CHILDREN;
-  private slot: number;
-
   constructor(
-    private readonly slab: StatSlab,
-    /** The data, one latin1 char per byte; null for a node created with null data. */
-    public dataLatin1: string | null,
-    public acl: readonly ACL[],
+    private readonly store: NodeStore,
+    readonly slot: number,
+  ) {}
+
+  /** Fills a fresh slot and returns its view. */
+  static init(
+    store: NodeStore,
+    data: string | null,
+    acl: readonly ACL[],
     czxid: number,
     mzxid: number,
     ctime: number,
@@ -73,91 +119,113 @@ export class ZNode implements StatPersisted {
     version: number,
     cversion: number,
     aversion: number,
-    public ephemeralOwner: bigint,
+    ephemeralOwner: bigint,
     pzxid: number,
-  ) {
-    const slot = slab.alloc();
-    this.slot = slot;
-    const f = slab.f64;
+  ): ZNode {
+    const slot = store.alloc();
+    const f = store.f64;
     const at = slot * F64_PER_SLOT;
     f[at] = czxid;
     f[at + 1] = mzxid;
     f[at + 2] = pzxid;
     f[at + 3] = ctime;
     f[at + 4] = mtime;
-    const i = slab.i32;
+    const i = store.i32;
     const ia = slot * I32_PER_SLOT;
     i[ia] = version;
     i[ia + 1] = cversion;
     i[ia + 2] = aversion;
+    store.setRef(slot, DATA, data);
+    store.setRef(slot, CHILDREN, NO_CHILDREN);
+    store.setRef(slot, ACL_LIST, acl);
+    store.setRef(slot, OWNER, ephemeralOwner);
+    return new ZNode(store, slot);
   }
 
-  /**
-   * Gives the slot back; called by the tree when the node leaves it. The object must not be
-   * read afterwards: its Stat reads NaN from then on, so a stale use shows rather than hides.
-   */
-  release(): void {
-    if (this.slot < 0) return;
-    this.slab.free(this.slot);
-    this.slot = -1;
+  /** The data, one latin1 char per byte; null for a node created with null data. */
+  get dataLatin1(): string | null {
+    return this.store.ref(this.slot, DATA) as string | null;
+  }
+  set dataLatin1(v: string | null) {
+    this.store.setRef(this.slot, DATA, v);
+  }
+  get childPaths(): ReadonlySet<string> {
+    return this.store.ref(this.slot, CHILDREN) as ReadonlySet<string>;
+  }
+  set childPaths(v: ReadonlySet<string>) {
+    this.store.setRef(this.slot, CHILDREN, v);
+  }
+  get acl(): readonly ACL[] {
+    return this.store.ref(this.slot, ACL_LIST) as readonly ACL[];
+  }
+  set acl(v: readonly ACL[]) {
+    this.store.setRef(this.slot, ACL_LIST, v);
+  }
+  get ephemeralOwner(): bigint {
+    return this.store.ref(this.slot, OWNER) as bigint;
+  }
+  set ephemeralOwner(v: bigint) {
+    this.store.setRef(this.slot, OWNER, v);
   }
 
   get czxid(): number {
-    return this.slab.f64[this.slot * F64_PER_SLOT] ?? Number.NaN;
+    return this.store.f64[this.slot * F64_PER_SLOT] ?? Number.NaN;
   }
   set czxid(v: number) {
-    this.slab.f64[this.slot * F64_PER_SLOT] = v;
+    this.store.f64[this.slot * F64_PER_SLOT] = v;
   }
   get mzxid(): number {
-    return this.slab.f64[this.slot * F64_PER_SLOT + 1] ?? Number.NaN;
+    return this.store.f64[this.slot * F64_PER_SLOT + 1] ?? Number.NaN;
   }
   set mzxid(v: number) {
-    this.slab.f64[this.slot * F64_PER_SLOT + 1] = v;
+    this.store.f64[this.slot * F64_PER_SLOT + 1] = v;
   }
   get pzxid(): number {
-    return this.slab.f64[this.slot * F64_PER_SLOT + 2] ?? Number.NaN;
+    return this.store.f64[this.slot * F64_PER_SLOT + 2] ?? Number.NaN;
   }
   set pzxid(v: number) {
-    this.slab.f64[this.slot * F64_PER_SLOT + 2] = v;
+    this.store.f64[this.slot * F64_PER_SLOT + 2] = v;
   }
   get ctime(): number {
-    return this.slab.f64[this.slot * F64_PER_SLOT + 3] ?? Number.NaN;
+    return this.store.f64[this.slot * F64_PER_SLOT + 3] ?? Number.NaN;
   }
   set ctime(v: number) {
-    this.slab.f64[this.slot * F64_PER_SLOT + 3] = v;
+    this.store.f64[this.slot * F64_PER_SLOT + 3] = v;
   }
   get mtime(): number {
-    return this.slab.f64[this.slot * F64_PER_SLOT + 4] ?? Number.NaN;
+    return this.store.f64[this.slot * F64_PER_SLOT + 4] ?? Number.NaN;
   }
   set mtime(v: number) {
-    this.slab.f64[this.slot * F64_PER_SLOT + 4] = v;
+    this.store.f64[this.slot * F64_PER_SLOT + 4] = v;
   }
   get version(): number {
-    return this.slab.i32[this.slot * I32_PER_SLOT] ?? Number.NaN;
+    return this.store.i32[this.slot * I32_PER_SLOT] ?? Number.NaN;
   }
   set version(v: number) {
-    this.slab.i32[this.slot * I32_PER_SLOT] = v;
+    this.store.i32[this.slot * I32_PER_SLOT] = v;
   }
   get cversion(): number {
-    return this.slab.i32[this.slot * I32_PER_SLOT + 1] ?? Number.NaN;
+    return this.store.i32[this.slot * I32_PER_SLOT + 1] ?? Number.NaN;
   }
   set cversion(v: number) {
-    this.slab.i32[this.slot * I32_PER_SLOT + 1] = v;
+    this.store.i32[this.slot * I32_PER_SLOT + 1] = v;
   }
   get aversion(): number {
-    return this.slab.i32[this.slot * I32_PER_SLOT + 2] ?? Number.NaN;
+    return this.store.i32[this.slot * I32_PER_SLOT + 2] ?? Number.NaN;
   }
   set aversion(v: number) {
-    this.slab.i32[this.slot * I32_PER_SLOT + 2] = v;
+    this.store.i32[this.slot * I32_PER_SLOT + 2] = v;
   }
 
   get dataLength(): number {
-    return this.dataLatin1 === null ? 0 : this.dataLatin1.length;
+    const d = this.dataLatin1;
+    return d === null ? 0 : d.length;
   }
 
   /** The data as bytes (a copy). */
   data(): Buffer | null {
-    return this.dataLatin1 === null ? null : Buffer.from(this.dataLatin1, 'latin1');
+    const d = this.dataLatin1;
+    return d === null ? null : Buffer.from(d, 'latin1');
   }
 
   get childCount(): number {

@@ -359,7 +359,7 @@ class System {
   /** The tree must equal the model. */
   compare(context: string): void {
     const { tree, model } = this;
-    assert.equal(tree.size, model.size, `${context}: node count; tree has ${[...tree.nodes.keys()].sort().join(' ')}`);
+    assert.equal(tree.size, model.size, `${context}: node count; tree has ${[...tree.paths()].sort().join(' ')}`);
     for (const [path, m] of model) {
       const node = tree.get(path);
       assert.ok(node !== undefined, `${context}: ${path} exists`);

@@ -459,7 +459,7 @@ class Run {
 
     // The new baseline: what was recovered is durable now.
     this.baseline = new Map();
-    for (const [path, node] of tree.nodes) this.baseline.set(path, { data: node.data(), owner: node.ephemeralOwner });
+    for (const [path, node] of tree.entries()) this.baseline.set(path, { data: node.data(), owner: node.ephemeralOwner });
     this.pathOps = new Map();
   }
 
@@ -871,7 +871,7 @@ function errName(code: number): string {
 /** The recovered tree must equal the reference node for node. */
 function compareTrees(actual: DataTree, expected: DataTree): void {
   const fields = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'pzxid'] as const;
-  for (const [path, e] of expected.nodes) {
+  for (const [path, e] of expected.entries()) {
     const a = actual.get(path);
     if (a === undefined) fail(`recovered tree lacks ${path} (reference has it at zxid ${expected.lastProcessedZxid})`);
     for (const f of fields) if (a[f] !== e[f]) fail(`${path}: ${f} is ${String(a[f])}, reference ${String(e[f])}`);
@@ -879,7 +879,7 @@ function compareTrees(actual: DataTree, expected: DataTree): void {
     assert.deepEqual(a.childNames().sort(), e.childNames().sort(), `${path}: children`);
     assert.deepEqual(a.acl, e.acl, `${path}: acl`);
   }
-  for (const path of actual.nodes.keys()) {
+  for (const path of actual.paths()) {
     if (expected.get(path) === undefined)
       fail(`recovered tree has ${path}, which the reference (history up to zxid ${expected.lastProcessedZxid}) does not`);
   }

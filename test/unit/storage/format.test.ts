@@ -271,8 +271,8 @@ function richTree(): DataTree {
 }
 
 function assertSameTree(actual: DataTree, expected: DataTree): void {
-  assert.deepEqual([...actual.nodes.keys()].sort(), [...expected.nodes.keys()].sort());
-  for (const [path, e] of expected.nodes) {
+  assert.deepEqual([...actual.paths()].sort(), [...expected.paths()].sort());
+  for (const [path, e] of expected.entries()) {
     const a = actual.get(path);
     assert.ok(a !== undefined, path);
     const [aacl, adata] = [a.acl, a.dataLatin1];

@@ -423,7 +423,7 @@ describe('multi', () => {
   test('a failed multi (all error txns) reports 0 / code / -2 and changes nothing', () => {
     const h = new Harness();
     h.create('/a');
-    const before = new Map([...h.tree.nodes].map(([p, n]) => [p, h.tree.statOf(n)]));
+    const before = new Map([...h.tree.entries()].map(([p, n]) => [p, h.tree.statOf(n)]));
     const res = h.apply({
       type: OpCode.multi,
       txns: [
@@ -438,7 +438,7 @@ describe('multi', () => {
       { type: OpCode.error, err: ErrorCode.NODEEXISTS },
       { type: OpCode.error, err: ErrorCode.RUNTIMEINCONSISTENCY },
     ]);
-    assert.deepEqual(new Map([...h.tree.nodes].map(([p, n]) => [p, h.tree.statOf(n)])), before);
+    assert.deepEqual(new Map([...h.tree.entries()].map(([p, n]) => [p, h.tree.statOf(n)])), before);
     assert.equal(h.changes.length, 1);
     assert.equal(h.tree.lastProcessedZxid, 2);
   });
