@@ -8,6 +8,7 @@ import type { FileHandle, FileSystem } from '../../src/storage/index.js';
 const done = (): Promise<void> => Promise.resolve();
 
 const nullHandle: FileHandle = {
+  syncsWrites: true,
   write: done,
   sync: done,
   truncate: done,
@@ -15,6 +16,7 @@ const nullHandle: FileHandle = {
 };
 
 export class NullFileSystem implements FileSystem {
+  readonly canSyncWrites = true;
   create(): Promise<FileHandle> {
     return Promise.resolve(nullHandle);
   }

@@ -1,11 +1,15 @@
 /** FileSystem over node:fs/promises. */
+import { constants } from 'node:fs';
 import { open, readFile, readdir, mkdir, rename, unlink } from 'node:fs/promises';
 import type { FileHandle, FileSystem } from '../storage/file-system.js';
 
 type NodeHandle = Awaited<ReturnType<typeof open>>;
 
 class NodeFileHandle implements FileHandle {
-  constructor(private readonly fh: NodeHandle) {}
+  constructor(
+    private readonly fh: NodeHandle,
+    readonly syncsWrites = false,
+  ) {}
 
   async write(data: Buffer, position: number): Promise<void> {
     let done = 0;
@@ -29,7 +33,12 @@ class NodeFileHandle implements FileHandle {
 }
 
 export const nodeFileSystem: FileSystem = {
-  create: async (path) => new NodeFileHandle(await open(path, 'w')),
+  canSyncWrites: true,
+  create: async (path, options) => {
+    if (options?.syncWrites !== true) return new NodeFileHandle(await open(path, 'w'));
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_DSYNC } = constants;
+    return new NodeFileHandle(await open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DSYNC, 0o666), true);
+  },
   openExisting: async (path) => new NodeFileHandle(await open(path, 'r+')),
   readFile: (path) => readFile(path),
   list: async (dir) => {

@@ -3,9 +3,14 @@
  * node:fs; tests inject a simulated disk that can lose unsynced writes or tear the last one.
  */
 export interface FileHandle {
+  /**
+   * True if every write is durable once it resolves (the file was created with `syncWrites`:
+   * O_DSYNC, one system call where write + fdatasync are two trips to the thread pool).
+   */
+  readonly syncsWrites: boolean;
   /** Writes all of `data` at `position`. */
   write(data: Buffer, position: number): Promise<void>;
-  /** Makes every write so far durable (fdatasync). */
+  /** Makes every write so far, and the file's length, durable (fdatasync). */
   sync(): Promise<void>;
   /** Sets the file's length (extends with zeros). */
   truncate(length: number): Promise<void>;
@@ -13,8 +18,10 @@ export interface FileHandle {
 }
 
 export interface FileSystem {
-  /** Creates (or truncates) a file for writing. */
-  create(path: string): Promise<FileHandle>;
+  /** Whether `create` honours `syncWrites`. */
+  readonly canSyncWrites: boolean;
+  /** Creates (or truncates) a file for writing; with `syncWrites` each write is durable when it resolves. */
+  create(path: string, options?: { syncWrites?: boolean }): Promise<FileHandle>;
   /** Opens an existing file for writing at arbitrary positions. */
   openExisting(path: string): Promise<FileHandle>;
   readFile(path: string): Promise<Buffer>;

@@ -271,11 +271,15 @@ class Run {
     faults: SimFaults = {},
   ) {
     this.rng = new SeededRandom(seed * 7919 + 17);
-    this.fs = new SimFs(new SimScheduler(this.rng), faults);
+    // Half the runs on a disk without O_DSYNC: the txn log then pipelines write + fsync.
+    const syncWrites = this.rng.chance(0.5);
+    this.fs = new SimFs(new SimScheduler(this.rng), faults, syncWrites);
     this.logDir = this.rng.chance(0.5) ? this.snapDir : '/zk/log/version-2';
     this.snapCount = 5 + this.rng.int(11);
     this.compression = this.rng.chance(0.1) ? 'gz' : '';
-    this.note(`config: snapCount=${this.snapCount} logDir=${this.logDir} compression=${this.compression || 'none'}`);
+    this.note(
+      `config: snapCount=${this.snapCount} logDir=${this.logDir} compression=${this.compression || 'none'} syncWrites=${syncWrites}`,
+    );
   }
 
   note(line: string): void {

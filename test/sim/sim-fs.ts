@@ -29,6 +29,10 @@
  * same time run in a seeded random order, so concurrent work (a snapshot being written while
  * the log syncs) interleaves differently per seed, and a power cut can strike between any two.
  *
+ * A file created with `syncWrites` (O_DSYNC) makes each write two steps: the bytes land
+ * unsynced, then the file is synced and the write resolves (a cut in between may lose or tear
+ * them, as for any unsynced write).
+ *
  * Faults: `faults.failWriteAt` / `faults.failSyncAt` make the n-th write / sync (1-based,
  * counted over the whole SimFs) fail with ENOSPC, without effect.
  */
@@ -299,9 +303,19 @@ class SimHandle implements FileHandle {
     private readonly fs: SimFs,
     private readonly inode: Inode,
     private readonly name: string,
+    readonly syncsWrites = false,
   ) {}
 
+  /**
+   * With syncsWrites (O_DSYNC) a write is two steps: the bytes land (unsynced: a power cut now
+   * may lose or tear them), then they are synced and the write resolves, or fails like a sync.
+   */
   write(data: Buffer, position: number): Promise<void> {
+    const landed = this.writeBytes(data, position);
+    return this.syncsWrites ? landed.then(() => this.syncStep()) : landed;
+  }
+
+  private writeBytes(data: Buffer, position: number): Promise<void> {
     const copy = Buffer.from(data); // the caller may reuse its buffer once the call returns
     if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`write ${this.name}`);
     return this.fs.sched.submit(`write ${this.name} @${position} +${data.length}`, () => {
@@ -318,6 +332,10 @@ class SimHandle implements FileHandle {
 
   sync(): Promise<void> {
     if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`sync ${this.name}`);
+    return this.syncStep();
+  }
+
+  private syncStep(): Promise<void> {
     return this.fs.sched.submit(`sync ${this.name}`, () => {
       this.check('fsync');
       if (this.fs.faultsHit.length > 0) this.fs.ioAfterFault.push(`sync ${this.name}`);
@@ -367,11 +385,13 @@ export class SimFs implements FileSystem {
   constructor(
     readonly sched: SimScheduler,
     public faults: SimFaults = {},
+    /** False: a disk without O_DSYNC; `create` ignores `syncWrites` (the log then pipelines fsyncs). */
+    readonly canSyncWrites = true,
   ) {}
 
   // ------------------------------------------------------------------ FileSystem
 
-  create(file: string): Promise<FileHandle> {
+  create(file: string, options?: { syncWrites?: boolean }): Promise<FileHandle> {
     return this.sched.submit(`create ${file}`, () => {
       const { dir, name } = this.locate(file);
       let inode = dir.entries.get(name);
@@ -381,7 +401,7 @@ export class SimFs implements FileSystem {
       } else {
         inode.apply({ kind: 'truncate', length: 0 });
       }
-      return new SimHandle(this, inode, file);
+      return new SimHandle(this, inode, file, this.canSyncWrites && options?.syncWrites === true);
     });
   }
 
@@ -442,7 +462,7 @@ export class SimFs implements FileSystem {
    */
   powerCut(rng: SimRandom, sched: SimScheduler = new SimScheduler(rng)): { fs: SimFs; stats: PowerCutStats } {
     const stats: PowerCutStats = { unsyncedOpsKept: 0, unsyncedOpsLost: 0, tornWrites: 0, garbageWrites: 0, dirOpsKept: 0, dirOpsLost: 0 };
-    const next = new SimFs(sched);
+    const next = new SimFs(sched, {}, this.canSyncWrites);
     const survivors = new Map<Inode, Inode>();
     // Directories in a fixed order, so a seed replays exactly.
     for (const dirPath of [...this.dirs.keys()].sort()) {

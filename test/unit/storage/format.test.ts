@@ -350,8 +350,50 @@ describe('snapshots', () => {
 describe('txn log group commit', () => {
   const txn = (zxid: number): Txn => ({ type: OpCode.setData, path: '/n', data: Buffer.alloc(20, zxid), version: zxid });
 
-  test('two batches are in flight at once; appends made meanwhile go out as one batch; callbacks run only once synced, in order', async () => {
-    const fs = new SimFs(new SimScheduler(new SeededRandom(7)));
+  test('synced writes (O_DSYNC): one batch in flight, appends made meanwhile go out as the next batch, callbacks only once durable, in order', async () => {
+    const fs = new SimFs(new SimScheduler(new SeededRandom(11)));
+    await runUntilSettled(fs.sched, fs.mkdirp('/log'));
+    const fatal: Error[] = [];
+    const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
+    const acked: number[] = [];
+    const durableZxids = (): number[] => {
+      const bytes = fs.peekDurable('/log/log.1');
+      return bytes === undefined ? [] : parseLogFile(bytes, MAX_ENTRY).records.map((r) => r.header.zxid);
+    };
+    const append = (zxid: number): void =>
+      log.append(header(zxid, OpCode.setData), txn(zxid), () => {
+        assert.ok(durableZxids().includes(zxid), `txn ${zxid} acknowledged before it was durable`);
+        acked.push(zxid);
+      });
+    append(1);
+    await settle();
+    for (let z = 2; z <= 6; z++) append(z); // batch 1 is in flight: these wait, then leave together
+    await settle();
+    while (fs.sched.pending > 0) {
+      const before = acked.length;
+      fs.sched.step();
+      await settle();
+      const last = fs.sched.trace.at(-1) ?? '';
+      if (acked.length > before) assert.match(last, /^sync \/log\/log\.1$/, `callbacks ran after "${last}"`);
+    }
+    assert.deepEqual(acked, [1, 2, 3, 4, 5, 6], 'callbacks in append order');
+    assert.equal(log.stats.batches, 2, 'txn 1, then 2..6 together');
+    assert.deepEqual(fatal, []);
+    assert.deepEqual(durableZxids(), [1, 2, 3, 4, 5, 6]);
+    const one = encodeTxnRecord(header(1, OpCode.setData), txn(1)).length;
+    const records = fs.sched.trace.filter((l) => l.startsWith('write /log/log.1 @') && !l.startsWith('write /log/log.1 @0 '));
+    assert.deepEqual(records, [`write /log/log.1 @16 +${one}`, `write /log/log.1 @${16 + one} +${5 * one}`]);
+    // Each record write is followed by its own sync step and nothing runs between them but
+    // other files' steps: the second batch's write waits for the first one's sync.
+    const logSteps = fs.sched.trace.filter((l) => l.endsWith('/log/log.1') || l.startsWith('write /log/log.1 @'));
+    const firstRecord = logSteps.indexOf(records[0] ?? '');
+    assert.equal(logSteps[firstRecord + 1], 'sync /log/log.1');
+    assert.equal(logSteps[firstRecord + 2], records[1]);
+    assert.equal(logSteps[firstRecord + 3], 'sync /log/log.1');
+  });
+
+  test('without synced writes two batches are in flight at once; appends made meanwhile go out as one batch; callbacks run only once synced, in order', async () => {
+    const fs = new SimFs(new SimScheduler(new SeededRandom(7)), {}, false);
     await runUntilSettled(fs.sched, fs.mkdirp('/log'));
     const fatal: Error[] = [];
     const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
@@ -405,7 +447,8 @@ describe('txn log group commit', () => {
   });
 
   test('a failed fsync is fatal: nothing in that batch or after it is acknowledged, and no later batch is written', async () => {
-    const fs = new SimFs(new SimScheduler(new SeededRandom(3)), { failSyncAt: 2 }); // sync 1: the new file; sync 2: batch 1
+    // A disk without synced writes; sync 1: the new file; sync 2: batch 1
+    const fs = new SimFs(new SimScheduler(new SeededRandom(3)), { failSyncAt: 2 }, false);
     await runUntilSettled(fs.sched, fs.mkdirp('/log'));
     const fatal: Error[] = [];
     const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
