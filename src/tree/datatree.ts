@@ -44,6 +44,18 @@ function aclKey(acl: readonly ACL[]): string {
   return key;
 }
 
+/** Whether two ACL lists hold the same entries in the same order. */
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined) return false;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 export class DataTree {
   /** The node table: path -> the node's slot in `store`. */
   private readonly slots = new Map<string, number>();
@@ -62,6 +74,8 @@ export class DataTree {
    * ZooKeeper's ACL cache): most trees use a handful of lists over millions of nodes.
    */
   private readonly aclLists = new Map<string, readonly ACL[]>();
+  /** The list internAcl returned last (cleared with aclLists). */
+  private lastAcl: readonly ACL[] | null = null;
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
@@ -75,6 +89,15 @@ export class DataTree {
 
   /** The shared copy of this ACL list. */
   internAcl(acl: readonly ACL[]): readonly ACL[] {
+    // Most creates carry the same one-entry list as the last one: skip building its key.
+    const last = this.lastAcl;
+    if (last !== null && sameAcl(acl, last)) return last;
+    const interned = this.internByKey(acl);
+    this.lastAcl = interned;
+    return interned;
+  }
+
+  private internByKey(acl: readonly ACL[]): readonly ACL[] {
     const key = aclKey(acl);
     const known = this.aclLists.get(key);
     if (known !== undefined) return known;
@@ -370,6 +393,7 @@ export class DataTree {
     this.containers.clear();
     this.ttls.clear();
     this.aclLists.clear();
+    this.lastAcl = null;
     this.approximateDataSize = 0;
   }
 
