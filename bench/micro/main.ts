@@ -13,7 +13,7 @@ import { AllocMeter } from './alloc.js';
 import { USAGE, UsageError, parseOptions, type Options } from './args.js';
 import type { MicroCase, Suite } from './case.js';
 import { jsonLine, suiteTable, targetSummary, type Row } from './report.js';
-import { StealMeter } from './machine.js';
+import { StealMeter, referenceSpeed } from './machine.js';
 import { measureCase, type RunSettings } from './runner.js';
 import { adler32Suite } from './suite-adler32.js';
 import { frameSuite } from './suite-frame.js';
@@ -89,6 +89,11 @@ async function main(): Promise<void> {
   if (summary !== '') say(`\n${summary}`);
   const stolen = steal.percent();
   if (stolen !== null) say(`CPU steal during the run: ${stolen.toFixed(0)} % (time the hypervisor gave other guests; it inflates figures)`);
+  const speed = referenceSpeed();
+  say(
+    `Machine speed: int32 add loop ${speed.loopNs.toFixed(2)} ns/iteration, Buffer.writeInt32BE ${speed.writeInt32Ns.toFixed(1)} ns ` +
+      '(compare these between machines before comparing the figures above)',
+  );
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,5 @@
 /** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
-import type { Id } from '../codec/index.js';
+import { opName, type Id } from '../codec/index.js';
 import type { ClientConnection } from './types.js';
 
 /** A request waiting for its turn to be answered, in arrival order. */
@@ -16,11 +16,17 @@ export class ConnectionStats {
   maxLatencyMs = 0;
   totalLatencyMs = 0;
   latencyCount = 0;
-  lastOp = 'NA';
+  /** Opcode of the last request answered (-1: none); named only when `cons` asks. */
+  lastOpCode = -1;
   lastCxid = -1;
   lastZxid = -1;
   lastResponseTimeMs = 0;
   lastLatencyMs = 0;
+
+  /** ZooKeeper's `lop`: the first four letters of the last op's name, upper case ("NA" if none). */
+  get lastOp(): string {
+    return this.lastOpCode === -1 ? 'NA' : opName(this.lastOpCode).slice(0, 4).toUpperCase();
+  }
 
   recordLatency(ms: number): void {
     this.lastLatencyMs = ms;
@@ -37,7 +43,7 @@ export class ConnectionStats {
     this.maxLatencyMs = 0;
     this.totalLatencyMs = 0;
     this.latencyCount = 0;
-    this.lastOp = 'NA';
+    this.lastOpCode = -1;
     this.lastCxid = -1;
     this.lastZxid = -1;
     this.lastResponseTimeMs = 0;

@@ -15,7 +15,6 @@ import {
   Perms,
   WatcherType,
   Xid,
-  opName,
   readConnectRequest,
   readRequest,
   isClientOpcode,
@@ -188,7 +187,8 @@ export class ZkServer {
       });
       return;
     }
-    this.sessions.touch(state.sessionId, this.clock.monoMs());
+    const now = this.clock.monoMs();
+    this.sessions.touch(state.sessionId, now);
     let req: Request;
     try {
       req = readRequest(type, r);
@@ -197,7 +197,7 @@ export class ZkServer {
       this.onUndecodableRequest(state, xid, type, e);
       return;
     }
-    this.dispatch(state, xid, req, this.clock.monoMs());
+    this.dispatch(state, xid, req, now);
   }
 
   /**
@@ -328,7 +328,7 @@ export class ZkServer {
   private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
     const ms = this.clock.monoMs() - startMs;
     state.stats.recordLatency(ms);
-    state.stats.lastOp = opName(op).slice(0, 4).toUpperCase();
+    state.stats.lastOpCode = op;
     state.stats.lastCxid = xid;
     state.stats.lastResponseTimeMs = this.clock.wallMs();
     const c = this.counters;
