@@ -35,9 +35,16 @@ class NodeFileHandle implements FileHandle {
 export const nodeFileSystem: FileSystem = {
   canSyncWrites: true,
   create: async (path, options) => {
-    if (options?.syncWrites !== true) return new NodeFileHandle(await open(path, 'w'));
-    const { O_WRONLY, O_CREAT, O_TRUNC, O_DSYNC } = constants;
-    return new NodeFileHandle(await open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DSYNC, 0o666), true);
+    if (options?.syncWrites === true) {
+      const { O_WRONLY, O_CREAT, O_TRUNC, O_DSYNC } = constants;
+      try {
+        return new NodeFileHandle(await open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DSYNC, 0o666), true);
+      } catch (e) {
+        // A file system that refuses O_DSYNC: a plain file, whose writes the caller fsyncs.
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      }
+    }
+    return new NodeFileHandle(await open(path, 'w'));
   },
   openExisting: async (path) => new NodeFileHandle(await open(path, 'r+')),
   readFile: (path) => readFile(path),
