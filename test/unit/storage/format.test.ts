@@ -350,8 +350,8 @@ describe('snapshots', () => {
 describe('txn log group commit', () => {
   const txn = (zxid: number): Txn => ({ type: OpCode.setData, path: '/n', data: Buffer.alloc(20, zxid), version: zxid });
 
-  test('synced writes (O_DSYNC): one batch in flight, appends made meanwhile go out as the next batch, callbacks only once durable, in order', async () => {
-    const fs = new SimFs(new SimScheduler(new SeededRandom(11)));
+  /** A TxnLog on `fs` whose callbacks check that their record is durable, and note the order. */
+  async function harness(fs: SimFs) {
     await runUntilSettled(fs.sched, fs.mkdirp('/log'));
     const fatal: Error[] = [];
     const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
@@ -362,20 +362,31 @@ describe('txn log group commit', () => {
     };
     const append = (zxid: number): void =>
       log.append(header(zxid, OpCode.setData), txn(zxid), () => {
+        // At callback time the record is on the durable side of the disk.
         assert.ok(durableZxids().includes(zxid), `txn ${zxid} acknowledged before it was durable`);
         acked.push(zxid);
       });
+    /** Runs the queued steps one at a time: no callback may run but right after a sync of the log. */
+    const stepAll = async (): Promise<void> => {
+      while (fs.sched.pending > 0) {
+        const before = acked.length;
+        fs.sched.step();
+        await settle();
+        const last = fs.sched.trace.at(-1) ?? '';
+        if (acked.length > before) assert.match(last, /^sync \/log\/log\.1$/, `callbacks ran after "${last}"`);
+      }
+    };
+    return { log, fatal, acked, durableZxids, append, stepAll };
+  }
+
+  test('synced writes (O_DSYNC): one batch in flight, appends made meanwhile go out as the next batch, callbacks only once durable, in order', async () => {
+    const fs = new SimFs(new SimScheduler(new SeededRandom(11)));
+    const { log, fatal, acked, durableZxids, append, stepAll } = await harness(fs);
     append(1);
     await settle();
     for (let z = 2; z <= 6; z++) append(z); // batch 1 is in flight: these wait, then leave together
     await settle();
-    while (fs.sched.pending > 0) {
-      const before = acked.length;
-      fs.sched.step();
-      await settle();
-      const last = fs.sched.trace.at(-1) ?? '';
-      if (acked.length > before) assert.match(last, /^sync \/log\/log\.1$/, `callbacks ran after "${last}"`);
-    }
+    await stepAll();
     assert.deepEqual(acked, [1, 2, 3, 4, 5, 6], 'callbacks in append order');
     assert.equal(log.stats.batches, 2, 'txn 1, then 2..6 together');
     assert.deepEqual(fatal, []);
@@ -394,20 +405,7 @@ describe('txn log group commit', () => {
 
   test('without synced writes two batches are in flight at once; appends made meanwhile go out as one batch; callbacks run only once synced, in order', async () => {
     const fs = new SimFs(new SimScheduler(new SeededRandom(7)), {}, false);
-    await runUntilSettled(fs.sched, fs.mkdirp('/log'));
-    const fatal: Error[] = [];
-    const log = new TxnLog(fs, '/log', { preAllocBytes: 4096, forceSync: true }, (e) => fatal.push(e));
-    const acked: number[] = [];
-    const durableZxids = (): number[] => {
-      const bytes = fs.peekDurable('/log/log.1');
-      return bytes === undefined ? [] : parseLogFile(bytes, MAX_ENTRY).records.map((r) => r.header.zxid);
-    };
-    const append = (zxid: number): void =>
-      log.append(header(zxid, OpCode.setData), txn(zxid), () => {
-        // At callback time the record is on the durable side of the disk.
-        assert.ok(durableZxids().includes(zxid), `txn ${zxid} acknowledged before it was durable`);
-        acked.push(zxid);
-      });
+    const { log, fatal, acked, durableZxids, append, stepAll } = await harness(fs);
 
     // txns 1 and 2 each start a batch (the pipeline holds two).
     append(1);
@@ -425,13 +423,7 @@ describe('txn log group commit', () => {
     for (let z = 3; z <= 10; z++) append(z);
     await settle();
     // Step one at a time: no callback may run before the fsync that covers its record.
-    while (fs.sched.pending > 0) {
-      const before = acked.length;
-      fs.sched.step();
-      await settle();
-      const last = fs.sched.trace.at(-1) ?? '';
-      if (acked.length > before) assert.match(last, /^sync \/log\/log\.1$/, `callbacks ran after "${last}"`);
-    }
+    await stepAll();
     assert.deepEqual(acked, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'callbacks in append order');
     assert.equal(log.stats.txns, 10);
     assert.equal(log.stats.batches, 3, 'txn 1, txn 2, then 3..10 together: fewer batches than txns');
