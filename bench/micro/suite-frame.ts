@@ -1,6 +1,6 @@
 /**
  * FrameDecoder (src/codec/frame.ts), driven as ClientListener drives it: push each socket
- * chunk, then take frames with next() until it answers null. Figures are per frame.
+ * chunk, then take frames with nextFrame() until it answers false. Figures are per frame.
  */
 import { FrameDecoder, OpCode } from '../../src/codec/index.js';
 import { JUTE_MAXBUFFER_DEFAULT } from '../../src/base/index.js';
@@ -15,7 +15,7 @@ const BIG_CHUNK = 64 * 1024;
 function feed(decoder: FrameDecoder, chunks: readonly Buffer[]): void {
   for (const chunk of chunks) {
     decoder.push(chunk);
-    for (let f = decoder.next(); f !== null; f = decoder.next()) sink.value = f;
+    while (decoder.nextFrame()) sink.n = decoder.frameEnd;
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * The jute codec on the request path, through the functions the server itself uses: the
- * request decode of ZkServer.onFrame (repeated here: it is inline there), and the reply and
- * notification framing of src/server/reply-frames.ts with DataTree's data/Stat writers, into
- * one reused writer as ZkServer does, plus the copy into the connection's output slab that
- * SocketConnection.send makes. Not included: dispatch and the ACL check.
+ * request decode of ZkServer.onFrame (repeated here: it is inline there) from a frame inside a
+ * bigger chunk, as FrameDecoder.nextFrame finds it, and the reply and notification framing of
+ * src/server/reply-frames.ts with DataTree's data/Stat writers, appended to a connection's
+ * output writer as ZkServer does (handed off every 32 KiB, as a socket flush would).
+ * Not included: dispatch and the ACL check.
  */
 import {
   CodecError,
@@ -16,14 +17,14 @@ import {
   writeStat,
   type Request,
 } from '../../src/codec/index.js';
-import { finishReply, notificationFrame, startReply } from '../../src/server/reply-frames.js';
+import { finishReply, startReply, writeNotification } from '../../src/server/reply-frames.js';
 import { DataTree, OPEN_ACL_UNSAFE, ZNode } from '../../src/tree/index.js';
 import { sink, type MicroCase, type Suite } from './case.js';
 import { DATA_BYTES, SAMPLE_PATH, SAMPLE_STAT, SAMPLE_ZXID, noise, requestBody } from './fixtures.js';
 
 /** ZkServer.onFrame after the handshake: RequestHeader, opcode check, body. */
 function decodeRequest(frame: Buffer): Request {
-  const r = new JuteReader(frame);
+  const r = new JuteReader(frame, 0, frame.length);
   const xid = r.readInt();
   const type = r.readInt();
   if (!isClientOpcode(type)) throw new CodecError(`unknown opcode ${type}`);
@@ -31,22 +32,24 @@ function decodeRequest(frame: Buffer): Request {
   return readRequest(type, r);
 }
 
-/** ZkServer's reused reply writer and a connection's output slab. */
+/** A connection's output writer (SocketConnection.output). */
 const out = new JuteWriter(64 * 1024);
-const slab = Buffer.allocUnsafe(64 * 1024);
+out.growBytes = 64 * 1024;
+const FLUSH_BYTES = 32 * 1024;
 
-/** What the server sends for a frame: it is copied into the connection's slab. */
-function toSlab(frame: Buffer): Buffer {
-  frame.copy(slab, 0);
-  return frame;
+/** SocketConnection.frameWritten and its flush: bytes go to the socket in big batches. */
+function frameWritten(): JuteWriter {
+  if (out.unsentBytes >= FLUSH_BYTES) sink.value = out.handOff();
+  return out;
 }
 
 /** ZkServer.answerRead for getData: header, data and Stat written from the node. */
-function encodeGetDataReply(tree: DataTree, node: ZNode, xid: number): Buffer {
+function encodeGetDataReply(tree: DataTree, node: ZNode, xid: number): JuteWriter {
   startReply(out, xid, SAMPLE_ZXID);
   tree.writeData(out, node);
   tree.writeStat(out, node);
-  return toSlab(finishReply(out, 0));
+  finishReply(out, 0);
+  return frameWritten();
 }
 
 export function juteSuite(): Suite {
@@ -115,14 +118,18 @@ export function juteSuite(): Suite {
           // ZkServer.reply with writeBodyFor(create)'s body: the created path
           startReply(out, i, SAMPLE_ZXID);
           out.writeString(path);
-          sink.value = toSlab(finishReply(out, 0));
+          finishReply(out, 0);
+          sink.value = frameWritten();
         }
       },
     },
     {
       name: 'watcher event notification encode',
       run(n) {
-        for (let i = 0; i < n; i++) sink.value = toSlab(notificationFrame(out, EventType.NodeDataChanged, SAMPLE_PATH));
+        for (let i = 0; i < n; i++) {
+          writeNotification(out, EventType.NodeDataChanged, SAMPLE_PATH);
+          sink.value = frameWritten();
+        }
       },
     },
     {

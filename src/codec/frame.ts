@@ -1,3 +1,5 @@
+import { int32At } from './jute.js';
+
 /**
  * Splits a client byte stream into frames: a 4-byte big-endian length, then that many bytes.
  * The very first 4 bytes of a connection may instead be a four-letter word ("ruok", "stat", ...).
@@ -59,16 +61,33 @@ export class FrameDecoder {
     return this.head.toString('latin1', this.offset, this.offset + 4);
   }
 
+  /**
+   * Finds the next complete frame body without copying it or making a Buffer for it: true if
+   * there is one, and then it is `frameBuffer` from `frameStart` to `frameEnd`, valid until the
+   * next push. False if more bytes are needed. Throws FrameLengthError.
+   */
+  nextFrame(): boolean {
+    if (this.buffered < 4) return false;
+    this.contiguous(4);
+    const len = int32At(this.head, this.offset);
+    if (len < 0 || len > this.maxFrameBytes) throw new FrameLengthError(len, this.maxFrameBytes);
+    if (this.buffered < 4 + len) return false;
+    this.contiguous(4 + len);
+    this.frameStart = this.offset + 4;
+    this.frameEnd = this.frameStart + len;
+    this.offset = this.frameEnd;
+    return true;
+  }
+
+  /** Where nextFrame found the frame. */
+  get frameBuffer(): Buffer {
+    return this.head;
+  }
+  frameStart = 0;
+  frameEnd = 0;
+
   /** The next complete frame body, or null if more bytes are needed. Throws FrameLengthError. */
   next(): Buffer | null {
-    if (this.buffered < 4) return null;
-    this.contiguous(4);
-    const len = this.head.readInt32BE(this.offset);
-    if (len < 0 || len > this.maxFrameBytes) throw new FrameLengthError(len, this.maxFrameBytes);
-    if (this.buffered < 4 + len) return null;
-    this.contiguous(4 + len);
-    const start = this.offset + 4;
-    this.offset = start + len;
-    return this.head.subarray(start, start + len);
+    return this.nextFrame() ? this.head.subarray(this.frameStart, this.frameEnd) : null;
   }
 }

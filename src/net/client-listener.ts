@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CONNECTION_OUTPUT_BYTES_MAX, CONNECTION_PENDING_REQUESTS_MAX } from '../base/index.js';
-import { CodecError, FrameDecoder, FrameLengthError } from '../codec/index.js';
+import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
 import type { ZkServer } from '../server/zk-server.js';
 
@@ -21,9 +21,9 @@ export interface ListenerSettings {
   runFourLetterWord: (word: string) => string;
 }
 
-/** Bounds of a connection's output slab size; a bigger frame gets a slab of its own size. */
-const OUTPUT_SLAB_BYTES_MIN = 1024;
-const OUTPUT_SLAB_BYTES_MAX = 64 * 1024;
+/** Bounds of a connection's output buffer size; a bigger frame gets a buffer of its own size. */
+const OUTPUT_BUFFER_BYTES_MIN = 1024;
+const OUTPUT_BUFFER_BYTES_MAX = 64 * 1024;
 
 class SocketConnection implements ClientConnection {
   readonly remoteAddress: string;
@@ -39,31 +39,19 @@ class SocketConnection implements ClientConnection {
   }
 
   /**
-   * Outgoing bytes: frames sent in one event-loop turn are copied into one slab and leave in one
-   * socket write on the next tick (a group commit or a pipelined batch releases many replies at
-   * once). Written regions are never touched again: the next frames go after them, and a full
-   * slab is replaced, so bytes the socket has not sent yet stay intact.
+   * Outgoing bytes: the server encodes frames here, and the frames of one event-loop turn leave
+   * in one socket write on the next tick (a group commit or a pipelined batch releases many
+   * replies at once). Bytes handed to the socket are never touched again; when the buffer is
+   * full the unsent bytes move to a new one.
    */
-  private slab: Buffer = Buffer.allocUnsafe(0);
-  private slabStart = 0;
-  private slabEnd = 0;
+  readonly output = new JuteWriter(OUTPUT_BUFFER_BYTES_MIN);
   private flushScheduled = false;
-  private lastFlushBytes = 0;
 
-  send(frame: Buffer): void {
-    if (this.closed) return;
-    if (this.slabEnd + frame.length > this.slab.length) {
-      const carried = this.slabEnd - this.slabStart;
-      // sized by the last flush, so an idle connection holds little and a busy one rarely refills
-      const size = Math.min(OUTPUT_SLAB_BYTES_MAX, Math.max(OUTPUT_SLAB_BYTES_MIN, this.lastFlushBytes * 4));
-      const next = Buffer.allocUnsafe(Math.max(size, carried + frame.length));
-      this.slab.copy(next, 0, this.slabStart, this.slabEnd);
-      this.slab = next;
-      this.slabStart = 0;
-      this.slabEnd = carried;
+  frameWritten(): void {
+    if (this.closed) {
+      this.output.dropFrame();
+      return;
     }
-    frame.copy(this.slab, this.slabEnd);
-    this.slabEnd += frame.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
@@ -72,17 +60,19 @@ class SocketConnection implements ClientConnection {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.slabEnd === this.slabStart) return;
-    const bytes = this.slab.subarray(this.slabStart, this.slabEnd);
-    this.lastFlushBytes = bytes.length;
-    this.slabStart = this.slabEnd;
+    const out = this.output;
+    const n = out.unsentBytes;
+    if (n === 0) return;
+    // The next buffer is sized by this flush, so an idle connection holds little and a busy one rarely refills.
+    out.growBytes = Math.min(OUTPUT_BUFFER_BYTES_MAX, Math.max(OUTPUT_BUFFER_BYTES_MIN, n * 4));
+    const bytes = out.handOff();
     if (!this.socket.destroyed) this.socket.write(bytes);
   };
 
   /** True while the peer has more unread replies queued than we are willing to hold. */
   overloaded(): boolean {
-    if (this.socket.writableLength + (this.slabEnd - this.slabStart) <= CONNECTION_OUTPUT_BYTES_MAX) return false;
-    // Hand the slab to the socket now: the caller waits for 'drain', which only a socket write
+    if (this.socket.writableLength + this.output.unsentBytes <= CONNECTION_OUTPUT_BYTES_MAX) return false;
+    // Hand the bytes to the socket now: the caller waits for 'drain', which only a socket write
     // that found the socket's buffer full will bring.
     this.flush();
     return this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX;
@@ -190,10 +180,9 @@ export class ClientListener {
             socket.pause();
             return;
           }
-          const frame = decoder.next();
-          if (frame === null) return;
+          if (!decoder.nextFrame()) return;
           sawFrame = true;
-          this.core.onFrame(conn, frame);
+          this.core.onFrame(conn, decoder.frameBuffer, decoder.frameStart, decoder.frameEnd);
         }
       } catch (e) {
         this.onBadInput(conn, e);

@@ -1,4 +1,5 @@
 /** What the server core needs from its environment: connections, clock, hashing, logging. */
+import type { JuteWriter } from '../codec/index.js';
 
 /** One client connection as the core sees it; the net layer implements it over a socket. */
 export interface ClientConnection {
@@ -7,10 +8,12 @@ export interface ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /**
-   * Queue a complete frame (length prefix included) for sending. The bytes are taken (copied or
-   * written) before send returns: the caller reuses the buffer for the next frame.
+   * The connection's outgoing bytes: the server appends each frame in place (beginFrame ...
+   * endFrame), then calls frameWritten. Encoding there saves a copy and a Buffer per reply.
    */
-  send(frame: Buffer): void;
+  readonly output: JuteWriter;
+  /** The frame just appended to `output` is complete: queue it for sending. */
+  frameWritten(): void;
   /** Flush what is queued, then close. */
   close(reason: string): void;
   /** Told when every queued request of this connection has been answered (resume reading). */

@@ -39,7 +39,7 @@ import {
   type Prepared,
   type Sha1Base64,
 } from '../prep/index.js';
-import { finishReply, notificationFrame, startReply } from './reply-frames.js';
+import { finishReply, startReply, writeNotification } from './reply-frames.js';
 import { ConnectionState } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 
@@ -103,11 +103,8 @@ export class ZkServer {
     latencyCount: 0,
   };
   outstandingRequests = 0;
-  /**
-   * Every outgoing frame is encoded here, then handed to the connection, which copies it before
-   * send returns; one writer for all replies means no buffer or writer per reply.
-   */
-  private readonly out = new JuteWriter(64 * 1024);
+  /** Frames for a connection that is closing are encoded here and dropped. */
+  private readonly discard = new JuteWriter(1024);
 
   constructor(
     readonly settings: ServerSettings,
@@ -160,22 +157,25 @@ export class ZkServer {
     state.conn.close(reason);
   }
 
-  /** One complete frame from a connection. Throws CodecError for bytes that do not decode. */
-  onFrame(conn: ClientConnection, frame: Buffer): void {
+  /**
+   * One complete frame from a connection: its body is `buf` from `start` to `end` (the bytes
+   * are only read while onFrame runs). Throws CodecError for bytes that do not decode.
+   */
+  onFrame(conn: ClientConnection, buf: Buffer, start = 0, end = buf.length): void {
     const state = this.connections.get(conn.id);
     if (state === undefined || state.closing) return;
     state.stats.packetsReceived++;
     this.counters.packetsReceived++;
     if (!state.handshakeStarted) {
       state.handshakeStarted = true;
-      this.onConnectRequest(state, frame);
+      this.onConnectRequest(state, new JuteReader(buf, start, end));
       return;
     }
     if (state.sessionId === null) {
       // Requests while the session is still being created are not allowed by the protocol.
       throw new CodecError('request before the session was established');
     }
-    const r = new JuteReader(frame);
+    const r = new JuteReader(buf, start, end);
     const xid = r.readInt();
     const type = r.readInt();
     if (!isClientOpcode(type)) {
@@ -220,8 +220,8 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ handshake
 
-  private onConnectRequest(state: ConnectionState, frame: Buffer): void {
-    const req = readConnectRequest(new JuteReader(frame));
+  private onConnectRequest(state: ConnectionState, r: JuteReader): void {
+    const req = readConnectRequest(r);
     state.oldClient = req.readOnly === undefined;
     if (req.lastZxidSeen > this.lastZxid) {
       this.log.info(
@@ -277,28 +277,38 @@ export class ZkServer {
 
   private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
     if (state.closing) return;
-    const w = this.out.reset();
-    const at = w.reserveInt();
+    const w = this.frameWriter(state).beginFrame();
     writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd, readOnly: state.oldClient ? undefined : false });
-    w.patchInt(at, w.length - 4);
-    this.sendFrame(state, w.toBuffer());
+    w.endFrame();
+    this.frameWritten(state, w);
   }
 
   // ------------------------------------------------------------------ replies and ordering
 
-  private sendFrame(state: ConnectionState, frame: Buffer): void {
-    if (state.closing) return;
+  /** Where a frame for `state` is encoded: the end of its connection's output, unless it is closing. */
+  private frameWriter(state: ConnectionState): JuteWriter {
+    return state.closing ? this.discard.reset() : state.conn.output;
+  }
+
+  /** The frame just encoded into `w` (from frameWriter) is complete: send it. */
+  private frameWritten(state: ConnectionState, w: JuteWriter): void {
+    if (w === this.discard) return;
+    if (state.closing) {
+      w.dropFrame();
+      return;
+    }
     state.stats.packetsSent++;
     this.counters.packetsSent++;
-    state.conn.send(frame);
+    state.conn.frameWritten();
   }
 
   private reply(state: ConnectionState, xid: number, zxid: number, err: number, body: Body): void {
-    const w = this.out;
+    const w = this.frameWriter(state);
     startReply(w, xid, zxid);
     if (err === 0 && body !== null) body(w);
+    finishReply(w, err);
     state.stats.lastZxid = zxid;
-    this.sendFrame(state, finishReply(w, err));
+    this.frameWritten(state, w);
   }
 
   /** Queue an answer behind this connection's earlier writes; run it now if none are pending. */
@@ -386,7 +396,9 @@ export class ZkServer {
 
   /** ZooKeeper 3.8 sends notifications with zxid -1 (3.9 sends the txn's). */
   private sendEvent(state: ConnectionState, type: number, path: string): void {
-    this.sendFrame(state, notificationFrame(this.out, type, path));
+    const w = this.frameWriter(state);
+    writeNotification(w, type, path);
+    this.frameWritten(state, w);
   }
 
   // ------------------------------------------------------------------ dispatch
@@ -428,13 +440,13 @@ export class ZkServer {
 
   /** A read's reply, its body encoded straight after the header (dropped again on an error). */
   private answerRead(state: ConnectionState, xid: number, req: Request, startMs: number): void {
-    const w = this.out;
+    const w = this.frameWriter(state);
     const zxid = this.lastZxid;
     startReply(w, xid, zxid);
-    const err = this.read(state, req, w);
+    finishReply(w, this.read(state, req, w));
     this.recordLatency(state, startMs, req.op, xid);
     state.stats.lastZxid = zxid;
-    this.sendFrame(state, finishReply(w, err));
+    this.frameWritten(state, w);
   }
 
   private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {

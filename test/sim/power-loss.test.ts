@@ -128,9 +128,11 @@ class SimClient implements ClientConnection {
     return this.sessionId !== null && !this.closed && !this.closing;
   }
 
-  send(frame: Buffer): void {
-    // the server may reuse the frame's memory once send returns
-    this.onSend(this, Buffer.from(frame));
+  readonly output = new JuteWriter(256);
+
+  frameWritten(): void {
+    // exactly one frame (length prefix included) is written between handOffs
+    this.onSend(this, Buffer.from(this.output.handOff()));
   }
 
   close(): void {

@@ -78,6 +78,26 @@ describe('FrameDecoder', () => {
     assert.deepEqual(first, Buffer.from('one'));
   });
 
+  test('nextFrame locates frames in place: no copy, body bounds inside frameBuffer', () => {
+    const d = new FrameDecoder(100);
+    const chunk = Buffer.concat([frame(Buffer.from('one')), frame(Buffer.from('')), frame(Buffer.from('three'))]);
+    d.push(chunk);
+    const bodies: string[] = [];
+    while (d.nextFrame()) {
+      assert.equal(d.frameBuffer, chunk, 'a frame inside one chunk is read from that chunk');
+      bodies.push(d.frameBuffer.toString('latin1', d.frameStart, d.frameEnd));
+    }
+    assert.deepEqual(bodies, ['one', '', 'three']);
+    assert.equal(d.buffered, 0);
+    // a frame split across chunks is joined once, then located the same way
+    const f = frame(Buffer.from('split'));
+    d.push(f.subarray(0, 6));
+    assert.equal(d.nextFrame(), false);
+    d.push(f.subarray(6));
+    assert.equal(d.nextFrame(), true);
+    assert.equal(d.frameBuffer.toString('latin1', d.frameStart, d.frameEnd), 'split');
+  });
+
   test('a length equal to the limit is accepted', () => {
     const d = new FrameDecoder(4);
     d.push(frame(Buffer.from('abcd')));

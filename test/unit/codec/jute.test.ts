@@ -72,6 +72,103 @@ describe('JuteWriter encodes big-endian primitives', () => {
   });
 });
 
+describe('JuteWriter strings', () => {
+  test('short ASCII, short non-ASCII and long strings all carry their UTF-8 byte length', () => {
+    for (const s of ['/zk/a-b_c.1', 'x'.repeat(64), 'x'.repeat(65), '/naïve', '/日本', '/a' + '€'.repeat(40), 'y'.repeat(300)]) {
+      const w = new JuteWriter(8).writeInt(7).writeString(s).writeInt(8);
+      const utf8 = Buffer.from(s, 'utf8');
+      const expected = Buffer.alloc(4 + 4 + utf8.length + 4);
+      expected.writeInt32BE(7, 0);
+      expected.writeInt32BE(utf8.length, 4);
+      utf8.copy(expected, 8);
+      expected.writeInt32BE(8, 8 + utf8.length);
+      assert.deepEqual(w.toBuffer(), expected, s);
+    }
+  });
+
+  test('a short string whose ASCII attempt fails midway leaves no stray bytes', () => {
+    const w = new JuteWriter(4);
+    w.writeString('abc\u00ffdef').writeString('ok');
+    const r = new JuteReader(w.toBuffer());
+    assert.equal(r.readString(), 'abc\u00ffdef');
+    assert.equal(r.readString(), 'ok');
+    assert.equal(r.remaining, 0);
+  });
+});
+
+describe('JuteWriter as a connection output queue', () => {
+  const frameOf = (text: string): string =>
+    Buffer.from([0, 0, 0, 4 + text.length, 0, 0, 0, text.length]).toString('hex') + Buffer.from(text).toString('hex');
+
+  test('beginFrame / endFrame prefix each frame with its length; frames follow one another', () => {
+    const w = new JuteWriter(4);
+    w.beginFrame().writeString('ab');
+    w.endFrame();
+    assert.equal(w.frameStart, 0);
+    w.beginFrame().writeString('cde');
+    w.endFrame();
+    assert.equal(w.frameStart, 10);
+    assert.equal(hex(w), frameOf('ab') + frameOf('cde'));
+  });
+
+  test('dropFrame removes only the frame begun last', () => {
+    const w = new JuteWriter(64);
+    w.beginFrame().writeString('keep');
+    w.endFrame();
+    w.beginFrame().writeString('drop');
+    w.dropFrame();
+    assert.equal(hex(w), frameOf('keep'));
+  });
+
+  test('handOff returns each batch once, and growth never rewrites handed-off bytes', () => {
+    const w = new JuteWriter(16);
+    w.beginFrame().writeString('first');
+    w.endFrame();
+    const sent = w.handOff();
+    const sentCopy = Buffer.from(sent);
+    assert.equal(sent.toString('hex'), frameOf('first'));
+    assert.equal(w.unsentBytes, 0);
+    // A frame begun before growth and finished after it: its length prefix moves with it.
+    w.beginFrame().writeString('second');
+    w.writeString('x'.repeat(100));
+    w.endFrame();
+    assert.deepEqual(sent, sentCopy, 'the socket still holds the first batch: it must be unchanged');
+    const next = w.handOff();
+    assert.equal(next.readInt32BE(0), next.length - 4);
+    const r = new JuteReader(next, 4);
+    assert.equal(r.readString(), 'second');
+    assert.equal(r.readString(), 'x'.repeat(100));
+    assert.equal(w.handOff().length, 0);
+  });
+
+  test('growth after a handOff keeps only the unsent bytes and honours growBytes', () => {
+    const w = new JuteWriter(32);
+    w.growBytes = 64;
+    w.writeString('a'.repeat(20));
+    w.handOff();
+    w.writeInt(1).writeInt(2);
+    w.writeBuffer(Buffer.alloc(40, 9)); // does not fit behind the handed-off bytes: moves
+    assert.equal(w.length, 8 + 4 + 40, 'offsets restart from the unsent bytes');
+    assert.equal(w.view().length, 64);
+    const r = new JuteReader(w.handOff());
+    assert.equal(r.readInt(), 1);
+    assert.equal(r.readInt(), 2);
+    assert.deepEqual(r.readBuffer(), Buffer.alloc(40, 9));
+  });
+
+  test('reset is refused once bytes were handed off (they may still be in a socket)', () => {
+    const w = new JuteWriter(8).writeInt(1);
+    w.handOff();
+    assert.throws(() => w.reset(), /handed off/);
+  });
+
+  test('patchInt outside what was written is refused', () => {
+    const w = new JuteWriter(64).writeInt(1);
+    assert.throws(() => w.patchInt(2, 5), RangeError);
+    assert.throws(() => w.patchUint(-1, 5), RangeError);
+  });
+});
+
 describe('JuteReader', () => {
   test('reads what the writer wrote', () => {
     const w = new JuteWriter()
