@@ -34,19 +34,35 @@ import {
 } from '../tree/index.js';
 import { aclPermits, fixupAcl } from './auth.js';
 
-/** The parts of a znode prep needs, as they will be once every prepared txn is applied. */
+/**
+ * The parts of a znode prep reads: a tree node (ZNode has these fields) or a pending record.
+ * Read-only here, and only within one prepare call (a ZNode view reads the live tree).
+ */
 interface NodeRecord {
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  childCount: number;
-  acl: readonly ACL[];
+  readonly version: number;
+  readonly cversion: number;
+  readonly aversion: number;
+  readonly ephemeralOwner: bigint;
+  readonly childCount: number;
+  readonly acl: readonly ACL[];
 }
 
-interface Pending {
-  zxid: number;
-  record: NodeRecord | null;
+/**
+ * A znode as it will be once the txn `zxid` (and every one before it) is applied, or its
+ * deletion (`exists` false). The same object is the node table entry and the zxid-order entry.
+ */
+class PendingRecord implements NodeRecord {
+  constructor(
+    readonly path: string,
+    readonly zxid: number,
+    readonly exists: boolean,
+    public version: number,
+    public cversion: number,
+    public aversion: number,
+    readonly ephemeralOwner: bigint,
+    public childCount: number,
+    readonly acl: readonly ACL[],
+  ) {}
 }
 
 export interface PrepContext {
@@ -60,6 +76,8 @@ export interface PrepSettings {
   extendedTypesEnabled: boolean;
   skipAcl: boolean;
 }
+
+const NO_ACL: readonly ACL[] = Object.freeze([]);
 
 const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
 
@@ -89,9 +107,9 @@ type WriteRequest = RequestOf<
 >;
 
 export class RequestPreparer {
-  private readonly pending = new Map<string, Pending>();
-  /** Every pending record in zxid order (stale entries are skipped when reached). */
-  private readonly pendingOrder: Array<{ zxid: number; path: string }> = [];
+  private readonly pending = new Map<string, PendingRecord>();
+  /** Every pending record in zxid order (ones replaced in `pending` are skipped when reached). */
+  private readonly pendingOrder: PendingRecord[] = [];
   private pendingHead = 0;
   private nextZxid: number;
 
@@ -113,8 +131,8 @@ export class RequestPreparer {
       const entry = this.pendingOrder[this.pendingHead];
       if (entry === undefined || entry.zxid > zxid) break;
       this.pendingHead++;
-      const p = this.pending.get(entry.path);
-      if (p !== undefined && p.zxid <= zxid) this.pending.delete(entry.path);
+      // A later record for the path (a later zxid, or a later op of the same multi) stays.
+      if (this.pending.get(entry.path) === entry) this.pending.delete(entry.path);
     }
     if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingOrder.length) {
       this.pendingOrder.splice(0, this.pendingHead);
@@ -143,14 +161,14 @@ export class RequestPreparer {
     // Like ZooKeeper: drop ephemerals a pending txn deletes (another session may re-create
     // them), add those pending creates will make.
     for (const [path, p] of this.pending) {
-      if (p.record === null) removed.add(path);
-      else if (p.record.ephemeralOwner === ctx.sessionId) added.push(path);
+      if (!p.exists) removed.add(path);
+      else if (p.ephemeralOwner === ctx.sessionId) added.push(path);
       else if (current.includes(path)) removed.add(path);
     }
     // ZooKeeper walks a HashSet, so watchers see the deletions in Java hash order.
     const capacity = javaHashCapacity(this.tree.ephemeralsHighWaterOf(ctx.sessionId));
     const paths = javaClosingSetOrder(current, capacity, removed, added);
-    for (const path of paths) this.setPending(path, zxid, null);
+    for (const path of paths) this.setDeleted(path, zxid);
     return { header: this.header(ctx, OpCode.closeSession, zxid), txn: { type: OpCode.closeSession, paths2Delete: paths } };
   }
 
@@ -181,7 +199,7 @@ export class RequestPreparer {
 
   /** The multi txn, or null when the whole multi fails to marshal (as ZooKeeper's does). */
   private prepareMulti(ctx: PrepContext, ops: readonly Request[], zxid: number): Txn | null {
-    const saved = new Map<string, Pending | undefined>();
+    const saved = new Map<string, PendingRecord | undefined>();
     const txns: Txn[] = [];
     let failedAt = -1;
     let failure = 0;
@@ -218,17 +236,8 @@ export class RequestPreparer {
 
   private record(path: string): NodeRecord | null {
     const p = this.pending.get(path);
-    if (p !== undefined) return p.record;
-    const node = this.tree.get(path);
-    if (node === undefined) return null;
-    return {
-      version: node.version,
-      cversion: node.cversion,
-      aversion: node.aversion,
-      ephemeralOwner: node.ephemeralOwner,
-      childCount: node.childCount,
-      acl: node.acl,
-    };
+    if (p !== undefined) return p.exists ? p : null;
+    return this.tree.get(path) ?? null;
   }
 
   private mustRecord(path: string): NodeRecord {
@@ -237,10 +246,22 @@ export class RequestPreparer {
     return r;
   }
 
-  private setPending(path: string, zxid: number, record: NodeRecord | null, saved?: Map<string, Pending | undefined>): void {
-    if (saved !== undefined && !saved.has(path)) saved.set(path, this.pending.get(path));
-    this.pending.set(path, { zxid, record });
-    this.pendingOrder.push({ zxid, path });
+  private setPending(p: PendingRecord, saved?: Map<string, PendingRecord | undefined>): PendingRecord {
+    if (saved !== undefined && !saved.has(p.path)) saved.set(p.path, this.pending.get(p.path));
+    this.pending.set(p.path, p);
+    this.pendingOrder.push(p);
+    return p;
+  }
+
+  /** Records that `path` will be as `rec` (a copy, for the caller to change) once `zxid` applies. */
+  private setUpdated(path: string, zxid: number, rec: NodeRecord, saved?: Map<string, PendingRecord | undefined>): PendingRecord {
+    const p = new PendingRecord(path, zxid, true, rec.version, rec.cversion, rec.aversion, rec.ephemeralOwner, rec.childCount, rec.acl);
+    return this.setPending(p, saved);
+  }
+
+  /** Records that `path` will be gone once `zxid` applies. */
+  private setDeleted(path: string, zxid: number, saved?: Map<string, PendingRecord | undefined>): void {
+    this.setPending(new PendingRecord(path, zxid, false, 0, 0, 0, 0n, 0, NO_ACL), saved);
   }
 
   private checkAcl(acl: readonly ACL[], perm: number, ctx: PrepContext): void {
@@ -274,7 +295,7 @@ export class RequestPreparer {
     return (current + 1) | 0;
   }
 
-  private prepareOne(ctx: PrepContext, req: WriteRequest, zxid: number, saved?: Map<string, Pending | undefined>): Txn {
+  private prepareOne(ctx: PrepContext, req: WriteRequest, zxid: number, saved?: Map<string, PendingRecord | undefined>): Txn {
     switch (req.op) {
       case OpCode.create:
       case OpCode.create2:
@@ -289,7 +310,7 @@ export class RequestPreparer {
         const rec = this.mustRecord(req.path);
         this.checkAcl(rec.acl, Perms.WRITE, ctx);
         const version = RequestPreparer.checkVersion(rec.version, req.version);
-        this.setPending(req.path, zxid, { ...rec, version }, saved);
+        this.setUpdated(req.path, zxid, rec, saved).version = version;
         return { type: OpCode.setData, path: req.path, data: req.data, version };
       }
       case OpCode.setACL: {
@@ -300,7 +321,7 @@ export class RequestPreparer {
         const version = RequestPreparer.checkVersion(rec.aversion, req.version);
         // As in ZooKeeper, the pending record takes the new aversion but keeps the old ACL, so
         // a pipelined request is checked against the ACL the node has until this one applies.
-        this.setPending(req.path, zxid, { ...rec, aversion: version }, saved);
+        this.setUpdated(req.path, zxid, rec, saved).aversion = version;
         return { type: OpCode.setACL, path: req.path, acl, version };
       }
       case OpCode.check: {
@@ -323,7 +344,7 @@ export class RequestPreparer {
     ctx: PrepContext,
     req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>,
     zxid: number,
-    saved?: Map<string, Pending | undefined>,
+    saved?: Map<string, PendingRecord | undefined>,
   ): Txn {
     const mode = req.flags;
     const ttl = req.op === OpCode.createTTL ? req.ttl : -1;
@@ -344,7 +365,9 @@ export class RequestPreparer {
     }
     const parentCVersion = parent.cversion + 1;
     const ephemeral = req.op !== OpCode.createContainer && req.op !== OpCode.createTTL && isEphemeralMode(mode);
-    this.setPending(parentPath, zxid, { ...parent, cversion: parentCVersion, childCount: parent.childCount + 1 }, saved);
+    const parentAfter = this.setUpdated(parentPath, zxid, parent, saved);
+    parentAfter.cversion = parentCVersion;
+    parentAfter.childCount++;
     const owner =
       req.op === OpCode.createContainer
         ? CONTAINER_EPHEMERAL_OWNER
@@ -353,7 +376,7 @@ export class RequestPreparer {
           : ephemeral
             ? ctx.sessionId
             : 0n;
-    this.setPending(path, zxid, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl }, saved);
+    this.setPending(new PendingRecord(path, zxid, true, 0, 0, 0, owner, 0, acl), saved);
     if (req.op === OpCode.createContainer) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
     if (req.op === OpCode.createTTL) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };
     const type = req.op === OpCode.create ? OpCode.create : OpCode.create2;
@@ -364,7 +387,7 @@ export class RequestPreparer {
     ctx: PrepContext,
     req: RequestOf<typeof OpCode.delete | typeof OpCode.deleteContainer>,
     zxid: number,
-    saved?: Map<string, Pending | undefined>,
+    saved?: Map<string, PendingRecord | undefined>,
   ): Txn {
     const parentPath = this.parentPathOf(req.path, true);
     const parent = this.mustRecord(parentPath);
@@ -377,8 +400,8 @@ export class RequestPreparer {
       RequestPreparer.checkVersion(rec.version, req.version);
     }
     if (rec.childCount > 0) throw new PrepError(ErrorCode.NOTEMPTY);
-    this.setPending(parentPath, zxid, { ...parent, childCount: parent.childCount - 1 }, saved);
-    this.setPending(req.path, zxid, null, saved);
+    this.setUpdated(parentPath, zxid, parent, saved).childCount--;
+    this.setDeleted(req.path, zxid, saved);
     return { type: req.op, path: req.path };
   }
 }

@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AssertionError,
+  adler32,
   assert as invariant,
   JavaRandom,
   SeededRandom,
@@ -120,5 +121,35 @@ describe('assert and limits', () => {
     assert.equal(CONNECT_REQUEST_BYTES_MIN, 44);
     assert.equal(SESSION_PASSWORD_BYTES, 16);
     assert.equal(TTL_MS_MAX, 2 ** 40 - 1);
+  });
+});
+
+describe('adler32 (java.util.zip.Adler32)', () => {
+  /** The definition, one byte at a time, without deferred modulo. */
+  function reference(buf: Uint8Array, start: number, end: number, seed = 1): number {
+    let a = seed & 0xffff;
+    let b = seed >>> 16;
+    for (let i = start; i < end; i++) {
+      a = (a + (buf[i] as number)) % 65521;
+      b = (b + a) % 65521;
+    }
+    return ((b << 16) | a) >>> 0;
+  }
+
+  test('known values', () => {
+    assert.equal(adler32(Buffer.from('Wikipedia')), 0x11e60398);
+    assert.equal(adler32(Buffer.alloc(0)), 1);
+  });
+
+  test('every length and offset around the 4-byte rounds, and runs past the modulo interval', () => {
+    const rng = new SeededRandom(7);
+    const buf = Buffer.alloc(12000);
+    for (let i = 0; i < buf.length; i++) buf[i] = i % 3 === 0 ? 0xff : rng.int(256);
+    for (let start = 0; start < 5; start++) {
+      for (let len = 0; len < 40; len++)
+        assert.equal(adler32(buf, start, start + len), reference(buf, start, start + len), `${start}+${len}`);
+    }
+    for (const len of [5551, 5552, 5553, 11103, 11999]) assert.equal(adler32(buf, 1, 1 + len), reference(buf, 1, 1 + len), `len ${len}`);
+    assert.equal(adler32(buf, 10, 500, 0x12345678 % 65521), reference(buf, 10, 500, 0x12345678 % 65521), 'seeded');
   });
 });
