@@ -168,7 +168,7 @@ export class JuteWriter {
   private handedOff = 0;
   /** Offset of the frame being written (beginFrame), moved along when growth drops bytes. */
   private frameAt = 0;
-  /** Size of the buffer growth allocates next (at least what it must hold); 0: the size that fits, doubling. */
+  /** Least size of the buffer growth allocates next (0: twice what it keeps, or more to fit). */
   growBytes = 0;
 
   constructor(initialBytes = 256) {
@@ -186,13 +186,11 @@ export class JuteWriter {
 
   private grow(n: number): void {
     const from = this.handedOff;
-    const need = this.pos - from + n;
-    let size = Math.max(this.growBytes, need);
-    if (this.growBytes === 0) {
-      // doubles while the bytes it keeps do not fit (after a handOff they may fit as they are)
-      size = Math.max(this.buf.length, 1);
-      while (size < need) size *= 2;
-    }
+    const kept = this.pos - from;
+    // At least twice what is kept: a burst of writes between two handOffs then copies each
+    // byte O(1) times on average, however small growBytes is.
+    let size = Math.max(this.growBytes, 2 * kept, 16);
+    while (size < kept + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, from, this.pos);
     this.buf = next;

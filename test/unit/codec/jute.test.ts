@@ -156,6 +156,21 @@ describe('JuteWriter as a connection output queue', () => {
     assert.deepEqual(r.readBuffer(), Buffer.alloc(40, 9));
   });
 
+  test('a burst of writes with a small growBytes grows geometrically, not by what each write needs', () => {
+    const w = new JuteWriter(16);
+    w.growBytes = 16;
+    w.writeInt(0);
+    w.handOff();
+    const sizes = new Set<number>();
+    for (let i = 0; i < 1000; i++) {
+      w.writeLong(i);
+      sizes.add(w.view().length);
+    }
+    assert.ok(sizes.size <= 11, `${sizes.size} buffers for 8000 bytes`);
+    const r = new JuteReader(w.handOff());
+    for (let i = 0; i < 1000; i++) assert.equal(r.readLong(), i);
+  });
+
   test('reset is refused once bytes were handed off (they may still be in a socket)', () => {
     const w = new JuteWriter(8).writeInt(1);
     w.handOff();
