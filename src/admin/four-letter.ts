@@ -36,7 +36,7 @@ function connectionLine(c: ConnectionState, full: boolean, now: number): string 
   const min = s.latencyCount === 0 ? 0 : s.minLatencyMs;
   return (
     `${base},sid=${hex(c.sessionId)},lop=${s.lastOp},est=${c.establishedMs},to=${c.sessionTimeoutMs},lcxid=${hex(s.lastCxid)},` +
-    `lzxid=${hex(s.lastZxid)},lresp=${s.lastResponseTimeMs},llat=${Math.round(s.lastLatencyMs)},minlat=${Math.round(min)},` +
+    `lzxid=${hex(s.lastZxid)},lresp=${Math.floor(s.lastResponseTimeMs)},llat=${Math.round(s.lastLatencyMs)},minlat=${Math.round(min)},` +
     `avglat=${s.latencyCount === 0 ? 0 : Math.round(s.totalLatencyMs / s.latencyCount)},maxlat=${Math.round(s.maxLatencyMs)})` +
     (now < 0 ? '' : '')
   );

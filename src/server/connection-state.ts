@@ -20,6 +20,7 @@ export class ConnectionStats {
   lastOpCode = -1;
   lastCxid = -1;
   lastZxid = -1;
+  /** Monotonic ms of the last reply (`cons` lresp; ZooKeeper's is monotonic too). */
   lastResponseTimeMs = 0;
   lastLatencyMs = 0;
 

@@ -336,11 +336,13 @@ export class ZkServer {
   }
 
   private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
-    const ms = this.clock.monoMs() - startMs;
+    const now = this.clock.monoMs();
+    const ms = now - startMs;
     state.stats.recordLatency(ms);
     state.stats.lastOpCode = op;
     state.stats.lastCxid = xid;
-    state.stats.lastResponseTimeMs = this.clock.wallMs();
+    // monotonic, as ZooKeeper's (Time.currentElapsedTime), and no second clock read
+    state.stats.lastResponseTimeMs = now;
     const c = this.counters;
     c.totalLatencyMs += ms;
     c.latencyCount++;

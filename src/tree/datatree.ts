@@ -12,6 +12,8 @@ import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } f
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
+/** A data change has no parent ACL to guard it (shared, never mutated). */
+const NO_ACL: readonly ACL[] = Object.freeze([]);
 
 /**
  * A change a txn made, for watches. Child-list changes of the parent are implied. The ACLs
@@ -361,7 +363,7 @@ export class DataTree {
     node.version = version;
     node.mzxid = header.zxid;
     node.mtime = header.time;
-    changes.push({ kind: 'dataChanged', path, acl: node.acl, parentAcl: [] });
+    changes.push({ kind: 'dataChanged', path, acl: node.acl, parentAcl: NO_ACL });
     return { err: 0, path, stat: this.statOf(node) };
   }
 
