@@ -261,7 +261,8 @@ export class JuteWriter {
       this.dv.setInt32(this.pos, 0);
       this.dv.setInt32(this.pos + 4, 0);
     } else {
-      this.dv.setBigInt64(this.pos, BigInt.asIntN(64, v));
+      // setBigUint64 stores v modulo 2^64: the same bits as the signed long, with no new bigint
+      this.dv.setBigUint64(this.pos, v);
     }
     this.pos += 8;
     return this;

@@ -1,12 +1,30 @@
 /** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
 import { opName, type Id } from '../codec/index.js';
+import type { ApplyResult } from '../tree/index.js';
 import type { ClientConnection } from './types.js';
 
 /** A request waiting for its turn to be answered, in arrival order. */
 export interface QueuedReply {
   /** False while the write's txn is not yet durable and applied. */
-  ready: boolean;
-  run: () => void;
+  readonly ready: boolean;
+  run(): void;
+}
+
+/** A write in its connection's queue: ready once its txn is applied, answered from the result. */
+export class QueuedWrite implements QueuedReply {
+  ready = false;
+  private result: ApplyResult | null = null;
+
+  constructor(private readonly answer: (res: ApplyResult) => void) {}
+
+  applied(res: ApplyResult): void {
+    this.result = res;
+    this.ready = true;
+  }
+
+  run(): void {
+    if (this.result !== null) this.answer(this.result);
+  }
 }
 
 export class ConnectionStats {

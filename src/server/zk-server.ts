@@ -40,7 +40,7 @@ import {
   type Sha1Base64,
 } from '../prep/index.js';
 import { finishReply, startReply, writeNotification } from './reply-frames.js';
-import { ConnectionState } from './connection-state.js';
+import { ConnectionState, QueuedWrite } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 
 export interface ServerSettings {
@@ -70,8 +70,6 @@ export interface TxnSink {
 export const inMemorySink: TxnSink = {
   append: (_p, durable) => durable(),
 };
-
-type Body = ((w: JuteWriter) => void) | null;
 
 const WRITE_OPS = new Set<number>([
   OpCode.create,
@@ -182,7 +180,7 @@ export class ZkServer {
       // As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on).
       this.log.warn({ type, session: hex(state.sessionId) }, 'unknown request type; closing connection');
       this.enqueueReply(state, xid, () => {
-        this.reply(state, xid, -1, ErrorCode.UNIMPLEMENTED, null);
+        this.reply(state, xid, -1, ErrorCode.UNIMPLEMENTED);
         this.closeConnection(state, 'unknown request type');
       });
       return;
@@ -209,12 +207,12 @@ export class ZkServer {
     if (WRITE_OPS.has(type)) {
       const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.MARSHALLINGERROR);
       this.commit(prepared, state, (res) => {
-        this.reply(state, xid, prepared.header.zxid, res.err, null);
+        this.reply(state, xid, prepared.header.zxid, res.err);
       });
       return;
     }
     this.enqueueReply(state, xid, () => {
-      this.reply(state, xid, this.lastZxid, ErrorCode.MARSHALLINGERROR, null);
+      this.reply(state, xid, this.lastZxid, ErrorCode.MARSHALLINGERROR);
     });
   }
 
@@ -302,10 +300,11 @@ export class ZkServer {
     state.conn.frameWritten();
   }
 
-  private reply(state: ConnectionState, xid: number, zxid: number, err: number, body: Body): void {
+  /** A reply without a body, or a write's reply with the body its op gives `res` (if err is 0). */
+  private reply(state: ConnectionState, xid: number, zxid: number, err: number, op = -1, res: ApplyResult | null = null): void {
     const w = this.frameWriter(state);
     startReply(w, xid, zxid);
-    if (err === 0 && body !== null) body(w);
+    if (err === 0 && res !== null) writeWriteBody(w, op, res);
     finishReply(w, err);
     state.stats.lastZxid = zxid;
     this.frameWritten(state, w);
@@ -363,7 +362,7 @@ export class ZkServer {
    * watch events, which reach clients before the reply that follows) happen once durable.
    */
   private commit(prepared: Prepared, state: ConnectionState | null, after: (res: ApplyResult) => void): void {
-    const entry = state === null ? null : { ready: false, run: (): void => undefined };
+    const entry = state === null ? null : new QueuedWrite(after);
     if (state !== null && entry !== null) state.queue.push(entry);
     this.outstandingRequests++;
     this.sink.append(prepared, () => {
@@ -380,8 +379,7 @@ export class ZkServer {
         after(res);
         return;
       }
-      entry.ready = true;
-      entry.run = () => after(res);
+      entry.applied(res);
       this.drain(state);
     });
   }
@@ -411,7 +409,7 @@ export class ZkServer {
       const prepared = this.prep.prepare(this.ctx(state, sessionId, xid), req as Parameters<RequestPreparer['prepare']>[1]);
       this.commit(prepared, state, (res) => {
         this.recordLatency(state, startMs, req.op, xid);
-        this.reply(state, xid, prepared.header.zxid, res.err, writeBodyFor(req.op, res));
+        this.reply(state, xid, prepared.header.zxid, res.err, req.op, res);
       });
       return;
     }
@@ -424,14 +422,14 @@ export class ZkServer {
         this.auth(state, req);
         return;
       case OpCode.ping:
-        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, 0, null));
+        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, 0));
         return;
       case OpCode.setWatches:
       case OpCode.setWatches2:
         this.enqueueReply(state, xid, () => {
           this.setWatches(state, req);
           // Echo the request's xid: clients send -8, but the 3.8 Java client numbers setWatches2 normally.
-          this.reply(state, xid, this.lastZxid, 0, null);
+          this.reply(state, xid, this.lastZxid, 0);
         });
         return;
       default:
@@ -455,7 +453,7 @@ export class ZkServer {
     this.sessions.setClosing(sessionId);
     const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid));
     this.commit(prepared, state, () => {
-      this.reply(state, xid, prepared.header.zxid, 0, null);
+      this.reply(state, xid, prepared.header.zxid, 0);
       this.bySession.delete(sessionId);
       this.closeConnection(state, 'client closed its session');
     });
@@ -467,16 +465,16 @@ export class ZkServer {
       const id = digestId(userPassword, this.sha1);
       if (this.settings.superDigest !== undefined && id === this.settings.superDigest) state.authIds.push(SUPER_ID);
       if (!state.authIds.some((a) => a.scheme === 'digest' && a.id === id)) state.authIds.push({ scheme: 'digest', id });
-      this.reply(state, Xid.auth, 0, 0, null);
+      this.reply(state, Xid.auth, 0, 0);
       return;
     }
     if (req.scheme === 'ip') {
       // The ip provider authenticates the connection's own address (already held).
-      this.reply(state, Xid.auth, 0, 0, null);
+      this.reply(state, Xid.auth, 0, 0);
       return;
     }
     this.log.warn({ scheme: req.scheme, session: hex(state.sessionId ?? 0n) }, 'authentication failed: no provider for scheme');
-    this.reply(state, Xid.auth, 0, ErrorCode.AUTHFAILED, null);
+    this.reply(state, Xid.auth, 0, ErrorCode.AUTHFAILED);
     this.closeConnection(state, 'authentication failed');
   }
 
@@ -682,37 +680,27 @@ export class ZkServer {
   }
 }
 
-function writeBodyFor(op: number, res: ApplyResult): Body {
+/** Writes the body of a write's successful reply, from its apply result. */
+function writeWriteBody(w: JuteWriter, op: number, res: ApplyResult): void {
   switch (op) {
-    case OpCode.create: {
-      const path = res.path ?? '';
-      return (w) => w.writeString(path);
-    }
+    case OpCode.create:
+      w.writeString(res.path ?? '');
+      return;
     case OpCode.create2:
     case OpCode.createContainer:
-    case OpCode.createTTL: {
-      const path = res.path ?? '';
-      const stat = res.stat;
-      return (w) => {
-        w.writeString(path);
-        if (stat !== undefined) writeStat(w, stat);
-      };
-    }
+    case OpCode.createTTL:
+      w.writeString(res.path ?? '');
+      if (res.stat !== undefined) writeStat(w, res.stat);
+      return;
     case OpCode.setData:
-    case OpCode.setACL: {
-      const stat = res.stat;
-      return stat === undefined ? null : (w) => writeStat(w, stat);
-    }
-    case OpCode.multi: {
-      const results = res.multiResults ?? [];
-      return (w) => writeOpResults(w, results);
-    }
-    case OpCode.check: {
-      const stat = res.stat;
-      return stat === undefined ? null : (w) => writeStat(w, stat);
-    }
+    case OpCode.setACL:
+    case OpCode.check:
+      if (res.stat !== undefined) writeStat(w, res.stat);
+      return;
+    case OpCode.multi:
+      writeOpResults(w, res.multiResults ?? []);
+      return;
     default:
-      return null;
   }
 }
 

@@ -77,13 +77,17 @@ class WatchTable {
     for (const path of [...(this.byWatcher.get(watcher) ?? [])]) this.remove(path, watcher);
   }
 
-  /** ZooKeeper's triggerWatch: who hears `type` at `path`; one-shot watches are consumed. */
-  trigger(path: string, type: number, out: Set<WatcherId>): void {
+  /**
+   * ZooKeeper's triggerWatch: who hears `type` at `path` (null: nobody, the common case, with
+   * nothing allocated); one-shot watches are consumed.
+   */
+  trigger(path: string, type: number): Set<WatcherId> | null {
+    let out: Set<WatcherId> | null = null;
     const exact = this.byPath.get(path);
     if (exact !== undefined) {
       for (const [watcher, mode] of exact) {
         const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
-        if ((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) out.add(watcher);
+        if ((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) (out ??= new Set()).add(watcher);
         if ((mode & WatchMode.standard) !== 0) {
           const rest = mode & ~WatchMode.standard;
           if (rest === 0) this.remove(path, watcher);
@@ -91,12 +95,13 @@ class WatchTable {
         }
       }
     }
-    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return;
+    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return out;
     for (let p = parentOf(path); ; p = parentOf(p)) {
       const m = this.byPath.get(p);
-      if (m !== undefined) for (const [watcher, mode] of m) if ((mode & WatchMode.recursive) !== 0) out.add(watcher);
+      if (m !== undefined) for (const [watcher, mode] of m) if ((mode & WatchMode.recursive) !== 0) (out ??= new Set()).add(watcher);
       if (p === '/') break;
     }
+    return out;
   }
 }
 
@@ -127,32 +132,34 @@ export class WatchManager {
   /** The events a list of tree changes fires, in ZooKeeper's order. */
   eventsFor(changes: readonly TreeChange[]): WatchEvent[] {
     const events: WatchEvent[] = [];
-    const emit = (hit: Set<WatcherId>, type: number, path: string, acl: readonly ACL[], suppress?: Set<WatcherId>): void => {
-      for (const watcher of hit) if (suppress === undefined || !suppress.has(watcher)) events.push({ watcher, type, path, acl });
-    };
     for (const change of changes) {
       const path = change.path;
       if (change.kind === 'created') {
-        const hit = new Set<WatcherId>();
-        this.data.trigger(path, EventType.NodeCreated, hit);
-        emit(hit, EventType.NodeCreated, path, change.acl);
-        const parentHit = new Set<WatcherId>();
-        this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
-        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path), change.parentAcl);
+        emit(events, this.data.trigger(path, EventType.NodeCreated), EventType.NodeCreated, path, change.acl, null);
+        const parent = parentOf(path);
+        emit(
+          events,
+          this.child.trigger(parent, EventType.NodeChildrenChanged),
+          EventType.NodeChildrenChanged,
+          parent,
+          change.parentAcl,
+          null,
+        );
       } else if (change.kind === 'deleted') {
-        const hit = new Set<WatcherId>();
-        this.data.trigger(path, EventType.NodeDeleted, hit);
-        emit(hit, EventType.NodeDeleted, path, change.acl);
-        const childHit = new Set<WatcherId>();
-        this.child.trigger(path, EventType.NodeDeleted, childHit);
-        emit(childHit, EventType.NodeDeleted, path, change.acl, hit);
-        const parentHit = new Set<WatcherId>();
-        this.child.trigger(parentOf(path), EventType.NodeChildrenChanged, parentHit);
-        emit(parentHit, EventType.NodeChildrenChanged, parentOf(path), change.parentAcl);
+        const hit = this.data.trigger(path, EventType.NodeDeleted);
+        emit(events, hit, EventType.NodeDeleted, path, change.acl, null);
+        emit(events, this.child.trigger(path, EventType.NodeDeleted), EventType.NodeDeleted, path, change.acl, hit);
+        const parent = parentOf(path);
+        emit(
+          events,
+          this.child.trigger(parent, EventType.NodeChildrenChanged),
+          EventType.NodeChildrenChanged,
+          parent,
+          change.parentAcl,
+          null,
+        );
       } else {
-        const hit = new Set<WatcherId>();
-        this.data.trigger(path, EventType.NodeDataChanged, hit);
-        emit(hit, EventType.NodeDataChanged, path, change.acl);
+        emit(events, this.data.trigger(path, EventType.NodeDataChanged), EventType.NodeDataChanged, path, change.acl, null);
       }
     }
     return events;
@@ -165,4 +172,17 @@ export class WatchManager {
     for (const m of this.child.byPath.values()) n += m.size;
     return n;
   }
+}
+
+/** Appends an event for each watcher in `hit` not in `suppress` (who already heard this change). */
+function emit(
+  events: WatchEvent[],
+  hit: Set<WatcherId> | null,
+  type: number,
+  path: string,
+  acl: readonly ACL[],
+  suppress: Set<WatcherId> | null,
+): void {
+  if (hit === null) return;
+  for (const watcher of hit) if (suppress === null || !suppress.has(watcher)) events.push({ watcher, type, path, acl });
 }
