@@ -194,13 +194,7 @@ export class DataTree {
 
   /** Writes the Stat a client sees for `node` (as statOf, without building it). */
   writeStat(w: JuteWriter, node: ZNode): void {
-    const numChildren = node.childCount;
-    w.writeLong(node.czxid).writeLong(node.mzxid).writeLong(node.ctime).writeLong(node.mtime);
-    w.writeInt(node.version)
-      .writeInt(node.cversion * 2 - numChildren)
-      .writeInt(node.aversion);
-    w.writeBigLong(clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled));
-    w.writeInt(node.dataLength).writeInt(numChildren).writeLong(node.pzxid);
+    node.writeClientStat(w, clientEphemeralOwner(node.ephemeralOwner, this.extendedTypesEnabled));
   }
 
   /** Writes the node's data as a jute buffer. */

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Perms, type ACL } from '../../../src/codec/index.js';
-import { NO_CHILDREN, NodeStore, ZNode } from '../../../src/tree/index.js';
+import { JuteReader, JuteWriter, OpCode, Perms, readStat, writeStat, type ACL } from '../../../src/codec/index.js';
+import { DataTree, NO_CHILDREN, NodeStore, OPEN_ACL_UNSAFE, ZNode } from '../../../src/tree/index.js';
 
 const ACL_A: readonly ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const ACL_B: readonly ACL[] = [{ perms: Perms.READ, id: { scheme: 'digest', id: 'u:x' } }];
@@ -73,5 +73,49 @@ describe('NodeStore and ZNode views', () => {
     assert.equal(reused.slot, freed.slot, 'the freed slot is taken first');
     check(reused, 12);
     check(kept, 10);
+  });
+});
+
+describe('writeStat encodes the same Stat as statOf', () => {
+  test('large zxids and times, children, data, and an ephemeral owner', () => {
+    const tree = new DataTree();
+    const t = Date.UTC(2026, 10, 26, 12, 0, 0, 123); // above 2^31: kept as doubles
+    const zxid = 0x1_0000_0005; // epoch 1, counter 5
+    tree.applyTxn(
+      { clientId: 0x1234_5678_9abc_def0n, cxid: 1, zxid, time: t, type: OpCode.create },
+      {
+        type: OpCode.create,
+        path: '/p',
+        data: Buffer.from('abc'),
+        acl: [...OPEN_ACL_UNSAFE],
+        ephemeral: false,
+        parentCVersion: -1,
+      },
+      [],
+    );
+    for (const [k, name] of ['x', 'y'].entries()) {
+      tree.applyTxn(
+        { clientId: 0x1234_5678_9abc_def0n, cxid: 2 + k, zxid: zxid + 1 + k, time: t + 10 + k, type: OpCode.create },
+        {
+          type: OpCode.create,
+          path: `/p/${name}`,
+          data: null,
+          acl: [...OPEN_ACL_UNSAFE],
+          ephemeral: true,
+          parentCVersion: -1,
+        },
+        [],
+      );
+    }
+    for (const path of ['/p', '/p/x', '/']) {
+      const node = tree.get(path);
+      assert.ok(node !== undefined);
+      const direct = new JuteWriter(16);
+      tree.writeStat(direct, node);
+      const viaRecord = new JuteWriter(16);
+      writeStat(viaRecord, tree.statOf(node));
+      assert.deepEqual(direct.toBuffer(), viaRecord.toBuffer(), path);
+      assert.equal(readStat(new JuteReader(direct.toBuffer())).ctime, path === '/' ? 0 : path === '/p' ? t : t + 10, path);
+    }
   });
 });
