@@ -136,33 +136,23 @@ export class WatchManager {
       const path = change.path;
       if (change.kind === 'created') {
         emit(events, this.data.trigger(path, EventType.NodeCreated), EventType.NodeCreated, path, change.acl, null);
-        const parent = parentOf(path);
-        emit(
-          events,
-          this.child.trigger(parent, EventType.NodeChildrenChanged),
-          EventType.NodeChildrenChanged,
-          parent,
-          change.parentAcl,
-          null,
-        );
+        this.emitParentChanged(events, path, change.parentAcl);
       } else if (change.kind === 'deleted') {
         const hit = this.data.trigger(path, EventType.NodeDeleted);
         emit(events, hit, EventType.NodeDeleted, path, change.acl, null);
         emit(events, this.child.trigger(path, EventType.NodeDeleted), EventType.NodeDeleted, path, change.acl, hit);
-        const parent = parentOf(path);
-        emit(
-          events,
-          this.child.trigger(parent, EventType.NodeChildrenChanged),
-          EventType.NodeChildrenChanged,
-          parent,
-          change.parentAcl,
-          null,
-        );
+        this.emitParentChanged(events, path, change.parentAcl);
       } else {
         emit(events, this.data.trigger(path, EventType.NodeDataChanged), EventType.NodeDataChanged, path, change.acl, null);
       }
     }
     return events;
+  }
+
+  /** A child of `path`'s parent came or went: its child watchers hear NodeChildrenChanged. */
+  private emitParentChanged(events: WatchEvent[], path: string, parentAcl: readonly ACL[]): void {
+    const parent = parentOf(path);
+    emit(events, this.child.trigger(parent, EventType.NodeChildrenChanged), EventType.NodeChildrenChanged, parent, parentAcl, null);
   }
 
   /** Total watches (path, watcher pairs) across both tables. */
