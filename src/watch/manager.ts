@@ -18,14 +18,23 @@ export interface WatchEvent {
   acl: readonly ACL[];
 }
 
+/** How many emptied per-path maps a table keeps for reuse (a re-armed one-shot watch needs one). */
+const SPARE_PATH_MAPS = 256;
+
 class WatchTable {
   readonly byPath = new Map<string, Map<WatcherId, number>>();
+  /**
+   * The paths each connection watches. As in ZooKeeper's watch2Paths, a connection's entry stays
+   * (possibly empty) when its watches fire, so a client that re-arms does not rebuild it; it
+   * goes when the connection closes or removes its last watch.
+   */
   readonly byWatcher = new Map<WatcherId, Set<string>>();
   recursiveCount = 0;
+  private readonly spareMaps: Array<Map<WatcherId, number>> = [];
 
   add(path: string, watcher: WatcherId, mode: number): void {
     let m = this.byPath.get(path);
-    if (m === undefined) this.byPath.set(path, (m = new Map<WatcherId, number>()));
+    if (m === undefined) this.byPath.set(path, (m = this.spareMaps.pop() ?? new Map<WatcherId, number>()));
     // ZooKeeper 3.8 keeps one mode per (watcher, path): the last one set wins.
     const before = m.get(watcher) ?? 0;
     if (before === WatchMode.recursive) this.recursiveCount--;
@@ -43,7 +52,7 @@ class WatchTable {
     if (m === undefined || mode === undefined) return false;
     if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
     m.delete(watcher);
-    if (m.size === 0) this.byPath.delete(path);
+    if (m.size === 0) this.dropPath(path, m);
     const paths = this.byWatcher.get(watcher);
     paths?.delete(path);
     if (paths?.size === 0) this.byWatcher.delete(watcher);
@@ -74,7 +83,17 @@ class WatchTable {
   }
 
   removeWatcher(watcher: WatcherId): void {
-    for (const path of [...(this.byWatcher.get(watcher) ?? [])]) this.remove(path, watcher);
+    const paths = this.byWatcher.get(watcher);
+    if (paths === undefined) return;
+    this.byWatcher.delete(watcher);
+    for (const path of paths) {
+      const m = this.byPath.get(path);
+      const mode = m?.get(watcher);
+      if (m === undefined || mode === undefined) continue;
+      if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
+      m.delete(watcher);
+      if (m.size === 0) this.dropPath(path, m);
+    }
   }
 
   /**
@@ -85,15 +104,22 @@ class WatchTable {
     let out: Set<WatcherId> | null = null;
     const exact = this.byPath.get(path);
     if (exact !== undefined) {
+      // One-shot watches fire and go; when all of them were one-shot the path's map goes whole.
+      let consumed = 0;
       for (const [watcher, mode] of exact) {
         const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
         if ((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) (out ??= new Set()).add(watcher);
-        if ((mode & WatchMode.standard) !== 0) {
-          const rest = mode & ~WatchMode.standard;
-          if (rest === 0) this.remove(path, watcher);
-          else exact.set(watcher, rest);
+        if ((mode & WatchMode.standard) === 0) continue;
+        const rest = mode & ~WatchMode.standard;
+        if (rest !== 0) {
+          exact.set(watcher, rest);
+          continue;
         }
+        consumed++;
+        this.byWatcher.get(watcher)?.delete(path);
       }
+      if (consumed === exact.size) this.dropPath(path, exact);
+      else if (consumed > 0) for (const [watcher, mode] of exact) if (mode === WatchMode.standard) exact.delete(watcher);
     }
     if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return out;
     for (let p = parentOf(path); ; p = parentOf(p)) {
@@ -102,6 +128,13 @@ class WatchTable {
       if (p === '/') break;
     }
     return out;
+  }
+
+  /** Nobody watches `path` any more: its emptied map is kept for the next path armed. */
+  private dropPath(path: string, m: Map<WatcherId, number>): void {
+    this.byPath.delete(path);
+    m.clear();
+    if (this.spareMaps.length < SPARE_PATH_MAPS) this.spareMaps.push(m);
   }
 }
 

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventType } from '../../../src/codec/index.js';
 import { OPEN_ACL_UNSAFE, type TreeChange } from '../../../src/tree/index.js';
-import { WatchManager, type WatchEvent } from '../../../src/watch/index.js';
+import { WatchManager, WatchMode, type WatchEvent } from '../../../src/watch/index.js';
 
 const ACL = OPEN_ACL_UNSAFE;
 const created = (path: string): TreeChange => ({ kind: 'created', path, acl: ACL, parentAcl: ACL });
@@ -198,7 +198,39 @@ describe('removal', () => {
     assert.equal(w.data.remove('/zzz', 1), false);
     assert.deepEqual(w.eventsFor([changed('/a')]), [ev(2, EventType.NodeDataChanged, '/a')]);
     assert.equal(w.data.byPath.size, 0);
+    // As ZooKeeper's watch2Paths: a fired watch leaves its connection's (now empty) entry, which
+    // goes when the connection does.
+    assert.deepEqual([...w.data.byWatcher], [[2, new Set()]]);
+    w.removeConnection(2);
     assert.equal(w.data.byWatcher.size, 0);
+  });
+
+  test('a fire consumes only the one-shot watches at a path; persistent ones stay', () => {
+    const w = new WatchManager();
+    w.addDataWatch('/a', 1);
+    w.addPersistentWatch('/a', 2, false);
+    w.addDataWatch('/a', 3);
+    assert.deepEqual(w.eventsFor([changed('/a')]), [
+      ev(1, EventType.NodeDataChanged, '/a'),
+      ev(2, EventType.NodeDataChanged, '/a'),
+      ev(3, EventType.NodeDataChanged, '/a'),
+    ]);
+    assert.deepEqual([...(w.data.byPath.get('/a') ?? [])], [[2, WatchMode.persistent]]);
+    assert.deepEqual(w.eventsFor([changed('/a')]), [ev(2, EventType.NodeDataChanged, '/a')]);
+  });
+
+  test('a path re-armed after its watches fired holds only the new watcher', () => {
+    const w = new WatchManager();
+    for (let watcher = 1; watcher <= 4; watcher++) w.addDataWatch('/a', watcher);
+    assert.equal(w.eventsFor([changed('/a')]).length, 4);
+    // the emptied map is reused for the next path armed: nothing of /a may carry over
+    w.addDataWatch('/b', 7);
+    w.addDataWatch('/a', 5);
+    assert.deepEqual(w.eventsFor([changed('/b'), changed('/a')]), [
+      ev(7, EventType.NodeDataChanged, '/b'),
+      ev(5, EventType.NodeDataChanged, '/a'),
+    ]);
+    assert.equal(w.watchCount, 0);
   });
 
   test('removeConnection drops every watch of that watcher in both tables', () => {
