@@ -25,6 +25,37 @@ export interface ListenerSettings {
 const OUTPUT_BUFFER_BYTES_MIN = 1024;
 const OUTPUT_BUFFER_BYTES_MAX = 64 * 1024;
 
+/**
+ * Connections with replies written since the last flush. One flush per event-loop iteration,
+ * in the check phase, sends each its bytes in one write: a connection that hears a
+ * notification (from a txn log completion) and gets a reply (from its own read) in the same
+ * iteration makes one system call, not two. On a busy server the poll phase hands over many
+ * completions at once, so this coalesces more than a flush per callback would, and it adds
+ * no wait: the check phase follows the poll phase directly.
+ */
+const dirty: SocketConnection[] = [];
+let flushPending = false;
+
+function scheduleFlush(conn: SocketConnection): void {
+  dirty.push(conn);
+  if (!flushPending) {
+    flushPending = true;
+    setImmediate(flushDirtyConnections);
+  }
+}
+
+function flushDirtyConnections(): void {
+  flushPending = false;
+  // A socket write can run callbacks that write more frames: those join the next round.
+  const n = dirty.length;
+  for (let i = 0; i < n; i++) {
+    const conn = dirty[i] as SocketConnection;
+    conn.flushScheduled = false;
+    conn.flush();
+  }
+  dirty.splice(0, n);
+}
+
 class SocketConnection implements ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -39,13 +70,14 @@ class SocketConnection implements ClientConnection {
   }
 
   /**
-   * Outgoing bytes: the server encodes frames here, and the frames of one event-loop turn leave
-   * in one socket write on the next tick (a group commit or a pipelined batch releases many
-   * replies at once). Bytes handed to the socket are never touched again; when the buffer is
-   * full the unsent bytes move to a new one.
+   * Outgoing bytes: the server encodes frames here, and they leave in one socket write per
+   * event-loop iteration, after every I/O callback of that iteration has run (see
+   * flushDirtyConnections). Bytes handed to the socket are never touched again; when the
+   * buffer is full the unsent bytes move to a new one.
    */
   readonly output = new JuteWriter(OUTPUT_BUFFER_BYTES_MIN);
-  private flushScheduled = false;
+  /** True while this connection waits in `dirty` for the iteration's flush. */
+  flushScheduled = false;
 
   frameWritten(): void {
     if (this.closed) {
@@ -54,12 +86,11 @@ class SocketConnection implements ClientConnection {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(this.flush);
+      scheduleFlush(this);
     }
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
+  flush(): void {
     const out = this.output;
     const n = out.unsentBytes;
     if (n === 0) return;
@@ -67,7 +98,7 @@ class SocketConnection implements ClientConnection {
     out.growBytes = Math.min(OUTPUT_BUFFER_BYTES_MAX, Math.max(OUTPUT_BUFFER_BYTES_MIN, n * 4));
     const bytes = out.handOff();
     if (!this.socket.destroyed) this.socket.write(bytes);
-  };
+  }
 
   /** True while the peer has more unread replies queued than we are willing to hold. */
   overloaded(): boolean {
