@@ -20,6 +20,9 @@
 #               and $RESULTS.durability.jsonl
 #   PROFILE [0] 1: run ZephyrCoord under `node --cpu-prof`; the .cpuprofile is kept and reported
 #   KEEP_TMP [0] 1: keep the data dirs and server logs
+#   FLOOR [0] 1: also run get, set, create, mixed and session against bench/load/null-server (no
+#               tree, no disk, canned replies): what Node's own socket work allows with this
+#               generator on this machine, printed as a second table (ratio = floor / zookeeper)
 #
 # Both servers run on 127.0.0.1 on free ports for the whole comparison, started by
 # test/compat/reference-zk.sh (heap 2 GiB) and test/compat/zephyr-server.sh with the same
@@ -50,6 +53,7 @@ JAVA=${JAVA:-1}
 DURABILITY_CLIENTS=${DURABILITY_CLIENTS:-1 8 64}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 PROFILE=${PROFILE:-0}
+FLOOR=${FLOOR:-0}
 RESULTS=${RESULTS:-$BENCH_DIR/zephyr-bench-$(date +%Y%m%d-%H%M%S)}
 out=/dev/null
 
@@ -78,7 +82,9 @@ esac
 
 zk_dir="$tmp/zookeeper"
 zc_dir="$tmp/zephyrcoord"
+floor_dir="$tmp/floor"
 cleanup() {
+  [ -f "$floor_dir/pid" ] && kill "$(cat "$floor_dir/pid")" 2> /dev/null || true
   "$compat/reference-zk.sh" stop "$zk_dir" > /dev/null 2>&1 || true
   "$compat/zephyr-server.sh" stop "$zc_dir" > /dev/null 2>&1 || true
   if [ "$PROFILE" = 1 ] && compgen -G "$tmp/profile/*.cpuprofile" > /dev/null; then
@@ -113,6 +119,13 @@ start_servers() {
   while [ "$zc_port" = "$zk_port" ]; do zc_port=$(free_port); done
   "$compat/zephyr-server.sh" start "$zc_dir" "$zc_port"
   check_durable "$zc_dir"
+  if [ "$FLOOR" = 1 ]; then
+    floor_port=$(free_port)
+    mkdir -p "$floor_dir"
+    nohup node "$repo/dist/bench/load/null-server.js" --port "$floor_port" --value-size "$VALUE_SIZE" > "$floor_dir/server.log" 2>&1 &
+    echo $! > "$floor_dir/pid"
+    for _ in $(seq 1 100); do (exec 3<> "/dev/tcp/127.0.0.1/$floor_port") 2> /dev/null && break; sleep 0.1; done
+  fi
   if [ "$PROFILE" = 1 ]; then
     # same zoo.cfg and data, but under the profiler; zephyr-server.sh stop sends SIGTERM, on
     # which the server exits cleanly and node writes the profile
@@ -126,7 +139,13 @@ start_servers() {
   fi
 }
 
-port_of() { if [ "$1" = zookeeper ]; then echo "$zk_port"; else echo "$zc_port"; fi; }
+port_of() {
+  case "$1" in
+    zookeeper) echo "$zk_port" ;;
+    floor) echo "$floor_port" ;;
+    *) echo "$zc_port" ;;
+  esac
+}
 
 failed=0
 field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
@@ -138,6 +157,7 @@ run_one() {
   local port line status=0 dir=$zc_dir
   port=$(port_of "$label")
   [ "$label" = zookeeper ] && dir=$zk_dir
+  [ "$label" = floor ] && dir=$floor_dir
   local args=(--servers "127.0.0.1:$port" --label "$label" --workload "$workload" --value-size "$VALUE_SIZE"
     --duration "$DURATION" --warmup "$WARMUP" --nodes "$NODES" --server-pid "$(cat "$dir/pid")" --quiet)
   if [ "$client" = java ]; then
@@ -179,6 +199,10 @@ run_workloads() {
           run_one "$s" java "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
         fi
       done
+      # the null server sends no notifications and answers multi with no results
+      if [ "$FLOOR" = 1 ] && [ "$w" != watch ] && [ "$w" != multi ]; then
+        run_one floor node "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
+      fi
     done
   done
 }
@@ -220,6 +244,11 @@ if [ "$mode" != durability ]; then
   echo "## Workloads: medians of $ROUNDS rounds (ratio = zephyrcoord / zookeeper)"
   node "$summarize" --mode workloads "$RESULTS.workloads.jsonl" || true
   echo
+  if [ "$FLOOR" = 1 ]; then
+    echo "## Floor: bench/load/null-server (Node's socket work only; no tree, no disk) against ZooKeeper"
+    node "$summarize" --mode workloads --candidate floor "$RESULTS.workloads.jsonl" || true
+    echo
+  fi
 fi
 if [ "$mode" != workloads ]; then
   echo "## Durability (forceSync=yes): acknowledged setData/s and write latency, 1 outstanding per client, medians of $ROUNDS rounds"
