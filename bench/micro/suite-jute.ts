@@ -32,6 +32,9 @@ function decodeRequest(frame: Buffer): Request {
   return readRequest(type, r);
 }
 
+/** Where a request body's path string starts: after xid, opcode and the string's length. */
+const PATH_AT = 12;
+
 /** A connection's output writer (SocketConnection.output). */
 const out = new JuteWriter(64 * 1024);
 out.growBytes = 64 * 1024;
@@ -72,6 +75,8 @@ export function juteSuite(): Suite {
   const getData = requestBody(17, { op: OpCode.getData, path: SAMPLE_PATH, watch: true });
   const setData = requestBody(18, { op: OpCode.setData, path: SAMPLE_PATH, data, version: 41 });
   const create = requestBody(19, { op: OpCode.create, path: SAMPLE_PATH, data, acl: [...OPEN_ACL_UNSAFE], flags: 0 });
+  const dataText = data.toString('latin1');
+  const scratch = Buffer.alloc(DATA_BYTES);
   // Stat encode writes into one writer sized for the whole sample, so only writeStat is timed.
   let statWriter = new JuteWriter(16);
 
@@ -95,6 +100,18 @@ export function juteSuite(): Suite {
         for (let i = 0; i < n; i++) {
           sink.value = decodeRequest(getData);
           sink.value = encodeGetDataReply(tree, node, sink.n); // sink.n: the xid just decoded
+        }
+      },
+    },
+    {
+      // The platform's floor for the case above: only the two calls into Buffer's native code
+      // it cannot do without (the path decoded to a string, the 100 value bytes written out).
+      name: 'baseline: path toString + 100 B latin1 write, nothing else',
+      run(n) {
+        const pathEnd = PATH_AT + SAMPLE_PATH.length;
+        for (let i = 0; i < n; i++) {
+          sink.value = getData.toString('utf8', PATH_AT, pathEnd);
+          sink.n = scratch.write(dataText, 0, dataText.length, 'latin1');
         }
       },
     },

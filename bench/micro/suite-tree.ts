@@ -42,6 +42,12 @@ export function treeSuite(nodes: number, getTarget: Target | undefined): Suite {
     return new PathSource((i) => `${f.dirs[i % f.dirs.length] ?? ''}/fresh${i}`);
   });
   const tenChildren = new PathSource(() => TEN_CHILDREN);
+  const bareMap = new Lazy(() => {
+    const map = new Map<string, number>();
+    let i = 0;
+    for (const path of fixture.get().tree.paths()) map.set(path, i++);
+    return map;
+  });
 
   /** `n` fresh strings of uniformly random existing leaves (no hot set: caches miss as they would). */
   const prepareLookups = (n: number): void => {
@@ -109,6 +115,16 @@ export function treeSuite(nodes: number, getTarget: Target | undefined): Suite {
       run(n) {
         const tree = fixture.get().tree;
         for (let j = 0; j < n; j++) sink.value = tree.get(paths[j]!);
+      },
+    },
+    {
+      // The platform's floor for the case above: the same lookups in a bare Map<string, number>
+      // holding the tree's own path strings, with no node view and no tree around it.
+      name: 'baseline: Map.get, same keys, no tree',
+      prepare: prepareLookups,
+      run(n) {
+        const map = bareMap.get();
+        for (let j = 0; j < n; j++) sink.value = map.get(paths[j]!);
       },
     },
     // Lookups of random leaves as above, with strings whose hash V8 has already computed:
@@ -180,6 +196,7 @@ export function treeSuite(nodes: number, getTarget: Target | undefined): Suite {
     teardown() {
       fixture.clear();
       fresh.clear();
+      bareMap.clear();
       paths = [];
       for (const pool of pools) pool.clear();
       batch = { headers: [], txns: [] };
