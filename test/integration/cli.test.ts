@@ -151,6 +151,25 @@ describe('four-letter words (4lw.commands.whitelist=*)', { timeout: 60000 }, () 
     assert.deepEqual(entries.slice(-2), ['', ''], 'then a blank line, as ZooKeeper prints');
   });
 
+  // ZooKeeper keeps a connection's entry in its watch2Paths when its last watch fires (it is
+  // dropped only when the connection closes or removes its watches), so wchs still counts that
+  // connection and wchc lists its session with no paths: checked against ZooKeeper 3.8.0.
+  test('a connection whose watches all fired is still counted by wchs and listed by wchc', TIMEOUT, async () => {
+    const d = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000, readOnly: false });
+    try {
+      assert.equal((await d.getData(`${base}/eph`, true)).err, 0);
+      assert.equal(await fourLetterWord(server.port, 'wchs'), '2 connections watching 3 paths\nTotal watches:3\n');
+      assert.equal((await c.setData(`${base}/eph`, Buffer.from('y'))).err, 0);
+      await d.waitForEvent((e) => e.path === `${base}/eph`);
+      assert.equal(await fourLetterWord(server.port, 'wchs'), '2 connections watching 2 paths\nTotal watches:2\n');
+      const wchc = await fourLetterWord(server.port, 'wchc');
+      assert.ok(wchc.includes(`${hex(d.sessionId)}\n${hex(c.sessionId)}\n`) || wchc.endsWith(`${hex(d.sessionId)}\n\n`), wchc);
+    } finally {
+      await d.close();
+    }
+    assert.equal(await fourLetterWord(server.port, 'wchs'), '1 connections watching 2 paths\nTotal watches:2\n');
+  });
+
   test('dump shows sessions and their ephemerals', TIMEOUT, async () => {
     const dump = await fourLetterWord(server.port, 'dump');
     assert.match(dump, /^SessionTracker dump:\n/);
