@@ -53,7 +53,12 @@ function flushDirtyConnections(): void {
     conn.flushScheduled = false;
     conn.flush();
   }
-  dirty.splice(0, n);
+  // (no splice: it would allocate an array of the removed entries every iteration)
+  if (dirty.length === n) dirty.length = 0;
+  else {
+    dirty.copyWithin(0, n);
+    dirty.length -= n;
+  }
 }
 
 class SocketConnection implements ClientConnection {
