@@ -1,4 +1,4 @@
-export { CodecError, JuteReader, JuteWriter } from './jute.js';
+export { CodecError, JuteReader, JuteWriter, putBigLong, putLong } from './jute.js';
 export * from './codes.js';
 export * from './records.js';
 export { FrameDecoder, FrameLengthError } from './frame.js';

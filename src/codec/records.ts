@@ -2,7 +2,7 @@
  * Client-protocol records (zookeeper.jute), with a reader and a writer for each, so the
  * server decodes requests / encodes replies and our test clients do the reverse.
  */
-import { CodecError, type JuteReader, type JuteWriter } from './jute.js';
+import { CodecError, putBigLong, putLong, type JuteReader, type JuteWriter } from './jute.js';
 import { OpCode } from './codes.js';
 
 export interface Id {
@@ -58,10 +58,24 @@ export function readStat(r: JuteReader): Stat {
     pzxid: r.readLong(),
   };
 }
+/** Bytes of a Stat record: 4 longs, 3 ints, a long, 2 ints and a long. */
+export const STAT_BYTES = 68;
+
+/** Stat in one reserved block (one bounds check); ZNode.writeClientStat writes the same layout. */
 export function writeStat(w: JuteWriter, s: Stat): void {
-  w.writeLong(s.czxid).writeLong(s.mzxid).writeLong(s.ctime).writeLong(s.mtime);
-  w.writeInt(s.version).writeInt(s.cversion).writeInt(s.aversion);
-  w.writeBigLong(s.ephemeralOwner).writeInt(s.dataLength).writeInt(s.numChildren).writeLong(s.pzxid);
+  const at = w.reserve(STAT_BYTES);
+  const dv = w.dataView;
+  putLong(dv, at, s.czxid);
+  putLong(dv, at + 8, s.mzxid);
+  putLong(dv, at + 16, s.ctime);
+  putLong(dv, at + 24, s.mtime);
+  dv.setInt32(at + 32, s.version);
+  dv.setInt32(at + 36, s.cversion);
+  dv.setInt32(at + 40, s.aversion);
+  putBigLong(dv, at + 44, s.ephemeralOwner);
+  dv.setInt32(at + 52, s.dataLength);
+  dv.setInt32(at + 56, s.numChildren);
+  putLong(dv, at + 60, s.pzxid);
 }
 
 /** Stat as ZooKeeper stores it (snapshots): no dataLength / numChildren, raw cversion. */

@@ -8,7 +8,7 @@
  * costs no object. Code outside the tree sees a node through a ZNode, a short-lived view of
  * one slot whose accessors read and write the store.
  */
-import type { ACL, JuteWriter, StatPersisted } from '../codec/index.js';
+import { putBigLong, putLong, STAT_BYTES, type ACL, type JuteWriter, type StatPersisted } from '../codec/index.js';
 import { baseName } from './path.js';
 
 /** Typed-array layout: five doubles (czxid, mzxid, pzxid, ctime, mtime) and three ints per slot. */
@@ -250,15 +250,21 @@ export class ZNode implements StatPersisted {
     const i = this.store.i32;
     const ia = this.slot * I32_PER_SLOT;
     const numChildren = this.childCount;
-    w.writeLong(f[at] as number) // czxid
-      .writeLong(f[at + 1] as number) // mzxid
-      .writeLong(f[at + 3] as number) // ctime
-      .writeLong(f[at + 4] as number); // mtime
-    w.writeInt(i[ia] as number) // version
-      .writeInt((i[ia + 1] as number) * 2 - numChildren)
-      .writeInt(i[ia + 2] as number); // aversion
-    w.writeBigLong(owner).writeInt(this.dataLength).writeInt(numChildren);
-    w.writeLong(f[at + 2] as number); // pzxid
+    // One reserved block, filled here: passing the times to a writer method as arguments
+    // would box each of them (they are doubles above 2^31).
+    const p = w.reserve(STAT_BYTES);
+    const dv = w.dataView;
+    putLong(dv, p, f[at] as number); // czxid
+    putLong(dv, p + 8, f[at + 1] as number); // mzxid
+    putLong(dv, p + 16, f[at + 3] as number); // ctime
+    putLong(dv, p + 24, f[at + 4] as number); // mtime
+    dv.setInt32(p + 32, i[ia] as number); // version
+    dv.setInt32(p + 36, (i[ia + 1] as number) * 2 - numChildren);
+    dv.setInt32(p + 40, i[ia + 2] as number); // aversion
+    putBigLong(dv, p + 44, owner);
+    dv.setInt32(p + 52, this.dataLength);
+    dv.setInt32(p + 56, numChildren);
+    putLong(dv, p + 60, f[at + 2] as number); // pzxid
   }
 
   /** The node's fields as a plain record (for comparisons and dumps). */

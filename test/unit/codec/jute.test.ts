@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, JuteReader, JuteWriter } from '../../../src/codec/index.js';
+import { CodecError, JuteReader, JuteWriter, readStat, STAT_BYTES, writeStat, type Stat } from '../../../src/codec/index.js';
 
 const hex = (w: JuteWriter): string => w.toBuffer().toString('hex');
 const reader = (h: string): JuteReader => new JuteReader(Buffer.from(h, 'hex'));
@@ -49,6 +49,33 @@ describe('JuteWriter encodes big-endian primitives', () => {
     assert.equal(hex(new JuteWriter().writeBuffer(null)), 'ffffffff');
     assert.equal(hex(new JuteWriter().writeStrings(['a', 'bc'])), '00000002' + '0000000161' + '000000026263');
     assert.equal(hex(new JuteWriter().writeVector(null, () => undefined)), 'ffffffff');
+  });
+
+  test('writeStat writes the 68 bytes of a Stat as its fields one by one would', () => {
+    // big zxids and times, negative versions, an ephemeral owner with the top bit set
+    const stat: Stat = {
+      czxid: 2 ** 40 + 5,
+      mzxid: 2 ** 33 + 1,
+      ctime: 1_700_000_000_123,
+      mtime: 1_700_000_000_456,
+      version: -1,
+      cversion: -3,
+      aversion: 7,
+      ephemeralOwner: -2n,
+      dataLength: 100,
+      numChildren: 12,
+      pzxid: 2 ** 45 + 9,
+    };
+    const each = new JuteWriter(8).writeInt(0x01020304);
+    each.writeLong(stat.czxid).writeLong(stat.mzxid).writeLong(stat.ctime).writeLong(stat.mtime);
+    each.writeInt(stat.version).writeInt(stat.cversion).writeInt(stat.aversion).writeBigLong(stat.ephemeralOwner);
+    each.writeInt(stat.dataLength).writeInt(stat.numChildren).writeLong(stat.pzxid);
+    // a writer that must grow for the Stat's reserved block, after one int
+    const once = new JuteWriter(8).writeInt(0x01020304);
+    writeStat(once, stat);
+    assert.equal(once.length, 4 + STAT_BYTES);
+    assert.equal(hex(once), hex(each));
+    assert.deepEqual(readStat(new JuteReader(once.toBuffer(), 4)), stat);
   });
 
   test('grows past its initial size and tracks length', () => {
