@@ -47,12 +47,7 @@ class WatchTable {
 
   /** Removes every mode of `watcher` at `path`. True if there was one. */
   remove(path: string, watcher: WatcherId): boolean {
-    const m = this.byPath.get(path);
-    const mode = m?.get(watcher);
-    if (m === undefined || mode === undefined) return false;
-    if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
-    m.delete(watcher);
-    if (m.size === 0) this.dropPath(path, m);
+    if (!this.unwatchPath(path, watcher)) return false;
     const paths = this.byWatcher.get(watcher);
     paths?.delete(path);
     if (paths?.size === 0) this.byWatcher.delete(watcher);
@@ -86,14 +81,18 @@ class WatchTable {
     const paths = this.byWatcher.get(watcher);
     if (paths === undefined) return;
     this.byWatcher.delete(watcher);
-    for (const path of paths) {
-      const m = this.byPath.get(path);
-      const mode = m?.get(watcher);
-      if (m === undefined || mode === undefined) continue;
-      if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
-      m.delete(watcher);
-      if (m.size === 0) this.dropPath(path, m);
-    }
+    for (const path of paths) this.unwatchPath(path, watcher);
+  }
+
+  /** Removes `watcher` from `path`'s map (not from its own path set). True if it was there. */
+  private unwatchPath(path: string, watcher: WatcherId): boolean {
+    const m = this.byPath.get(path);
+    const mode = m?.get(watcher);
+    if (m === undefined || mode === undefined) return false;
+    if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
+    m.delete(watcher);
+    if (m.size === 0) this.dropPath(path, m);
+    return true;
   }
 
   /**
