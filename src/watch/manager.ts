@@ -96,18 +96,21 @@ class WatchTable {
   }
 
   /**
-   * ZooKeeper's triggerWatch: who hears `type` at `path` (null: nobody, the common case, with
-   * nothing allocated); one-shot watches are consumed.
+   * ZooKeeper's triggerWatch: appends to `events` one event for each watcher that hears `type`
+   * at `path`, except those in `heard` (they heard this change already); one-shot watches are
+   * consumed. Events go straight into the list, with nothing built per watcher on the way.
    */
-  trigger(path: string, type: number): Set<WatcherId> | null {
-    let out: Set<WatcherId> | null = null;
+  fire(path: string, type: number, acl: readonly ACL[], events: WatchEvent[], heard: ReadonlySet<WatcherId> | null): void {
+    const first = events.length;
     const exact = this.byPath.get(path);
     if (exact !== undefined) {
       // One-shot watches fire and go; when all of them were one-shot the path's map goes whole.
       let consumed = 0;
       for (const [watcher, mode] of exact) {
         const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
-        if ((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) (out ??= new Set()).add(watcher);
+        if (((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) && (heard === null || !heard.has(watcher))) {
+          events.push({ watcher, type, path, acl });
+        }
         if ((mode & WatchMode.standard) === 0) continue;
         const rest = mode & ~WatchMode.standard;
         if (rest !== 0) {
@@ -120,13 +123,22 @@ class WatchTable {
       if (consumed === exact.size) this.dropPath(path, exact);
       else if (consumed > 0) for (const [watcher, mode] of exact) if (mode === WatchMode.standard) exact.delete(watcher);
     }
-    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return out;
+    if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return;
+    // Recursive watches on ancestors: each watcher hears the change once, however many match.
+    let seen: Set<WatcherId> | null = null;
     for (let p = parentOf(path); ; p = parentOf(p)) {
       const m = this.byPath.get(p);
-      if (m !== undefined) for (const [watcher, mode] of m) if ((mode & WatchMode.recursive) !== 0) (out ??= new Set()).add(watcher);
+      if (m !== undefined) {
+        for (const [watcher, mode] of m) {
+          if ((mode & WatchMode.recursive) === 0 || (heard !== null && heard.has(watcher))) continue;
+          seen ??= watchersSince(events, first);
+          if (seen.has(watcher)) continue;
+          seen.add(watcher);
+          events.push({ watcher, type, path, acl });
+        }
+      }
       if (p === '/') break;
     }
-    return out;
   }
 
   /** Nobody watches `path` any more: its emptied map is kept for the next path armed. */
@@ -167,24 +179,25 @@ export class WatchManager {
     for (const change of changes) {
       const path = change.path;
       if (change.kind === 'created') {
-        emit(events, this.data.trigger(path, EventType.NodeCreated), EventType.NodeCreated, path, change.acl, null);
-        this.emitParentChanged(events, path, change.parentAcl);
+        this.data.fire(path, EventType.NodeCreated, change.acl, events, null);
+        this.parentChanged(events, path, change.parentAcl);
       } else if (change.kind === 'deleted') {
-        const hit = this.data.trigger(path, EventType.NodeDeleted);
-        emit(events, hit, EventType.NodeDeleted, path, change.acl, null);
-        emit(events, this.child.trigger(path, EventType.NodeDeleted), EventType.NodeDeleted, path, change.acl, hit);
-        this.emitParentChanged(events, path, change.parentAcl);
+        const first = events.length;
+        this.data.fire(path, EventType.NodeDeleted, change.acl, events, null);
+        // a watcher in both tables hears the deletion once
+        const heard = events.length > first ? watchersSince(events, first) : null;
+        this.child.fire(path, EventType.NodeDeleted, change.acl, events, heard);
+        this.parentChanged(events, path, change.parentAcl);
       } else {
-        emit(events, this.data.trigger(path, EventType.NodeDataChanged), EventType.NodeDataChanged, path, change.acl, null);
+        this.data.fire(path, EventType.NodeDataChanged, change.acl, events, null);
       }
     }
     return events;
   }
 
   /** A child of `path`'s parent came or went: its child watchers hear NodeChildrenChanged. */
-  private emitParentChanged(events: WatchEvent[], path: string, parentAcl: readonly ACL[]): void {
-    const parent = parentOf(path);
-    emit(events, this.child.trigger(parent, EventType.NodeChildrenChanged), EventType.NodeChildrenChanged, parent, parentAcl, null);
+  private parentChanged(events: WatchEvent[], path: string, parentAcl: readonly ACL[]): void {
+    this.child.fire(parentOf(path), EventType.NodeChildrenChanged, parentAcl, events, null);
   }
 
   /** Total watches (path, watcher pairs) across both tables. */
@@ -196,15 +209,9 @@ export class WatchManager {
   }
 }
 
-/** Appends an event for each watcher in `hit` not in `suppress` (who already heard this change). */
-function emit(
-  events: WatchEvent[],
-  hit: Set<WatcherId> | null,
-  type: number,
-  path: string,
-  acl: readonly ACL[],
-  suppress: Set<WatcherId> | null,
-): void {
-  if (hit === null) return;
-  for (const watcher of hit) if (suppress === null || !suppress.has(watcher)) events.push({ watcher, type, path, acl });
+/** The watchers of `events[first..]`. */
+function watchersSince(events: readonly WatchEvent[], first: number): Set<WatcherId> {
+  const out = new Set<WatcherId>();
+  for (let i = first; i < events.length; i++) out.add((events[i] as WatchEvent).watcher);
+  return out;
 }
