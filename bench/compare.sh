@@ -20,7 +20,7 @@
 #               and $RESULTS.durability.jsonl
 #   PROFILE [0] 1: run ZephyrCoord under `node --cpu-prof`; the .cpuprofile is kept and reported
 #   KEEP_TMP [0] 1: keep the data dirs and server logs
-#   FLOOR [0] 1: also run get, set, create, mixed and session against bench/load/null-server (no
+#   FLOOR [0] 1: also run get, set, create, mixed, watch and session against bench/load/null-server (no
 #               tree, no disk, canned replies): what Node's own socket work allows with this
 #               generator on this machine, printed as a second table (ratio = floor / zookeeper)
 #
@@ -199,8 +199,8 @@ run_workloads() {
           run_one "$s" java "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
         fi
       done
-      # the null server sends no notifications and answers multi with no results
-      if [ "$FLOOR" = 1 ] && [ "$w" != watch ] && [ "$w" != multi ]; then
+      # the null server answers multi with no results
+      if [ "$FLOOR" = 1 ] && [ "$w" != multi ]; then
         run_one floor node "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
       fi
     done
