@@ -106,20 +106,21 @@ class WatchTable {
     if (exact !== undefined) {
       // One-shot watches fire and go; when all of them were one-shot the path's map goes whole.
       let consumed = 0;
-      for (const [watcher, mode] of exact) {
+      const byWatcher = this.byWatcher;
+      exact.forEach((mode, watcher) => {
         const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
         if (((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) && (heard === null || !heard.has(watcher))) {
           events.push({ watcher, type, path, acl });
         }
-        if ((mode & WatchMode.standard) === 0) continue;
+        if ((mode & WatchMode.standard) === 0) return;
         const rest = mode & ~WatchMode.standard;
         if (rest !== 0) {
           exact.set(watcher, rest);
-          continue;
+          return;
         }
         consumed++;
-        this.byWatcher.get(watcher)?.delete(path);
-      }
+        byWatcher.get(watcher)?.delete(path);
+      });
       if (consumed === exact.size) this.dropPath(path, exact);
       else if (consumed > 0) for (const [watcher, mode] of exact) if (mode === WatchMode.standard) exact.delete(watcher);
     }
