@@ -177,12 +177,7 @@ export class ZkServer {
     const xid = r.readInt();
     const type = r.readInt();
     if (!isClientOpcode(type)) {
-      // As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on).
-      this.log.warn({ type, session: hex(state.sessionId) }, 'unknown request type; closing connection');
-      this.enqueueReply(state, xid, () => {
-        this.reply(state, xid, -1, ErrorCode.UNIMPLEMENTED);
-        this.closeConnection(state, 'unknown request type');
-      });
+      this.onUnknownOpcode(state, xid, type);
       return;
     }
     const now = this.clock.monoMs();
@@ -196,6 +191,15 @@ export class ZkServer {
       return;
     }
     this.dispatch(state, xid, req, now);
+  }
+
+  /** As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on). */
+  private onUnknownOpcode(state: ConnectionState, xid: number, type: number): void {
+    this.log.warn({ type, session: hex(state.sessionId ?? 0n) }, 'unknown request type; closing connection');
+    this.enqueueReply(state, xid, () => {
+      this.reply(state, xid, -1, ErrorCode.UNIMPLEMENTED);
+      this.closeConnection(state, 'unknown request type');
+    });
   }
 
   /**
@@ -403,39 +407,65 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ dispatch
 
+  /*
+   * The closures of the request path live in small methods of their own (submitWrite,
+   * answerPing, answerSetWatches, queueRead, onUnknownOpcode): a function that creates a
+   * closure in any branch allocates the closure's context on every call, so dispatch and
+   * onFrame create none.
+   */
   private dispatch(state: ConnectionState, xid: number, req: Request, startMs: number): void {
-    const sessionId = state.sessionId ?? 0n;
     if (WRITE_OPS.has(req.op)) {
-      const prepared = this.prep.prepare(this.ctx(state, sessionId, xid), req as Parameters<RequestPreparer['prepare']>[1]);
-      this.commit(prepared, state, (res) => {
-        this.recordLatency(state, startMs, req.op, xid);
-        this.reply(state, xid, prepared.header.zxid, res.err, req.op, res);
-      });
+      this.submitWrite(state, xid, req as Parameters<RequestPreparer['prepare']>[1], startMs);
       return;
     }
     switch (req.op) {
       case OpCode.closeSession:
-        this.closeSessionRequest(state, xid, sessionId);
+        this.closeSessionRequest(state, xid, state.sessionId ?? 0n);
         return;
       case OpCode.auth:
         // ZooKeeper answers auth as soon as it reads it, ahead of requests still in its pipeline.
         this.auth(state, req);
         return;
       case OpCode.ping:
-        this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, 0));
+        this.answerPing(state, xid);
         return;
       case OpCode.setWatches:
       case OpCode.setWatches2:
-        this.enqueueReply(state, xid, () => {
-          this.setWatches(state, req);
-          // Echo the request's xid: clients send -8, but the 3.8 Java client numbers setWatches2 normally.
-          this.reply(state, xid, this.lastZxid, 0);
-        });
+        this.answerSetWatches(state, xid, req);
         return;
       default:
         if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
-        else state.queue.push({ ready: true, run: () => this.answerRead(state, xid, req, startMs) });
+        else this.queueRead(state, xid, req, startMs);
     }
+  }
+
+  private submitWrite(state: ConnectionState, xid: number, req: Parameters<RequestPreparer['prepare']>[1], startMs: number): void {
+    const prepared = this.prep.prepare(this.ctx(state, state.sessionId ?? 0n, xid), req);
+    this.commit(prepared, state, (res) => {
+      this.recordLatency(state, startMs, req.op, xid);
+      this.reply(state, xid, prepared.header.zxid, res.err, req.op, res);
+    });
+  }
+
+  private answerPing(state: ConnectionState, xid: number): void {
+    this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, 0));
+  }
+
+  private answerSetWatches(
+    state: ConnectionState,
+    xid: number,
+    req: RequestOf<typeof OpCode.setWatches | typeof OpCode.setWatches2>,
+  ): void {
+    this.enqueueReply(state, xid, () => {
+      this.setWatches(state, req);
+      // Echo the request's xid: clients send -8, but the 3.8 Java client numbers setWatches2 normally.
+      this.reply(state, xid, this.lastZxid, 0);
+    });
+  }
+
+  /** A read behind writes of its connection still waiting to be durable: answered in order. */
+  private queueRead(state: ConnectionState, xid: number, req: Request, startMs: number): void {
+    state.queue.push({ ready: true, run: () => this.answerRead(state, xid, req, startMs) });
   }
 
   /** A read's reply, its body encoded straight after the header (dropped again on an error). */
