@@ -10,6 +10,7 @@ const done = (): Promise<void> => Promise.resolve();
 const nullHandle: FileHandle = {
   syncsWrites: true,
   write: done,
+  writeThen: (_data, _position, written) => queueMicrotask(() => written(null)),
   sync: done,
   truncate: done,
   close: done,

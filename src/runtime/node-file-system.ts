@@ -17,17 +17,19 @@ class NodeFileHandle implements FileHandle {
    * result object), which shows as young-generation collections when batches are small.
    */
   write(data: Buffer, position: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fd = this.fh.fd;
-      const from = (done: number): void => {
-        fsWrite(fd, data, done, data.length - done, position + done, (err, bytesWritten) => {
-          if (err !== null) reject(err);
-          else if (done + bytesWritten < data.length) from(done + bytesWritten);
-          else resolve();
-        });
-      };
-      from(0);
-    });
+    return new Promise((resolve, reject) => this.writeThen(data, position, (err) => (err === null ? resolve() : reject(err))));
+  }
+
+  writeThen(data: Buffer, position: number, done: (err: Error | null) => void): void {
+    const fd = this.fh.fd;
+    const from = (written: number): void => {
+      fsWrite(fd, data, written, data.length - written, position + written, (err, bytesWritten) => {
+        if (err !== null) done(err);
+        else if (written + bytesWritten < data.length) from(written + bytesWritten);
+        else done(null);
+      });
+    };
+    from(0);
   }
 
   sync(): Promise<void> {

@@ -10,6 +10,11 @@ export interface FileHandle {
   readonly syncsWrites: boolean;
   /** Writes all of `data` at `position`. */
   write(data: Buffer, position: number): Promise<void>;
+  /**
+   * `write` with a callback instead of a promise: the txn log's per-batch path, where the
+   * promises of an async write were about a third of what a lone setData allocated.
+   */
+  writeThen(data: Buffer, position: number, done: (err: Error | null) => void): void;
   /** Makes every write so far, and the file's length, durable (fdatasync). */
   sync(): Promise<void>;
   /** Sets the file's length (extends with zeros). */

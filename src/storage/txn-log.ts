@@ -119,6 +119,30 @@ export class TxnLog {
     this.inFlight++;
     const roll = this.rollRequested;
     this.rollRequested = false;
+    const log = this.current;
+    // The common case with synced writes: the one batch in flight (every earlier one is
+    // acknowledged), durable when its write returns (O_DSYNC: a file system that refused it
+    // gave a plain file, whose writes need their fsync below), written where the open file
+    // already has room. One callback, no promises: an async write's promises were about a
+    // third of what a lone setData allocated.
+    if (
+      this.depth === 1 &&
+      !roll &&
+      log !== null &&
+      log.handle.syncsWrites &&
+      this.failure === null &&
+      !this.mustGrow(log, batch.records.length)
+    ) {
+      const data = batch.records.toBuffer();
+      const at = log.position;
+      log.position += data.length;
+      log.handle.writeThen(data, at, (err) => {
+        if (err === null) this.stats.fsyncs++;
+        else this.fail(err);
+        this.completed(batch);
+      });
+      return;
+    }
     const earlierAcks = this.acks;
     const written = this.writes.then(() => this.write(batch, roll, earlierAcks));
     this.writes = written.catch(() => undefined);
@@ -163,6 +187,11 @@ export class TxnLog {
       this.fail(e);
     }
     await earlierAcks;
+    this.completed(batch);
+  }
+
+  /** The batch is durable (or the log failed): its callbacks run, and the next batch may start. */
+  private completed(batch: Batch): void {
     this.inFlight--;
     if (this.failure !== null) return;
     this.stats.batches++;
@@ -194,10 +223,15 @@ export class TxnLog {
     await this.fs.syncDir(this.dir);
   }
 
+  /** Whether `incoming` more bytes bring the log within 4 KiB of its preallocated end. */
+  private mustGrow(log: OpenLog, incoming: number): boolean {
+    return this.options.preAllocBytes > 0 && log.position + incoming + 4096 >= log.size;
+  }
+
   /** ZooKeeper's FilePadding: grow the file by preAllocSize of zeros when within 4 KiB of its end. */
   private async ensureSpace(log: OpenLog, incoming: number): Promise<void> {
+    if (!this.mustGrow(log, incoming)) return;
     const step = this.options.preAllocBytes;
-    if (step <= 0 || log.position + incoming + 4096 < log.size) return;
     let size = log.size;
     const end = log.position + incoming;
     if (end > size) size = end + step - ((end + step) % step);

@@ -315,6 +315,13 @@ class SimHandle implements FileHandle {
     return this.syncsWrites ? landed.then(() => this.syncStep()) : landed;
   }
 
+  writeThen(data: Buffer, position: number, done: (err: Error | null) => void): void {
+    this.write(data, position).then(
+      () => done(null),
+      (e: unknown) => done(e as Error),
+    );
+  }
+
   private writeBytes(data: Buffer, position: number): Promise<void> {
     const copy = Buffer.from(data); // the caller may reuse its buffer once the call returns
     if (this.fs.faultsHit.length > 0) this.fs.ioStartedAfterFault.push(`write ${this.name}`);
