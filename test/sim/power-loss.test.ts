@@ -281,8 +281,9 @@ class Run {
     this.snapCount = 5 + this.rng.int(11);
     this.compression = this.rng.chance(0.1) ? 'gz' : '';
     // Half the runs grow the log in steps of 4 KiB, so nearly every batch grows it first; the
-    // others in 64 KiB steps, so most batches take the txn log's one-callback path. (From the
-    // seed, not the generator: each seed keeps the scenario it had before this choice existed.)
+    // others in 64 KiB steps, so that with synced writes most batches take the txn log's
+    // one-callback path. (From the seed, not the generator: each seed keeps the scenario it
+    // had before this choice existed.)
     this.preAllocBytes = Math.floor(seed / 2) % 2 === 0 ? 4096 : 64 * 1024;
     this.note(
       `config: snapCount=${this.snapCount} logDir=${this.logDir} compression=${this.compression || 'none'} syncWrites=${syncWrites} preAllocBytes=${this.preAllocBytes}`,
