@@ -69,11 +69,11 @@ function serverStats(server: ZkServer, liveConnections: number): string[] {
 function watchesByConnection(server: ZkServer): Map<bigint, Set<string>> {
   const out = new Map<bigint, Set<string>>();
   for (const table of [server.watches.data]) {
-    for (const [watcher, paths] of table.byWatcher) {
+    for (const watcher of table.byWatcher.keys()) {
       const sid = server.connections.get(watcher)?.sessionId ?? 0n;
       let set = out.get(sid);
       if (set === undefined) out.set(sid, (set = new Set()));
-      for (const p of paths) set.add(p);
+      for (const p of table.pathsOf(watcher)) set.add(p);
     }
   }
   return out;
@@ -85,7 +85,7 @@ function watchesByPath(server: ZkServer): Map<string, Set<bigint>> {
     for (const [path, watchers] of table.byPath) {
       let set = out.get(path);
       if (set === undefined) out.set(path, (set = new Set()));
-      for (const w of watchers.keys()) set.add(server.connections.get(w)?.sessionId ?? 0n);
+      for (let i = 0; i < watchers.size; i++) set.add(server.connections.get(watchers.watcherAt(i))?.sessionId ?? 0n);
     }
   }
   return out;

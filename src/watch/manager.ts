@@ -5,10 +5,11 @@
  */
 import { EventType, type ACL } from '../codec/index.js';
 import { parentOf, type TreeChange } from '../tree/index.js';
+import { PathWatchers, type WatcherId } from './path-watchers.js';
+
+export type { WatcherId };
 
 export const WatchMode = { standard: 1, persistent: 2, recursive: 4 } as const;
-
-export type WatcherId = number;
 
 export interface WatchEvent {
   watcher: WatcherId;
@@ -18,44 +19,79 @@ export interface WatchEvent {
   acl: readonly ACL[];
 }
 
-/** How many emptied per-path maps a table keeps for reuse (a re-armed one-shot watch needs one). */
-const SPARE_PATH_MAPS = 256;
+/** How many emptied per-path watcher lists a table keeps for reuse (a re-armed one-shot watch needs one). */
+const SPARE_PATH_LISTS = 256;
+
+/** Stale paths a connection's set may hold beyond twice its live ones before they are swept. */
+const STALE_PATHS_SLACK = 64;
+
+/**
+ * The paths one connection watches in a table (ZooKeeper's watch2Paths entry). Firing a one-shot
+ * watch only counts it down in `live` and leaves its path in `paths`, so the client's re-arm
+ * finds it there, where an insert and a delete per notification (and the set's rehashes) were
+ * most of the cost of a fire plus re-arm. `paths` is therefore a superset; stale paths are swept out once they
+ * outnumber the live ones (and all at once when none is live).
+ */
+class WatchedPaths {
+  readonly paths = new Set<string>();
+  live = 0;
+}
 
 class WatchTable {
-  readonly byPath = new Map<string, Map<WatcherId, number>>();
+  readonly byPath = new Map<string, PathWatchers>();
   /**
-   * The paths each connection watches. As in ZooKeeper's watch2Paths, a connection's entry stays
+   * What each connection watches. As in ZooKeeper's watch2Paths, a connection's entry stays
    * (possibly empty) when its watches fire, so a client that re-arms does not rebuild it; it
    * goes when the connection closes or removes its last watch.
    */
-  readonly byWatcher = new Map<WatcherId, Set<string>>();
+  readonly byWatcher = new Map<WatcherId, WatchedPaths>();
   recursiveCount = 0;
-  private readonly spareMaps: Array<Map<WatcherId, number>> = [];
+  private readonly spareLists: PathWatchers[] = [];
 
   add(path: string, watcher: WatcherId, mode: number): void {
-    let m = this.byPath.get(path);
-    if (m === undefined) this.byPath.set(path, (m = this.spareMaps.pop() ?? new Map<WatcherId, number>()));
+    const m = this.byPath.get(path);
     // ZooKeeper 3.8 keeps one mode per (watcher, path): the last one set wins.
-    const before = m.get(watcher) ?? 0;
+    let before = 0;
+    if (m !== undefined) before = m.set(watcher, mode);
+    else {
+      const spare = this.spareLists.pop();
+      if (spare === undefined) this.byPath.set(path, new PathWatchers(watcher, mode));
+      else {
+        spare.reset(watcher, mode);
+        this.byPath.set(path, spare);
+      }
+    }
     if (before === WatchMode.recursive) this.recursiveCount--;
     if (mode === WatchMode.recursive) this.recursiveCount++;
-    m.set(watcher, mode);
-    let paths = this.byWatcher.get(watcher);
-    if (paths === undefined) this.byWatcher.set(watcher, (paths = new Set()));
-    paths.add(path);
+    if (before !== 0) return; // the connection's entry lists this path already
+    let mine = this.byWatcher.get(watcher);
+    if (mine === undefined) this.byWatcher.set(watcher, (mine = new WatchedPaths()));
+    mine.live++;
+    mine.paths.add(path);
+    if (mine.paths.size > 2 * mine.live + STALE_PATHS_SLACK) this.sweep(watcher, mine);
   }
 
   /** Removes every mode of `watcher` at `path`. True if there was one. */
   remove(path: string, watcher: WatcherId): boolean {
     if (!this.unwatchPath(path, watcher)) return false;
-    const paths = this.byWatcher.get(watcher);
-    paths?.delete(path);
-    if (paths?.size === 0) this.byWatcher.delete(watcher);
+    const mine = this.byWatcher.get(watcher);
+    if (mine !== undefined) {
+      mine.paths.delete(path);
+      if (--mine.live === 0) this.byWatcher.delete(watcher);
+      else this.trim(watcher, mine);
+    }
     return true;
   }
 
+  /** The paths `watcher` watches in this table. */
+  pathsOf(watcher: WatcherId): string[] {
+    const out: string[] = [];
+    for (const path of this.byWatcher.get(watcher)?.paths ?? []) if (this.has(path, watcher)) out.push(path);
+    return out;
+  }
+
   has(path: string, watcher: WatcherId): boolean {
-    return this.byPath.get(path)?.has(watcher) ?? false;
+    return (this.byPath.get(path)?.modeOf(watcher) ?? 0) !== 0;
   }
 
   /**
@@ -78,19 +114,19 @@ class WatchTable {
   }
 
   removeWatcher(watcher: WatcherId): void {
-    const paths = this.byWatcher.get(watcher);
-    if (paths === undefined) return;
+    const mine = this.byWatcher.get(watcher);
+    if (mine === undefined) return;
     this.byWatcher.delete(watcher);
-    for (const path of paths) this.unwatchPath(path, watcher);
+    for (const path of mine.paths) this.unwatchPath(path, watcher);
   }
 
-  /** Removes `watcher` from `path`'s map (not from its own path set). True if it was there. */
+  /** Removes `watcher` from `path`'s list (not from its own path set). True if it was there. */
   private unwatchPath(path: string, watcher: WatcherId): boolean {
     const m = this.byPath.get(path);
-    const mode = m?.get(watcher);
-    if (m === undefined || mode === undefined) return false;
+    if (m === undefined) return false;
+    const mode = m.delete(watcher);
+    if (mode === 0) return false;
     if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
-    m.delete(watcher);
     if (m.size === 0) this.dropPath(path, m);
     return true;
   }
@@ -104,25 +140,23 @@ class WatchTable {
     const first = events.length;
     const exact = this.byPath.get(path);
     if (exact !== undefined) {
-      // One-shot watches fire and go; when all of them were one-shot the path's map goes whole.
-      let consumed = 0;
-      const byWatcher = this.byWatcher;
-      exact.forEach((mode, watcher) => {
+      // One-shot watches fire and go (the survivors are compacted in place); a path left with
+      // no watcher goes whole.
+      const n = exact.size;
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        const watcher = exact.watcherAt(i);
+        const mode = exact.modeAt(i);
         const recursiveHears = (mode & WatchMode.recursive) !== 0 && type !== EventType.NodeChildrenChanged;
         if (((mode & (WatchMode.standard | WatchMode.persistent)) !== 0 || recursiveHears) && (heard === null || !heard.has(watcher))) {
           events.push({ watcher, type, path, acl });
         }
-        if ((mode & WatchMode.standard) === 0) return;
         const rest = mode & ~WatchMode.standard;
-        if (rest !== 0) {
-          exact.set(watcher, rest);
-          return;
-        }
-        consumed++;
-        byWatcher.get(watcher)?.delete(path);
-      });
-      if (consumed === exact.size) this.dropPath(path, exact);
-      else if (consumed > 0) for (const [watcher, mode] of exact) if (mode === WatchMode.standard) exact.delete(watcher);
+        if (rest !== 0) exact.keepAt(kept++, watcher, rest);
+        else this.firedOne(watcher);
+      }
+      if (kept === 0) this.dropPath(path, exact);
+      else exact.truncate(kept);
     }
     if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return;
     // Recursive watches on ancestors: each watcher hears the change once, however many match.
@@ -130,8 +164,9 @@ class WatchTable {
     for (let p = parentOf(path); ; p = parentOf(p)) {
       const m = this.byPath.get(p);
       if (m !== undefined) {
-        for (const [watcher, mode] of m) {
-          if ((mode & WatchMode.recursive) === 0 || (heard !== null && heard.has(watcher))) continue;
+        for (let i = 0; i < m.size; i++) {
+          const watcher = m.watcherAt(i);
+          if ((m.modeAt(i) & WatchMode.recursive) === 0 || (heard !== null && heard.has(watcher))) continue;
           seen ??= watchersSince(events, first);
           if (seen.has(watcher)) continue;
           seen.add(watcher);
@@ -142,11 +177,29 @@ class WatchTable {
     }
   }
 
-  /** Nobody watches `path` any more: its emptied map is kept for the next path armed. */
-  private dropPath(path: string, m: Map<WatcherId, number>): void {
+  /** One of `watcher`'s one-shot watches fired: its path stays listed, no longer live. */
+  private firedOne(watcher: WatcherId): void {
+    const mine = this.byWatcher.get(watcher);
+    if (mine === undefined) return;
+    mine.live--;
+    this.trim(watcher, mine);
+  }
+
+  /** Keeps the stale paths of an entry within bounds after its live count fell. */
+  private trim(watcher: WatcherId, mine: WatchedPaths): void {
+    if (mine.live === 0) mine.paths.clear();
+    else if (mine.paths.size > 4 * mine.live + 2 * STALE_PATHS_SLACK) this.sweep(watcher, mine);
+  }
+
+  /** Drops the paths `watcher` no longer watches from its entry. */
+  private sweep(watcher: WatcherId, mine: WatchedPaths): void {
+    for (const path of mine.paths) if (!this.has(path, watcher)) mine.paths.delete(path);
+  }
+
+  /** Nobody watches `path` any more: its emptied list is kept for the next path armed. */
+  private dropPath(path: string, m: PathWatchers): void {
     this.byPath.delete(path);
-    m.clear();
-    if (this.spareMaps.length < SPARE_PATH_MAPS) this.spareMaps.push(m);
+    if (this.spareLists.length < SPARE_PATH_LISTS) this.spareLists.push(m);
   }
 }
 

@@ -200,7 +200,8 @@ describe('removal', () => {
     assert.equal(w.data.byPath.size, 0);
     // As ZooKeeper's watch2Paths: a fired watch leaves its connection's (now empty) entry, which
     // goes when the connection does.
-    assert.deepEqual([...w.data.byWatcher], [[2, new Set()]]);
+    assert.deepEqual([...w.data.byWatcher.keys()], [2]);
+    assert.deepEqual(w.data.pathsOf(2), []);
     w.removeConnection(2);
     assert.equal(w.data.byWatcher.size, 0);
   });
@@ -215,7 +216,7 @@ describe('removal', () => {
       ev(2, EventType.NodeDataChanged, '/a'),
       ev(3, EventType.NodeDataChanged, '/a'),
     ]);
-    assert.deepEqual([...(w.data.byPath.get('/a') ?? [])], [[2, WatchMode.persistent]]);
+    assert.deepEqual(w.data.byPath.get('/a')?.pairs(), [[2, WatchMode.persistent]]);
     assert.deepEqual(w.eventsFor([changed('/a')]), [ev(2, EventType.NodeDataChanged, '/a')]);
   });
 
@@ -223,7 +224,7 @@ describe('removal', () => {
     const w = new WatchManager();
     for (let watcher = 1; watcher <= 4; watcher++) w.addDataWatch('/a', watcher);
     assert.equal(w.eventsFor([changed('/a')]).length, 4);
-    // the emptied map is reused for the next path armed: nothing of /a may carry over
+    // the emptied list is reused for the next path armed: nothing of /a may carry over
     w.addDataWatch('/b', 7);
     w.addDataWatch('/a', 5);
     assert.deepEqual(w.eventsFor([changed('/b'), changed('/a')]), [
