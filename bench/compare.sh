@@ -20,9 +20,12 @@
 #               and $RESULTS.durability.jsonl
 #   PROFILE [0] 1: run ZephyrCoord under `node --cpu-prof`; the .cpuprofile is kept and reported
 #   KEEP_TMP [0] 1: keep the data dirs and server logs
-#   FLOOR [0] 1: also run get, set, create, mixed, watch and session against bench/load/null-server (no
-#               tree, no disk, canned replies): what Node's own socket work allows with this
-#               generator on this machine, printed as a second table (ratio = floor / zookeeper)
+#   FLOOR [0] 1: also run get, set, create, mixed, watch and session against two floors, printed as
+#               tables of their own (ratio = floor / zookeeper): bench/load/null-server (no tree,
+#               no disk, canned replies), what Node's own socket work allows with this generator
+#               on this machine; and the same with --sync-dir ("durable-floor"), which also
+#               group-commits each write to a file with O_DSYNC before answering it, as both
+#               servers here must
 #
 # Both servers run on 127.0.0.1 on free ports for the whole comparison, started by
 # test/compat/reference-zk.sh (heap 2 GiB) and test/compat/zephyr-server.sh with the same
@@ -83,8 +86,10 @@ esac
 zk_dir="$tmp/zookeeper"
 zc_dir="$tmp/zephyrcoord"
 floor_dir="$tmp/floor"
+dfloor_dir="$tmp/durable-floor"
 cleanup() {
   [ -f "$floor_dir/pid" ] && kill "$(cat "$floor_dir/pid")" 2> /dev/null || true
+  [ -f "$dfloor_dir/pid" ] && kill "$(cat "$dfloor_dir/pid")" 2> /dev/null || true
   "$compat/reference-zk.sh" stop "$zk_dir" > /dev/null 2>&1 || true
   "$compat/zephyr-server.sh" stop "$zc_dir" > /dev/null 2>&1 || true
   if [ "$PROFILE" = 1 ] && compgen -G "$tmp/profile/*.cpuprofile" > /dev/null; then
@@ -111,6 +116,19 @@ check_durable() {
   fi
 }
 
+# start_floor DIR [ARGS...]: starts bench/load/null-server, its pid in DIR/pid; prints its port
+start_floor() {
+  local dir=$1 port
+  shift
+  port=$(free_port)
+  while [ "$port" = "$zk_port" ] || [ "$port" = "$zc_port" ] || [ "$port" = "${floor_port:-}" ]; do port=$(free_port); done
+  mkdir -p "$dir"
+  nohup node "$repo/dist/bench/load/null-server.js" --port "$port" --value-size "$VALUE_SIZE" "$@" > "$dir/server.log" 2>&1 &
+  echo $! > "$dir/pid"
+  for _ in $(seq 1 100); do (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break; sleep 0.1; done
+  echo "$port"
+}
+
 start_servers() {
   zk_port=$(free_port)
   "$compat/reference-zk.sh" start "$zk_dir" "$zk_port"
@@ -120,11 +138,8 @@ start_servers() {
   "$compat/zephyr-server.sh" start "$zc_dir" "$zc_port"
   check_durable "$zc_dir"
   if [ "$FLOOR" = 1 ]; then
-    floor_port=$(free_port)
-    mkdir -p "$floor_dir"
-    nohup node "$repo/dist/bench/load/null-server.js" --port "$floor_port" --value-size "$VALUE_SIZE" > "$floor_dir/server.log" 2>&1 &
-    echo $! > "$floor_dir/pid"
-    for _ in $(seq 1 100); do (exec 3<> "/dev/tcp/127.0.0.1/$floor_port") 2> /dev/null && break; sleep 0.1; done
+    floor_port=$(start_floor "$floor_dir")
+    dfloor_port=$(start_floor "$dfloor_dir" --sync-dir "$dfloor_dir/log")
   fi
   if [ "$PROFILE" = 1 ]; then
     # same zoo.cfg and data, but under the profiler; zephyr-server.sh stop sends SIGTERM, on
@@ -143,6 +158,7 @@ port_of() {
   case "$1" in
     zookeeper) echo "$zk_port" ;;
     floor) echo "$floor_port" ;;
+    durable-floor) echo "$dfloor_port" ;;
     *) echo "$zc_port" ;;
   esac
 }
@@ -158,6 +174,7 @@ run_one() {
   port=$(port_of "$label")
   [ "$label" = zookeeper ] && dir=$zk_dir
   [ "$label" = floor ] && dir=$floor_dir
+  [ "$label" = durable-floor ] && dir=$dfloor_dir
   local args=(--servers "127.0.0.1:$port" --label "$label" --workload "$workload" --value-size "$VALUE_SIZE"
     --duration "$DURATION" --warmup "$WARMUP" --nodes "$NODES" --server-pid "$(cat "$dir/pid")" --quiet)
   if [ "$client" = java ]; then
@@ -202,6 +219,7 @@ run_workloads() {
       # the null server answers multi with no results
       if [ "$FLOOR" = 1 ] && [ "$w" != multi ]; then
         run_one floor node "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
+        run_one durable-floor node "$w" --sessions "$SESSIONS" --outstanding "$OUTSTANDING"
       fi
     done
   done
@@ -247,6 +265,9 @@ if [ "$mode" != durability ]; then
   if [ "$FLOOR" = 1 ]; then
     echo "## Floor: bench/load/null-server (Node's socket work only; no tree, no disk) against ZooKeeper"
     node "$summarize" --mode workloads --candidate floor "$RESULTS.workloads.jsonl" || true
+    echo
+    echo "## Durable floor: bench/load/null-server --sync-dir (the same, plus each write group-committed with O_DSYNC before its reply) against ZooKeeper"
+    node "$summarize" --mode workloads --candidate durable-floor "$RESULTS.workloads.jsonl" || true
     echo
   fi
 fi
