@@ -403,12 +403,29 @@ describe('txn log group commit', () => {
     assert.equal(logSteps[firstRecord + 3], 'sync /log/log.1');
   });
 
+  test('appends made in one turn on an idle log leave as one batch, started once that turn ends', async () => {
+    const fs = new SimFs(new SimScheduler(new SeededRandom(5)));
+    const { log, fatal, acked, durableZxids, append, stepAll } = await harness(fs);
+    for (let z = 1; z <= 4; z++) append(z); // a client's pipelined writes, read in one chunk
+    const one = encodeTxnRecord(header(1, OpCode.setData), txn(1)).length;
+    const recordWrites = (): string[] =>
+      fs.sched.trace.filter((l) => l.startsWith('write /log/log.1 @') && !l.startsWith('write /log/log.1 @0 '));
+    await settle();
+    await stepAll();
+    assert.deepEqual(acked, [1, 2, 3, 4]);
+    assert.equal(log.stats.batches, 1, 'one batch for the four');
+    assert.deepEqual(recordWrites(), [`write /log/log.1 @16 +${4 * one}`]);
+    assert.deepEqual(fatal, []);
+    assert.deepEqual(durableZxids(), [1, 2, 3, 4]);
+  });
+
   test('without synced writes two batches are in flight at once; appends made meanwhile go out as one batch; callbacks run only once synced, in order', async () => {
     const fs = new SimFs(new SimScheduler(new SeededRandom(7)), {}, false);
     const { log, fatal, acked, durableZxids, append, stepAll } = await harness(fs);
 
-    // txns 1 and 2 each start a batch (the pipeline holds two).
+    // txns 1 and 2, appended on turns of their own, each start a batch (the pipeline holds two).
     append(1);
+    await settle();
     append(2);
     await settle();
     // Run steps until txn 1's record write has happened (its fsync is next).
