@@ -207,16 +207,21 @@ export class TxnLog {
     this.completed(batch);
   }
 
-  /** The batch is durable (or the log failed): its callbacks run, and the next batch may start. */
+  /**
+   * The batch is durable (or the log failed): the next batch starts, then this one's callbacks
+   * run. In that order the disk writes the next batch while the callbacks apply this one's txns
+   * and answer them, as ZooKeeper's sync thread writes on while its final processor applies;
+   * the other way round, each batch also waited for all of the previous batch's replies.
+   */
   private completed(batch: Batch): void {
     this.inFlight--;
     if (this.failure !== null) return;
     this.stats.batches++;
     this.stats.txns += batch.done.length;
+    if (!this.filling.empty && this.inFlight < this.depth) this.startBatch();
     for (const done of batch.done) done();
     batch.reset();
     this.spares.push(batch);
-    if (!this.filling.empty && this.inFlight < this.depth) this.startBatch();
   }
 
   private fail(e: unknown): void {
