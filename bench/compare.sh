@@ -25,7 +25,8 @@
 #               no disk, canned replies), what Node's own socket work allows with this generator
 #               on this machine; and the same with --sync-dir ("durable-floor"), which also
 #               group-commits each write to a file with O_DSYNC before answering it, as both
-#               servers here must
+#               servers here must; in durability mode the durable floor runs each client count
+#               too
 #
 # Both servers run on 127.0.0.1 on free ports for the whole comparison, started by
 # test/compat/reference-zk.sh (heap 2 GiB) and test/compat/zephyr-server.sh with the same
@@ -235,6 +236,8 @@ run_durability() {
       for s in $(order "$r"); do
         run_one "$s" node set --sessions "$c" --outstanding 1
       done
+      # what a minimal durable Node server reaches with the same clients
+      [ "$FLOOR" = 1 ] && run_one durable-floor node set --sessions "$c" --outstanding 1
     done
   done
 }
@@ -275,6 +278,11 @@ if [ "$mode" != workloads ]; then
   echo "## Durability (forceSync=yes): acknowledged setData/s and write latency, 1 outstanding per client, medians of $ROUNDS rounds"
   node "$summarize" --mode durability "$RESULTS.durability.jsonl" || true
   echo
+  if [ "$FLOOR" = 1 ]; then
+    echo "## Durability of the durable floor against ZooKeeper"
+    node "$summarize" --mode durability --candidate durable-floor "$RESULTS.durability.jsonl" || true
+    echo
+  fi
 fi
 echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg); $failed failed run(s); JSON lines in $RESULTS.*.jsonl"
 [ "$failed" = 0 ]

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { CreateMode, ErrorCode, OpCode } from '../../../src/codec/index.js';
+import type { Prepared } from '../../../src/prep/index.js';
 import { Fixture, S1, S2, check, create, del, errOf, multi, multiCodes, setData } from './helpers.js';
 
 const E = ErrorCode;
@@ -202,6 +203,35 @@ describe('pending overlay (prepared but not applied)', () => {
     assert.equal(errOf(f.prepare(create('/b'))), E.NODEEXISTS);
     f.apply(b);
     assert.ok(f.tree.get('/b') !== undefined);
+  });
+});
+
+describe('pending records across the bulk sweep of applied ones', () => {
+  test('records not yet applied survive while thousands of applied ones are swept', () => {
+    const f = new Fixture();
+    f.ok(create('/held'));
+    const queue: Prepared[] = [];
+    for (let i = 0; i < 3000; i++) queue.push(f.prepare(create(`/n${i}`)));
+    queue.push(f.prepare(create('/new')), f.prepare(setData('/held', 0)), f.prepare(setData('/held', 1)));
+    // Each create is two records (the node, its parent). Applying 2,900 of the creates leaves
+    // about 2,900 paths with applied records against 203 creates pending: a sweep has run (it
+    // starts once the table holds more than twice the pending records plus 1,024).
+    for (const p of queue.splice(0, 2900)) assert.equal(f.apply(p).err, 0);
+    // every txn prepared is queued, so they are applied in zxid order
+    const codeOf = (req: Parameters<Fixture['prepare']>[0]): number => {
+      const p = f.prepare(req);
+      queue.push(p);
+      return errOf(p);
+    };
+    assert.equal(codeOf(create('/n2899')), E.NODEEXISTS); // applied: the tree has it
+    assert.equal(codeOf(create('/n2900')), E.NODEEXISTS); // pending
+    assert.equal(codeOf(create('/n2999')), E.NODEEXISTS); // pending
+    assert.equal(codeOf(create('/new')), E.NODEEXISTS); // pending
+    assert.equal(codeOf(setData('/held', 1)), E.BADVERSION); // pending version is 2
+    assert.equal(codeOf(setData('/held', 2)), 0);
+    for (const p of queue) f.apply(p);
+    assert.equal(f.tree.get('/held')?.version, 3);
+    assert.ok(f.tree.get('/n2999') !== undefined && f.tree.get('/new') !== undefined);
   });
 });
 
