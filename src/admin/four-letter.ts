@@ -82,7 +82,7 @@ function watchesByConnection(server: ZkServer): Map<bigint, Set<string>> {
 function watchesByPath(server: ZkServer): Map<string, Set<bigint>> {
   const out = new Map<string, Set<bigint>>();
   for (const table of [server.watches.data]) {
-    for (const [path, watchers] of table.byPath) {
+    for (const [path, watchers] of table.watchedPaths()) {
       let set = out.get(path);
       if (set === undefined) out.set(path, (set = new Set()));
       for (let i = 0; i < watchers.size; i++) set.add(server.connections.get(watchers.watcherAt(i))?.sessionId ?? 0n);

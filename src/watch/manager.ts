@@ -22,6 +22,9 @@ export interface WatchEvent {
 /** How many emptied per-path watcher lists a table keeps for reuse (a re-armed one-shot watch needs one). */
 const SPARE_PATH_LISTS = 256;
 
+/** Emptied path lists a table may keep in place, at least, before they are swept out. */
+const EMPTY_PATHS_SLACK = 1024;
+
 /** Stale paths a connection's set may hold beyond twice its live ones before they are swept. */
 const STALE_PATHS_SLACK = 64;
 
@@ -46,14 +49,18 @@ class WatchTable {
    */
   readonly byWatcher = new Map<WatcherId, WatchedPaths>();
   recursiveCount = 0;
+  /** Entries of `byPath` whose list is empty (see dropPath). */
+  private emptyPaths = 0;
   private readonly spareLists: PathWatchers[] = [];
 
   add(path: string, watcher: WatcherId, mode: number): void {
     const m = this.byPath.get(path);
     // ZooKeeper 3.8 keeps one mode per (watcher, path): the last one set wins.
     let before = 0;
-    if (m !== undefined) before = m.set(watcher, mode);
-    else {
+    if (m !== undefined) {
+      if (m.size === 0) this.emptyPaths--;
+      before = m.set(watcher, mode);
+    } else {
       const spare = this.spareLists.pop();
       if (spare === undefined) this.byPath.set(path, new PathWatchers(watcher, mode));
       else {
@@ -99,7 +106,12 @@ class WatchTable {
    * watches `path` itself (its own comment says "at the leaf node, all watcher types match").
    */
   watched(path: string): boolean {
-    return this.byPath.has(path);
+    return (this.byPath.get(path)?.size ?? 0) > 0;
+  }
+
+  /** The watched paths with their watchers (an emptied list kept for re-arming is skipped). */
+  *watchedPaths(): IterableIterator<[string, PathWatchers]> {
+    for (const entry of this.byPath) if (entry[1].size > 0) yield entry;
   }
 
   /**
@@ -127,7 +139,7 @@ class WatchTable {
     const mode = m.delete(watcher);
     if (mode === 0) return false;
     if ((mode & WatchMode.recursive) !== 0) this.recursiveCount--;
-    if (m.size === 0) this.dropPath(path, m);
+    if (m.size === 0) this.dropPath();
     return true;
   }
 
@@ -139,7 +151,7 @@ class WatchTable {
   fire(path: string, type: number, acl: readonly ACL[], events: WatchEvent[], heard: ReadonlySet<WatcherId> | null): void {
     const first = events.length;
     const exact = this.byPath.get(path);
-    if (exact !== undefined) {
+    if (exact !== undefined && exact.size > 0) {
       // One-shot watches fire and go (the survivors are compacted in place); a path left with
       // no watcher goes whole.
       const n = exact.size;
@@ -155,8 +167,8 @@ class WatchTable {
         if (rest !== 0) exact.keepAt(kept++, watcher, rest);
         else this.firedOne(watcher);
       }
-      if (kept === 0) this.dropPath(path, exact);
-      else exact.truncate(kept);
+      exact.truncate(kept);
+      if (kept === 0) this.dropPath();
     }
     if (this.recursiveCount === 0 || type === EventType.NodeChildrenChanged || path === '/') return;
     // Recursive watches on ancestors: each watcher hears the change once, however many match.
@@ -196,10 +208,28 @@ class WatchTable {
     for (const path of mine.paths) if (!this.has(path, watcher)) mine.paths.delete(path);
   }
 
-  /** Nobody watches `path` any more: its emptied list is kept for the next path armed. */
-  private dropPath(path: string, m: PathWatchers): void {
-    this.byPath.delete(path);
-    if (this.spareLists.length < SPARE_PATH_LISTS) this.spareLists.push(m);
+  /**
+   * Nobody watches a path any more. Its emptied list stays in `byPath`, for the re-arm that
+   * usually follows, and the emptied lists are swept out in bulk once they are over half of
+   * the table (and more than EMPTY_PATHS_SLACK).
+   *
+   * Why not delete at once: a Map whose entries come and go rehashes every few dozen changes,
+   * and V8 links each discarded hash table to its successor. Once one table has reached the
+   * old generation, that dead table keeps every later one, and the young path strings in
+   * them, alive through each young-generation collection, so they are all promoted.
+   */
+  private dropPath(): void {
+    this.emptyPaths++;
+    if (this.emptyPaths > EMPTY_PATHS_SLACK && this.emptyPaths * 2 > this.byPath.size) this.sweepEmptyPaths();
+  }
+
+  private sweepEmptyPaths(): void {
+    for (const [path, m] of this.byPath) {
+      if (m.size > 0) continue;
+      this.byPath.delete(path);
+      if (this.spareLists.length < SPARE_PATH_LISTS) this.spareLists.push(m);
+    }
+    this.emptyPaths = 0;
   }
 }
 

@@ -188,6 +188,34 @@ describe('persistent-recursive watches', () => {
   });
 });
 
+describe('emptied path lists', () => {
+  test('stay for the re-arm, and are swept out once they are most of the table', () => {
+    const w = new WatchManager();
+    w.addDataWatch('/kept', 7);
+    for (let i = 0; i < 5000; i++) {
+      w.addDataWatch(`/p${i}`, 1);
+      assert.deepEqual(w.eventsFor([changed(`/p${i}`)]), [ev(1, EventType.NodeDataChanged, `/p${i}`)]);
+      assert.equal(w.data.watched(`/p${i}`), false);
+      // the table holds at most the live path plus the slack of emptied ones, twice over
+      assert.ok(w.data.byPath.size <= 2 * 1024 + 2, `table size ${w.data.byPath.size} after ${i + 1} paths`);
+    }
+    assert.ok(w.data.byPath.size < 5000);
+    assert.deepEqual(
+      [...w.data.watchedPaths()].map(([p]) => p),
+      ['/kept'],
+    );
+    // a path whose emptied list was swept, and one whose list is still kept, both re-arm
+    w.addDataWatch('/p0', 2);
+    w.addDataWatch('/p4999', 3);
+    assert.deepEqual(w.eventsFor([changed('/p0'), changed('/p4999'), changed('/kept')]), [
+      ev(2, EventType.NodeDataChanged, '/p0'),
+      ev(3, EventType.NodeDataChanged, '/p4999'),
+      ev(7, EventType.NodeDataChanged, '/kept'),
+    ]);
+    assert.equal(w.watchCount, 0);
+  });
+});
+
 describe('removal', () => {
   test('WatchTable.remove removes one (path, watcher) and reports whether it existed', () => {
     const w = new WatchManager();
@@ -197,7 +225,8 @@ describe('removal', () => {
     assert.equal(w.data.remove('/a', 1), false);
     assert.equal(w.data.remove('/zzz', 1), false);
     assert.deepEqual(w.eventsFor([changed('/a')]), [ev(2, EventType.NodeDataChanged, '/a')]);
-    assert.equal(w.data.byPath.size, 0);
+    assert.equal(w.data.watched('/a'), false);
+    assert.deepEqual([...w.data.watchedPaths()], []);
     // As ZooKeeper's watch2Paths: a fired watch leaves its connection's (now empty) entry, which
     // goes when the connection does.
     assert.deepEqual([...w.data.byWatcher.keys()], [2]);
