@@ -109,8 +109,8 @@ type WriteRequest = RequestOf<
 export class RequestPreparer {
   /**
    * The latest record prepared for each path. A record is stale once the tree has applied its
-   * txn (zxid <= appliedZxid): the tree then answers for the path. Stale records are not
-   * deleted one by one but swept in bulk (see `applied`).
+   * txn (zxid <= appliedZxid): the tree then answers for the path. Stale records stay and are
+   * swept in bulk, except that of a path the txn deleted (see `applied`).
    */
   private readonly pending = new Map<string, PendingRecord>();
   /** Every pending record in zxid order (ones replaced in `pending` are skipped when reached). */
@@ -158,7 +158,7 @@ export class RequestPreparer {
       this.pendingOrder.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
-    // Amortized: a sweep runs once stale records outnumber live ones by 1024 or more.
+    // Amortized: a sweep runs once the table holds more than twice the pending records + 1024.
     if (this.pending.size > 2 * (this.pendingOrder.length - this.pendingHead) + 1024) {
       for (const [path, p] of this.pending) if (p.zxid <= zxid) this.pending.delete(path);
     }

@@ -153,7 +153,7 @@ class WatchTable {
     const exact = this.byPath.get(path);
     if (exact !== undefined && exact.size > 0) {
       // One-shot watches fire and go (the survivors are compacted in place); a path left with
-      // no watcher goes whole.
+      // no watcher keeps its emptied list (see dropPath).
       const n = exact.size;
       let kept = 0;
       for (let i = 0; i < n; i++) {
