@@ -34,8 +34,10 @@ function appendCase(): AsyncCase {
         }
         rejectSample = reject;
         let left = n;
-        const durable = (): void => {
-          if (--left === 0) resolve();
+        const durable = {
+          durable: (): void => {
+            if (--left === 0) resolve();
+          },
         };
         for (let i = 0; i < n; i++) log.append(HEADER, TXN, durable);
       });

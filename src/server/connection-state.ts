@@ -1,5 +1,7 @@
 /** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
-import { opName, type Id } from '../codec/index.js';
+import { opName, type Id, type Stat } from '../codec/index.js';
+import type { Prepared } from '../prep/index.js';
+import type { OnDurable } from '../storage/index.js';
 import type { ApplyResult } from '../tree/index.js';
 import type { ClientConnection } from './types.js';
 
@@ -10,20 +12,68 @@ export interface QueuedReply {
   run(): void;
 }
 
-/** A write in its connection's queue: ready once its txn is applied, answered from the result. */
-export class QueuedWrite implements QueuedReply {
+/** What the server does with a committed txn once its turn to be answered comes. */
+export const Then = {
+  /** Answer a client's write with its result, and record its latency. */
+  reply: 0,
+  /** Answer a write whose body did not decode: its error alone. */
+  replyError: 1,
+  /** Bind the new session and send the ConnectResponse. */
+  connect: 2,
+  /** Answer closeSession, then close the connection. */
+  closeSession: 3,
+  /** Close the expired session's connection, if it has one (no queue: nothing waits on it). */
+  expire: 4,
+  /** Nothing: a container or TTL node the server deletes by itself. */
+  none: 5,
+} as const;
+export type Then = (typeof Then)[keyof typeof Then];
+
+/** The server's side of a CommitEntry. */
+export interface CommitOwner {
+  /** The entry's txn is durable: apply it, then answer in the connection's order. */
+  committed(entry: CommitEntry): void;
+  /** The entry's turn has come: send its answer. */
+  answer(entry: CommitEntry): void;
+}
+
+/**
+ * A txn on its way to the tree: the log tells it once the txn is durable, and a request's
+ * entry then waits in its connection's queue until every earlier request is answered. One
+ * object per write carries all this; a context object, a queue entry and two closures did
+ * before, a quarter of what a write allocated.
+ */
+export class CommitEntry implements QueuedReply, OnDurable {
   ready = false;
-  private result: ApplyResult | null = null;
+  /** The apply's result, once applied. */
+  result: ApplyResult | null = null;
+  /** The Stat of the result's node as applied, kept only if the reply could not be sent at once. */
+  stat: Stat | null = null;
+  /** Whether it waits in its connection's queue (else it is answered as soon as applied). */
+  readonly queued: boolean;
 
-  constructor(private readonly answer: (res: ApplyResult) => void) {}
+  constructor(
+    private readonly owner: CommitOwner,
+    readonly prepared: Prepared,
+    /** The connection it answers or closes, if any. */
+    readonly state: ConnectionState | null,
+    readonly then: Then,
+    /** The request's xid, op code and arrival time (Then.reply; xid also for closeSession). */
+    readonly xid: number,
+    readonly op: number,
+    readonly startMs: number,
+    /** The negotiated session timeout (Then.connect). */
+    readonly timeoutMs: number,
+  ) {
+    this.queued = state !== null && then !== Then.expire && then !== Then.none;
+  }
 
-  applied(res: ApplyResult): void {
-    this.result = res;
-    this.ready = true;
+  durable(): void {
+    this.owner.committed(this);
   }
 
   run(): void {
-    if (this.result !== null) this.answer(this.result);
+    this.owner.answer(this);
   }
 }
 

@@ -26,7 +26,7 @@ import {
   type Request,
   type RequestOf,
 } from '../codec/index.js';
-import { DataTree, nodeKind, ttlOf, type ApplyResult, type TreeChange } from '../tree/index.js';
+import { DataTree, nodeKind, ttlOf, type TreeChange } from '../tree/index.js';
 import { SessionTracker } from '../session/index.js';
 import { WatchManager, type WatchEvent } from '../watch/index.js';
 import {
@@ -36,12 +36,14 @@ import {
   redactDigests,
   PERM_READ_OR_ADMIN,
   SUPER_ID,
+  type PrepContext,
   type Prepared,
   type Sha1Base64,
 } from '../prep/index.js';
 import { finishReply, startReply, writeNotification } from './reply-frames.js';
-import { ConnectionState, QueuedWrite } from './connection-state.js';
+import { CommitEntry, ConnectionState, Then, type CommitOwner } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
+import type { OnDurable } from '../storage/index.js';
 
 export interface ServerSettings {
   tickTimeMs: number;
@@ -62,14 +64,17 @@ export interface ServerSettings {
  * calls back after fsync. Callbacks must come in append order.
  */
 export interface TxnSink {
-  append(prepared: Prepared, durable: () => void): void;
+  append(prepared: Prepared, done: OnDurable): void;
   /** Told after each txn is applied (the durable store takes snapshots at such points). */
   applied?(zxid: number): void;
 }
 
 export const inMemorySink: TxnSink = {
-  append: (_p, durable) => durable(),
+  append: (_p, done) => done.durable(),
 };
+
+/** The auth ids of a txn the server makes itself (session expiry, container deletion). */
+const NO_IDS: PrepContext['authIds'] = Object.freeze([]);
 
 const WRITE_OPS = new Set<number>([
   OpCode.create,
@@ -103,6 +108,15 @@ export class ZkServer {
   outstandingRequests = 0;
   /** Frames for a connection that is closing are encoded here and dropped. */
   private readonly discard = new JuteWriter(1024);
+  /** Prep's context, refilled for each txn (prep keeps nothing of it). */
+  private readonly prepCtx: PrepContext = { sessionId: 0n, cxid: 0, authIds: [], nowMs: 0 };
+  /** The changes of the txn being applied, refilled for each (nothing keeps the array). */
+  private readonly changes: TreeChange[] = [];
+  /** Where committed txns come back: applied, then answered. */
+  private readonly commits: CommitOwner = {
+    committed: (entry) => this.applyCommitted(entry),
+    answer: (entry) => this.answerCommitted(entry),
+  };
 
   constructor(
     readonly settings: ServerSettings,
@@ -210,9 +224,7 @@ export class ZkServer {
     this.log.warn({ type, session: hex(state.sessionId ?? 0n), reason: e.message }, 'undecodable request body');
     if (WRITE_OPS.has(type)) {
       const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.MARSHALLINGERROR);
-      this.commit(prepared, state, (res) => {
-        this.reply(state, xid, prepared.header.zxid, res.err);
-      });
+      this.commit(prepared, state, Then.replyError, xid);
       return;
     }
     this.enqueueReply(state, xid, () => {
@@ -271,10 +283,7 @@ export class ZkServer {
     const prepared = this.prep.createSession(this.ctx(state, sessionId, 0), timeoutMs);
     this.sessions.add(sessionId, timeoutMs, this.clock.monoMs());
     state.sessionId = sessionId;
-    this.commit(prepared, state, () => {
-      this.bindSession(state, sessionId, timeoutMs);
-      this.sendConnectResponse(state, timeoutMs, sessionId, sessionPassword(sessionId));
-    });
+    this.commit(prepared, state, Then.connect, 0, -1, 0, timeoutMs);
   }
 
   private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
@@ -304,14 +313,46 @@ export class ZkServer {
     state.conn.frameWritten();
   }
 
-  /** A reply without a body, or a write's reply with the body its op gives `res` (if err is 0). */
-  private reply(state: ConnectionState, xid: number, zxid: number, err: number, op = -1, res: ApplyResult | null = null): void {
+  /** A reply without a body, or a write's reply with the body its op gives `entry` (if err is 0). */
+  private reply(state: ConnectionState, xid: number, zxid: number, err: number, op = -1, entry: CommitEntry | null = null): void {
     const w = this.frameWriter(state);
     startReply(w, xid, zxid);
-    if (err === 0 && res !== null) writeWriteBody(w, op, res);
+    if (err === 0 && entry !== null) this.writeWriteBody(w, op, entry);
     finishReply(w, err);
     state.stats.lastZxid = zxid;
     this.frameWritten(state, w);
+  }
+
+  /** Writes the body of a write's successful reply, from its apply result. */
+  private writeWriteBody(w: JuteWriter, op: number, entry: CommitEntry): void {
+    const res = entry.result;
+    if (res === null) return;
+    switch (op) {
+      case OpCode.create:
+        w.writeString(res.path ?? '');
+        return;
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        w.writeString(res.path ?? '');
+        this.writeResultStat(w, entry);
+        return;
+      case OpCode.setData:
+      case OpCode.setACL:
+      case OpCode.check:
+        this.writeResultStat(w, entry);
+        return;
+      case OpCode.multi:
+        writeOpResults(w, res.multiResults ?? []);
+        return;
+      default:
+    }
+  }
+
+  /** The Stat of the node a write left: taken at apply time if the reply waited, else read now. */
+  private writeResultStat(w: JuteWriter, entry: CommitEntry): void {
+    if (entry.stat !== null) writeStat(w, entry.stat);
+    else if (entry.result?.node !== undefined) this.tree.writeStat(w, entry.result.node);
   }
 
   /** Queue an answer behind this connection's earlier writes; run it now if none are pending. */
@@ -353,39 +394,79 @@ export class ZkServer {
     if (ms > c.maxLatencyMs) c.maxLatencyMs = ms;
   }
 
-  private ctx(
-    state: ConnectionState | null,
-    sessionId: bigint,
-    cxid: number,
-  ): { sessionId: bigint; cxid: number; authIds: ConnectionState['authIds']; nowMs: number } {
-    return { sessionId, cxid, authIds: state?.authIds ?? [], nowMs: this.clock.wallMs() };
+  /** Prep's context for one txn: the one object, refilled (prep reads it only while preparing). */
+  private ctx(state: ConnectionState | null, sessionId: bigint, cxid: number): PrepContext {
+    const c = this.prepCtx;
+    c.sessionId = sessionId;
+    c.cxid = cxid;
+    c.authIds = state?.authIds ?? NO_IDS;
+    c.nowMs = this.clock.wallMs();
+    return c;
   }
 
   /**
-   * Durable -> apply -> events -> `after`. The txn is logged first; its effects (and the
+   * Durable -> apply -> events -> answer. The txn is logged first; its effects (and the
    * watch events, which reach clients before the reply that follows) happen once durable.
+   * A connection's answer waits in its queue behind the requests it received earlier.
    */
-  private commit(prepared: Prepared, state: ConnectionState | null, after: (res: ApplyResult) => void): void {
-    const entry = state === null ? null : new QueuedWrite(after);
-    if (state !== null && entry !== null) state.queue.push(entry);
+  private commit(prepared: Prepared, state: ConnectionState | null, then: Then, xid = 0, op = -1, startMs = 0, timeoutMs = 0): void {
+    const entry = new CommitEntry(this.commits, prepared, state, then, xid, op, startMs, timeoutMs);
+    if (entry.queued && state !== null) state.queue.push(entry);
     this.outstandingRequests++;
-    this.sink.append(prepared, () => {
-      this.outstandingRequests--;
-      const changes: TreeChange[] = [];
-      const res = this.tree.applyTxn(prepared.header, prepared.txn, changes);
-      this.prep.applied(prepared.header.zxid);
-      if (prepared.txn.type === OpCode.closeSession) {
-        this.sessions.remove(prepared.header.clientId);
-      }
-      this.deliver(this.watches.eventsFor(changes));
-      this.sink.applied?.(prepared.header.zxid);
-      if (state === null || entry === null) {
-        after(res);
+    this.sink.append(prepared, entry);
+  }
+
+  private applyCommitted(entry: CommitEntry): void {
+    this.outstandingRequests--;
+    const { header, txn } = entry.prepared;
+    const changes = this.changes;
+    changes.length = 0;
+    const res = this.tree.applyTxn(header, txn, changes);
+    this.prep.applied(header.zxid);
+    if (txn.type === OpCode.closeSession) this.sessions.remove(header.clientId);
+    this.deliver(this.watches.eventsFor(changes));
+    this.sink.applied?.(header.zxid);
+    entry.result = res;
+    entry.ready = true;
+    if (entry.queued && entry.state !== null) {
+      // A reply reads its Stat from the node, which the next txn may change: one that cannot
+      // be sent now (never seen: a connection's earlier requests are answered by this time)
+      // keeps the Stat as it is.
+      if (entry.state.queue[0] !== entry && res.node !== undefined) entry.stat = this.tree.statOf(res.node);
+      this.drain(entry.state);
+    } else this.answerCommitted(entry);
+  }
+
+  private answerCommitted(entry: CommitEntry): void {
+    const state = entry.state;
+    const res = entry.result;
+    if (state === null || res === null) return;
+    const zxid = entry.prepared.header.zxid;
+    const sessionId = entry.prepared.header.clientId;
+    switch (entry.then) {
+      case Then.reply:
+        this.recordLatency(state, entry.startMs, entry.op, entry.xid);
+        this.reply(state, entry.xid, zxid, res.err, entry.op, entry);
         return;
-      }
-      entry.applied(res);
-      this.drain(state);
-    });
+      case Then.replyError:
+        this.reply(state, entry.xid, zxid, res.err);
+        return;
+      case Then.connect:
+        this.bindSession(state, sessionId, entry.timeoutMs);
+        this.sendConnectResponse(state, entry.timeoutMs, sessionId, sessionPassword(sessionId));
+        return;
+      case Then.closeSession:
+        this.reply(state, entry.xid, zxid, 0);
+        this.bySession.delete(sessionId);
+        this.closeConnection(state, 'client closed its session');
+        return;
+      case Then.expire:
+        this.bySession.delete(sessionId);
+        this.closeConnection(state, 'session expired');
+        return;
+      case Then.none:
+        return;
+    }
   }
 
   /** Sends each event to its watcher if that connection may READ the guarding ACL (CVE-2024-23944). */
@@ -441,10 +522,7 @@ export class ZkServer {
 
   private submitWrite(state: ConnectionState, xid: number, req: Parameters<RequestPreparer['prepare']>[1], startMs: number): void {
     const prepared = this.prep.prepare(this.ctx(state, state.sessionId ?? 0n, xid), req);
-    this.commit(prepared, state, (res) => {
-      this.recordLatency(state, startMs, req.op, xid);
-      this.reply(state, xid, prepared.header.zxid, res.err, req.op, res);
-    });
+    this.commit(prepared, state, Then.reply, xid, req.op, startMs);
   }
 
   private answerPing(state: ConnectionState, xid: number): void {
@@ -482,11 +560,7 @@ export class ZkServer {
   private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {
     this.sessions.setClosing(sessionId);
     const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid));
-    this.commit(prepared, state, () => {
-      this.reply(state, xid, prepared.header.zxid, 0);
-      this.bySession.delete(sessionId);
-      this.closeConnection(state, 'client closed its session');
-    });
+    this.commit(prepared, state, Then.closeSession, xid);
   }
 
   private auth(state: ConnectionState, req: RequestOf<typeof OpCode.auth>): void {
@@ -668,13 +742,8 @@ export class ZkServer {
   expireSession(sessionId: bigint): void {
     this.sessions.setClosing(sessionId);
     const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0));
-    const state = this.bySession.get(sessionId);
-    this.commit(prepared, null, () => {
-      if (state !== undefined) {
-        this.bySession.delete(sessionId);
-        this.closeConnection(state, 'session expired');
-      }
-    });
+    // the connection the session has now (it may have none): closed once the txn applies
+    this.commit(prepared, this.bySession.get(sessionId) ?? null, Then.expire);
   }
 
   /** ZooKeeper's ContainerManager pass: delete empty used containers and expired TTL nodes. */
@@ -698,7 +767,7 @@ export class ZkServer {
     let submitted = 0;
     for (const path of candidates.slice(0, perRun)) {
       const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
-      this.commit(prepared, null, () => undefined);
+      this.commit(prepared, null, Then.none);
       submitted++;
     }
     return submitted;
@@ -707,30 +776,6 @@ export class ZkServer {
   /** Close every connection (shutdown). */
   closeAll(reason: string): void {
     for (const state of [...this.connections.values()]) this.closeConnection(state, reason);
-  }
-}
-
-/** Writes the body of a write's successful reply, from its apply result. */
-function writeWriteBody(w: JuteWriter, op: number, res: ApplyResult): void {
-  switch (op) {
-    case OpCode.create:
-      w.writeString(res.path ?? '');
-      return;
-    case OpCode.create2:
-    case OpCode.createContainer:
-    case OpCode.createTTL:
-      w.writeString(res.path ?? '');
-      if (res.stat !== undefined) writeStat(w, res.stat);
-      return;
-    case OpCode.setData:
-    case OpCode.setACL:
-    case OpCode.check:
-      if (res.stat !== undefined) writeStat(w, res.stat);
-      return;
-    case OpCode.multi:
-      writeOpResults(w, res.multiResults ?? []);
-      return;
-    default:
   }
 }
 

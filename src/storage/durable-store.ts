@@ -7,7 +7,7 @@ import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
 import { writeSnapshot, type SnapshotCompression } from './snapshots.js';
-import { TxnLog } from './txn-log.js';
+import { TxnLog, type OnDurable } from './txn-log.js';
 
 export interface DurableStoreOptions {
   snapDir: string;
@@ -51,8 +51,8 @@ export class DurableStore {
   }
 
   /** TxnSink: durable first, then the caller applies. */
-  append(prepared: Prepared, durable: () => void): void {
-    this.log.append(prepared.header, prepared.txn, durable);
+  append(prepared: Prepared, done: OnDurable): void {
+    this.log.append(prepared.header, prepared.txn, done);
     if (++this.sinceSnapshot >= this.snapAt) {
       this.sinceSnapshot = 0;
       this.snapAt = this.nextSnapPoint();

@@ -29,12 +29,20 @@ export interface TxnLogOptions {
 }
 
 /**
- * The txns of one group commit: their records encoded back to back in one writer, and the
- * callbacks to run once they are durable.
+ * Told once its txn is durable. An object rather than a callback: the server's entry for a
+ * write is this object too, so a write allocates no closure for the log.
+ */
+export interface OnDurable {
+  durable(): void;
+}
+
+/**
+ * The txns of one group commit: their records encoded back to back in one writer, and whom
+ * to tell once they are durable.
  */
 class Batch {
   readonly records = new JuteWriter(64 * 1024);
-  done: Array<() => void> = [];
+  done: OnDurable[] = [];
   firstZxid = 0;
 
   get empty(): boolean {
@@ -82,8 +90,8 @@ export class TxnLog {
     this.depth = options.forceSync && fs.canSyncWrites ? 1 : PIPELINE_DEPTH;
   }
 
-  /** Queues a txn; `done` runs once it is durable. After a disk failure nothing completes. */
-  append(header: TxnHeader, txn: Txn, done: () => void): void {
+  /** Queues a txn; `done` is told once it is durable. After a disk failure nothing completes. */
+  append(header: TxnHeader, txn: Txn, done: OnDurable): void {
     if (this.failure !== null) return;
     const batch = this.filling;
     if (batch.empty) batch.firstZxid = header.zxid;
@@ -219,7 +227,7 @@ export class TxnLog {
     this.stats.batches++;
     this.stats.txns += batch.done.length;
     if (!this.filling.empty && this.inFlight < this.depth) this.startBatch();
-    for (const done of batch.done) done();
+    for (const done of batch.done) done.durable();
     batch.reset();
     this.spares.push(batch);
   }

@@ -31,7 +31,12 @@ export interface TreeChange {
 export interface ApplyResult {
   err: number;
   path?: string;
-  stat?: Stat;
+  /**
+   * The node a create, setData, setACL or check left, whose Stat the reply carries: read it
+   * (statOf, writeStat) before the next txn applies, which may change it. A write's reply is
+   * sent in the same turn as its apply, so it builds no Stat object.
+   */
+  node?: ZNode;
   multiResults?: OpResult[];
 }
 
@@ -237,7 +242,7 @@ export class DataTree {
         return this.setAcl(txn.path, txn.acl, txn.version);
       case OpCode.check: {
         const node = this.view(txn.path);
-        return node === undefined ? { err: ErrorCode.NONODE } : { err: 0, path: txn.path, stat: this.statOf(node) };
+        return node === undefined ? { err: ErrorCode.NONODE } : { err: 0, path: txn.path, node };
       }
       case OpCode.createSession:
         return { err: 0 };
@@ -265,9 +270,36 @@ export class DataTree {
     const multiResults: OpResult[] = [];
     for (const sub of txns) {
       const res = this.applyOne(header, sub, changes);
-      multiResults.push(resultOf(sub, res));
+      multiResults.push(this.resultOf(sub, res));
     }
     return { err: 0, multiResults };
+  }
+
+  /**
+   * The per-op result ZooKeeper reports for a sub-txn of a multi. Its Stat is taken now: a
+   * later op of the multi may change the node.
+   */
+  private resultOf(txn: Txn, res: ApplyResult): OpResult {
+    if (res.err !== 0 || txn.type === OpCode.error) return { type: OpCode.error, err: res.err };
+    switch (txn.type) {
+      case OpCode.create:
+        return { type: OpCode.create, path: res.path ?? '' };
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        assert(res.node !== undefined, 'create returns its node');
+        return { type: OpCode.create2, path: res.path ?? '', stat: this.statOf(res.node) };
+      case OpCode.delete:
+      case OpCode.deleteContainer:
+        return { type: OpCode.delete };
+      case OpCode.setData:
+        assert(res.node !== undefined, 'setData returns its node');
+        return { type: OpCode.setData, stat: this.statOf(res.node) };
+      case OpCode.check:
+        return { type: OpCode.check };
+      default:
+        return { type: OpCode.error, err: ErrorCode.RUNTIMEINCONSISTENCY };
+    }
   }
 
   private create(
@@ -305,7 +337,7 @@ export class DataTree {
     this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
-    return { err: 0, path, stat: this.statOf(node) };
+    return { err: 0, path, node };
   }
 
   private indexOwner(path: string, owner: bigint, add: boolean): void {
@@ -358,7 +390,7 @@ export class DataTree {
     node.mzxid = header.zxid;
     node.mtime = header.time;
     changes.push({ kind: 'dataChanged', path, acl: node.acl, parentAcl: NO_ACL });
-    return { err: 0, path, stat: this.statOf(node) };
+    return { err: 0, path, node };
   }
 
   private setAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
@@ -366,7 +398,7 @@ export class DataTree {
     if (node === undefined) return { err: ErrorCode.NONODE };
     node.acl = this.internAcl(acl);
     node.aversion = version;
-    return { err: 0, path, stat: this.statOf(node) };
+    return { err: 0, path, node };
   }
 
   private killSession(sessionId: bigint, zxid: number, paths: readonly string[] | null, changes: TreeChange[]): void {
@@ -428,29 +460,5 @@ export class DataTree {
       for (const c of n.childPaths) stack.push(c);
     }
     return total;
-  }
-}
-
-/** The per-op result ZooKeeper reports for a sub-txn of a multi. */
-function resultOf(txn: Txn, res: ApplyResult): OpResult {
-  if (res.err !== 0 || txn.type === OpCode.error) return { type: OpCode.error, err: res.err };
-  switch (txn.type) {
-    case OpCode.create:
-      return { type: OpCode.create, path: res.path ?? '' };
-    case OpCode.create2:
-    case OpCode.createContainer:
-    case OpCode.createTTL:
-      assert(res.stat !== undefined, 'create returns a stat');
-      return { type: OpCode.create2, path: res.path ?? '', stat: res.stat };
-    case OpCode.delete:
-    case OpCode.deleteContainer:
-      return { type: OpCode.delete };
-    case OpCode.setData:
-      assert(res.stat !== undefined, 'setData returns a stat');
-      return { type: OpCode.setData, stat: res.stat };
-    case OpCode.check:
-      return { type: OpCode.check };
-    default:
-      return { type: OpCode.error, err: ErrorCode.RUNTIMEINCONSISTENCY };
   }
 }

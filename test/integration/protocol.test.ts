@@ -7,7 +7,14 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AddWatchMode, CreateMode, ErrorCode, EventType, OpCode, WatcherType, type OpResult, type Request } from '../../src/codec/index.js';
-import { OPEN_ACL_UNSAFE, RawClient, type ConnectOptions, type ReplyBase } from '../support/raw-client.js';
+import {
+  OPEN_ACL_UNSAFE,
+  RawClient,
+  type ConnectOptions,
+  type CreateResult,
+  type ReplyBase,
+  type StatResult,
+} from '../support/raw-client.js';
 import { startServer, waitFor, type ServerProcess } from '../support/server-process.js';
 import { Wire } from './wire.js';
 
@@ -277,6 +284,37 @@ describe('protocol (RawClient against the server process)', { timeout: 60000 }, 
       seqNames,
       Array.from({ length: 10 }, (_, i) => `${base}/seq-${String(30 + i).padStart(10, '0')}`),
     );
+  });
+
+  test('pipelined writes to one node: each reply carries the Stat its own write left', TIMEOUT, async () => {
+    // Writes read in one go share a group commit; each reply must still show the node as its
+    // own txn left it, not as a later txn of the batch did (or after a later delete).
+    const path = uniq('stat-per-write');
+    const c = await client();
+    const sent: Array<{ who: string; reply: Promise<StatResult | CreateResult | ReplyBase> }> = [];
+    sent.push({ who: 'create2', reply: c.create2(path, Buffer.from('c')) });
+    for (let i = 0; i < 20; i++) sent.push({ who: `set ${i}`, reply: c.setData(path, Buffer.alloc(i + 1, 120)) });
+    sent.push({ who: 'delete', reply: c.delete(path) });
+    sent.push({ who: 'create2 again', reply: c.create2(path, Buffer.from('again')) });
+    const replies = await Promise.all(sent.map((s) => s.reply));
+    replies.forEach((r, i) => assert.equal(r.err, 0, `${sent[i]?.who}: err ${r.err}`));
+    const first = replies[0] as CreateResult;
+    assert.ok(first.stat !== undefined);
+    assert.equal(first.stat.version, 0);
+    assert.equal(first.stat.dataLength, 1);
+    for (let i = 0; i < 20; i++) {
+      const r = replies[i + 1] as StatResult;
+      assert.ok(r.stat !== undefined, `set ${i}: a Stat`);
+      assert.equal(r.stat.version, i + 1, `set ${i}: version`);
+      assert.equal(r.stat.dataLength, i + 1, `set ${i}: dataLength`);
+      assert.equal(r.stat.mzxid, r.zxid, `set ${i}: mzxid is the reply's zxid`);
+      assert.equal(r.stat.czxid, first.zxid, `set ${i}: czxid`);
+    }
+    const again = replies[22] as CreateResult;
+    assert.ok(again.stat !== undefined);
+    assert.equal(again.stat.version, 0);
+    assert.equal(again.stat.dataLength, 5);
+    assert.equal(again.stat.czxid, again.zxid);
   });
 
   test('multi: success shares one zxid; failure reports 0 / code / -2 per op, changes nothing and uses one zxid', TIMEOUT, async () => {

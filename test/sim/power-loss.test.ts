@@ -325,10 +325,10 @@ class Run {
       info: () => undefined,
     });
     const sink: TxnSink = {
-      append: (prepared, durable) => {
+      append: (prepared, done) => {
         this.history.push({ header: prepared.header, txn: prepared.txn });
         if (prepared.txn.type === OpCode.createSession) this.preparedSessions.add(prepared.header.clientId);
-        store.append(prepared, durable);
+        store.append(prepared, done);
       },
       applied: (zxid) => store.applied(zxid),
     };

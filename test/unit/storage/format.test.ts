@@ -361,10 +361,12 @@ describe('txn log group commit', () => {
       return bytes === undefined ? [] : parseLogFile(bytes, MAX_ENTRY).records.map((r) => r.header.zxid);
     };
     const append = (zxid: number): void =>
-      log.append(header(zxid, OpCode.setData), txn(zxid), () => {
-        // At callback time the record is on the durable side of the disk.
-        assert.ok(durableZxids().includes(zxid), `txn ${zxid} acknowledged before it was durable`);
-        acked.push(zxid);
+      log.append(header(zxid, OpCode.setData), txn(zxid), {
+        durable: () => {
+          // When told, the record is on the durable side of the disk.
+          assert.ok(durableZxids().includes(zxid), `txn ${zxid} acknowledged before it was durable`);
+          acked.push(zxid);
+        },
       });
     /** Runs the queued steps one at a time: no callback may run but right after a sync of the log. */
     const stepAll = async (): Promise<void> => {
@@ -465,12 +467,12 @@ describe('txn log group commit', () => {
     const countWrites = (): number =>
       fs.sched.trace.filter((l) => l.startsWith('write /log/log.1 @') && !l.startsWith('write /log/log.1 @0 ')).length;
     // batch 1 = {1}, batch 2 = {2} (in flight together), then {3} waits for a free slot
-    for (let z = 1; z <= 3; z++) log.append(header(z, OpCode.setData), txn(z), () => acked.push(z));
+    for (let z = 1; z <= 3; z++) log.append(header(z, OpCode.setData), txn(z), { durable: () => acked.push(z) });
     await settle();
     while (fs.sched.step()) await settle();
     assert.equal(fatal.length, 1);
     assert.match(fatal[0]?.message ?? '', /ENOSPC/);
-    log.append(header(4, OpCode.setData), txn(4), () => acked.push(4));
+    log.append(header(4, OpCode.setData), txn(4), { durable: () => acked.push(4) });
     await settle();
     while (fs.sched.step()) await settle();
     assert.deepEqual(acked, []);

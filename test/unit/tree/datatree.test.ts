@@ -16,6 +16,8 @@ const S1 = 0x0100000000000001n;
 const S2 = 0x0100000000000002n;
 
 /** Applies txns with increasing zxids (time = 1000 * zxid). */
+type Applied = ApplyResult & { stat?: Stat };
+
 class Harness {
   zxid = 0;
   readonly changes: TreeChange[] = [];
@@ -23,12 +25,14 @@ class Harness {
     this.zxid = tree.lastProcessedZxid;
   }
 
-  apply(txn: Txn, clientId = S1, zxid = ++this.zxid): ApplyResult {
-    return this.tree.applyTxn({ clientId, cxid: 1, zxid, time: zxid * 1000, type: txn.type }, txn, this.changes);
+  /** Applies `txn`; the result's Stat is read from its node at once, as a write's reply reads it. */
+  apply(txn: Txn, clientId = S1, zxid = ++this.zxid): Applied {
+    const res = this.tree.applyTxn({ clientId, cxid: 1, zxid, time: zxid * 1000, type: txn.type }, txn, this.changes);
+    return res.node === undefined ? res : { ...res, stat: this.tree.statOf(res.node) };
   }
 
   /** A create txn with the parent's counter taken from the tree (as prep computes it). */
-  create(path: string, opts: { data?: Buffer | null; ephemeral?: boolean; clientId?: bigint; type?: 1 | 15 } = {}): ApplyResult {
+  create(path: string, opts: { data?: Buffer | null; ephemeral?: boolean; clientId?: bigint; type?: 1 | 15 } = {}): Applied {
     const parent = this.tree.get(path.slice(0, path.lastIndexOf('/')) || '/');
     const parentCVersion = parent === undefined ? 1 : parent.cversion + 1;
     return this.apply(
