@@ -40,8 +40,8 @@ export interface CommitOwner {
 /**
  * A txn on its way to the tree: the log tells it once the txn is durable, and a request's
  * entry then waits in its connection's queue until every earlier request is answered. One
- * object per write carries all this; a context object, a queue entry and two closures did
- * before, a quarter of what a write allocated.
+ * object per write carries all this, where a context object, a queue entry and two closures
+ * did before: they were a tenth of what a setData allocated (4.3 KB before, 3.9 KB after).
  */
 export class CommitEntry implements QueuedReply, OnDurable {
   ready = false;
