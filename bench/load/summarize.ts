@@ -8,6 +8,11 @@
  * (workload, client) in workloads mode and the number of concurrent clients in durability
  * mode; every metric is the median over that row's successful runs for each server; ratios
  * are candidate / base. Failed runs are left out of the medians and counted.
+ *
+ * The ratio of two medians may pair one server's good round with the other's bad one on a
+ * noisy machine, so two columns pair the runs round by round (compare.sh runs each server once
+ * per row and round, in order): the median of the per-round throughput ratios, and in how
+ * many rounds the candidate's p99 was the lower.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -79,6 +84,28 @@ function cell(runs: Run[]): Cell {
   };
 }
 
+interface Rounds {
+  /** Median over the rounds of candidate ops/s / base ops/s. */
+  ratio: number;
+  /** Rounds in which the candidate's p99 was below the base's, of `pairs`. */
+  p99Lower: number;
+  pairs: number;
+}
+
+/** Pairs the i-th run of each server (round i); a round with a failed run is left out. */
+function rounds(base: Run[], cand: Run[]): Rounds {
+  const ratios: number[] = [];
+  let p99Lower = 0;
+  for (let i = 0; i < Math.min(base.length, cand.length); i++) {
+    const b = base[i]!;
+    const c = cand[i]!;
+    if (!b.ok || !c.ok || b.ops_per_sec === 0) continue;
+    ratios.push(c.ops_per_sec / b.ops_per_sec);
+    if (c.p99_ms < b.p99_ms) p99Lower++;
+  }
+  return { ratio: median(ratios), p99Lower, pairs: ratios.length };
+}
+
 const num = (v: number, digits: number): string => (Number.isNaN(v) ? '-' : v.toFixed(digits));
 const ratio = (a: number, b: number): string => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '-' : (a / b).toFixed(2));
 
@@ -117,12 +144,29 @@ function main(): void {
   const rows: string[][] = [];
   let failed = 0;
   for (const [k, g] of groups) {
-    const b = cell(g.filter((r) => r.server === base));
-    const c = cell(g.filter((r) => r.server === cand));
+    const baseRuns = g.filter((r) => r.server === base);
+    const candRuns = g.filter((r) => r.server === cand);
+    const b = cell(baseRuns);
+    const c = cell(candRuns);
+    const per = rounds(baseRuns, candRuns);
+    const perRatio = num(per.ratio, 2);
+    const p99Lower = `${per.p99Lower}/${per.pairs}`;
     failed += b.failed + c.failed;
     const n = `${b.n}/${c.n}` + (b.failed + c.failed > 0 ? ` (${b.failed + c.failed} failed)` : '');
     if (values.mode === 'durability') {
-      rows.push([k, num(b.ops, 0), num(c.ops, 0), ratio(c.ops, b.ops), num(b.p50, 2), num(c.p50, 2), num(b.p99, 2), num(c.p99, 2), n]);
+      rows.push([
+        k,
+        num(b.ops, 0),
+        num(c.ops, 0),
+        ratio(c.ops, b.ops),
+        perRatio,
+        num(b.p50, 2),
+        num(c.p50, 2),
+        num(b.p99, 2),
+        num(c.p99, 2),
+        p99Lower,
+        n,
+      ]);
     } else {
       const [workload, client] = k.split('\t');
       rows.push([
@@ -131,10 +175,12 @@ function main(): void {
         num(b.ops, 0),
         num(c.ops, 0),
         ratio(c.ops, b.ops),
+        perRatio,
         num(b.p50, 2),
         num(c.p50, 2),
         num(b.p99, 2),
         num(c.p99, 2),
+        p99Lower,
         num(b.p999, 1),
         num(c.p999, 1),
         num(b.serverUs, 1),
@@ -150,7 +196,19 @@ function main(): void {
     if (rows.length > 0) rows.sort((x, y) => Number(x[0]) - Number(y[0]));
     process.stdout.write(
       render(
-        ['clients', `${B} writes/s`, `${C} writes/s`, `${C}/${B}`, `${B} p50 ms`, `${C} p50 ms`, `${B} p99 ms`, `${C} p99 ms`, 'runs'],
+        [
+          'clients',
+          `${B} writes/s`,
+          `${C} writes/s`,
+          `${C}/${B}`,
+          'per round',
+          `${B} p50 ms`,
+          `${C} p50 ms`,
+          `${B} p99 ms`,
+          `${C} p99 ms`,
+          `${C} p99 lower`,
+          'runs',
+        ],
         rows,
       ) + '\n',
     );
@@ -163,10 +221,12 @@ function main(): void {
           `${B} ops/s`,
           `${C} ops/s`,
           `${C}/${B}`,
+          'per round',
           `${B} p50`,
           `${C} p50`,
           `${B} p99`,
           `${C} p99`,
+          `${C} p99 lower`,
           `${B} p99.9`,
           `${C} p99.9`,
           `${B} srv us/op`,
@@ -178,7 +238,7 @@ function main(): void {
       ) + '\n',
     );
     process.stdout.write(
-      '(latencies in ms; srv us/op = server process CPU microseconds per op over the measured window; medians over the successful runs; runs = base/candidate)\n',
+      "(latencies in ms; srv us/op = server process CPU microseconds per op over the measured window; medians over the successful runs; per round = median of the rounds' own ratios; p99 lower = rounds in which the candidate's p99 was the lower; runs = base/candidate)\n",
     );
   }
   if (failed > 0) process.stdout.write(`${failed} run(s) failed and are not in the medians\n`);
