@@ -85,12 +85,16 @@ export function writeTxn(w: JuteWriter, txn: Txn): void {
       w.writeInt(txn.err);
       return;
     case OpCode.multi:
-      // MultiTxn: vector<Txn{int type; buffer data}>
+      // MultiTxn: vector<Txn{int type; buffer data}>. Each sub-txn is encoded in place after
+      // its length, which is filled in after it (a writer of its own per sub-txn, grown and
+      // copied, was most of what a multi of four setData allocated).
       w.writeInt(txn.txns.length);
       for (const sub of txn.txns) {
-        const inner = new JuteWriter(64);
-        writeTxn(inner, sub);
-        w.writeInt(sub.type).writeBuffer(inner.toBuffer());
+        w.writeInt(sub.type);
+        const lengthAt = w.reserveInt();
+        const start = w.length;
+        writeTxn(w, sub);
+        w.patchInt(lengthAt, w.length - start);
       }
       return;
   }
