@@ -41,7 +41,7 @@ import {
   type Sha1Base64,
 } from '../prep/index.js';
 import { finishReply, startReply, writeNotification } from './reply-frames.js';
-import { CommitEntry, ConnectionState, Then, type CommitOwner } from './connection-state.js';
+import { CommitEntry, ConnectionState, QueuedRead, Then, type CommitOwner } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 import type { OnDurable } from '../storage/index.js';
 
@@ -116,6 +116,7 @@ export class ZkServer {
   private readonly commits: CommitOwner = {
     committed: (entry) => this.applyCommitted(entry),
     answer: (entry) => this.answerCommitted(entry),
+    answerRead: (read) => this.answerRead(read.state, read.xid, read.req, read.startMs),
   };
 
   constructor(
@@ -489,10 +490,10 @@ export class ZkServer {
   // ------------------------------------------------------------------ dispatch
 
   /*
-   * The closures of the request path live in small methods of their own (submitWrite,
-   * answerPing, answerSetWatches, queueRead, onUnknownOpcode): a function that creates a
-   * closure in any branch allocates the closure's context on every call, so dispatch and
-   * onFrame create none.
+   * The closures of the request path live in small methods of their own (answerPing,
+   * answerSetWatches, onUnknownOpcode): a function that creates a closure in any branch
+   * allocates the closure's context on every call, so dispatch and onFrame create none. Writes
+   * and queued reads are objects (CommitEntry, QueuedRead), with no closure at all.
    */
   private dispatch(state: ConnectionState, xid: number, req: Request, startMs: number): void {
     if (WRITE_OPS.has(req.op)) {
@@ -516,7 +517,7 @@ export class ZkServer {
         return;
       default:
         if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
-        else this.queueRead(state, xid, req, startMs);
+        else state.queue.push(new QueuedRead(this.commits, state, xid, req, startMs));
     }
   }
 
@@ -539,11 +540,6 @@ export class ZkServer {
       // Echo the request's xid: clients send -8, but the 3.8 Java client numbers setWatches2 normally.
       this.reply(state, xid, this.lastZxid, 0);
     });
-  }
-
-  /** A read behind writes of its connection still waiting to be durable: answered in order. */
-  private queueRead(state: ConnectionState, xid: number, req: Request, startMs: number): void {
-    state.queue.push({ ready: true, run: () => this.answerRead(state, xid, req, startMs) });
   }
 
   /** A read's reply, its body encoded straight after the header (dropped again on an error). */
