@@ -98,16 +98,14 @@ function isValidAclId(id: Id): boolean {
 
 /**
  * ZooKeeper's fixupACL: drops duplicates, expands `auth` to the session's authenticated
- * (digest) ids, and rejects unknown schemes or malformed ids. Null means InvalidACL.
+ * (digest) ids, and rejects unknown schemes or malformed ids. Null means InvalidACL (an empty
+ * list included). One pass with no closures: every create runs it.
  */
 export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | null {
-  const unique: ACL[] = [];
-  for (const a of acl) {
-    if (!unique.some((u) => u.perms === a.perms && u.id.scheme === a.id.scheme && u.id.id === a.id.id)) unique.push(a);
-  }
-  if (unique.length === 0) return null;
   const out: ACL[] = [];
-  for (const a of unique) {
+  for (let i = 0; i < acl.length; i++) {
+    const a = acl[i] as ACL;
+    if (repeatsEarlier(acl, i)) continue;
     if (a.id.scheme === 'world' && a.id.id === 'anyone') {
       out.push(a);
     } else if (a.id.scheme === 'auth') {
@@ -123,7 +121,17 @@ export function fixupAcl(acl: readonly ACL[], authIds: readonly Id[]): ACL[] | n
       out.push(a);
     }
   }
-  return out;
+  return out.length === 0 ? null : out;
+}
+
+/** Whether `acl[i]` equals an entry before it (ZooKeeper removes duplicates first). */
+function repeatsEarlier(acl: readonly ACL[], i: number): boolean {
+  const a = acl[i] as ACL;
+  for (let j = 0; j < i; j++) {
+    const u = acl[j] as ACL;
+    if (u.perms === a.perms && u.id.scheme === a.id.scheme && u.id.id === a.id.id) return true;
+  }
+  return false;
 }
 
 /** getACL for a client without ADMIN: digest hashes are hidden as ZooKeeper hides them. */
