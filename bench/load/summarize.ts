@@ -149,38 +149,28 @@ function main(): void {
     const b = cell(baseRuns);
     const c = cell(candRuns);
     const per = rounds(baseRuns, candRuns);
-    const perRatio = num(per.ratio, 2);
-    const p99Lower = `${per.p99Lower}/${per.pairs}`;
     failed += b.failed + c.failed;
     const n = `${b.n}/${c.n}` + (b.failed + c.failed > 0 ? ` (${b.failed + c.failed} failed)` : '');
+    // throughput, its ratios, p50 and p99: the columns both modes show
+    const shared = [
+      num(b.ops, 0),
+      num(c.ops, 0),
+      ratio(c.ops, b.ops),
+      num(per.ratio, 2),
+      num(b.p50, 2),
+      num(c.p50, 2),
+      num(b.p99, 2),
+      num(c.p99, 2),
+      `${per.p99Lower}/${per.pairs}`,
+    ];
     if (values.mode === 'durability') {
-      rows.push([
-        k,
-        num(b.ops, 0),
-        num(c.ops, 0),
-        ratio(c.ops, b.ops),
-        perRatio,
-        num(b.p50, 2),
-        num(c.p50, 2),
-        num(b.p99, 2),
-        num(c.p99, 2),
-        p99Lower,
-        n,
-      ]);
+      rows.push([k, ...shared, n]);
     } else {
       const [workload, client] = k.split('\t');
       rows.push([
         workload!,
         client!,
-        num(b.ops, 0),
-        num(c.ops, 0),
-        ratio(c.ops, b.ops),
-        perRatio,
-        num(b.p50, 2),
-        num(c.p50, 2),
-        num(b.p99, 2),
-        num(c.p99, 2),
-        p99Lower,
+        ...shared,
         num(b.p999, 1),
         num(c.p999, 1),
         num(b.serverUs, 1),
