@@ -9,3 +9,4 @@ export type Zxid = number;
 export type SessionId = bigint;
 export { javaStringHash, javaHashCapacity, javaHashSetOrder, javaClosingSetOrder } from './java-hash-order.js';
 export { adler32 } from './adler32.js';
+export { ReleasingMap } from './releasing-map.js';

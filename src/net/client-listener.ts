@@ -4,7 +4,7 @@
  * Any malformed input closes that one connection and is logged; other clients are unaffected.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CONNECTION_OUTPUT_BYTES_MAX, CONNECTION_PENDING_REQUESTS_MAX } from '../base/index.js';
+import { CONNECTION_OUTPUT_BYTES_MAX, CONNECTION_PENDING_REQUESTS_MAX, ReleasingMap } from '../base/index.js';
 import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
 import type { ZkServer } from '../server/zk-server.js';
@@ -146,7 +146,8 @@ export class ClientListener {
   private readonly server: Server;
   private nextId = 1;
   private readonly perIp = new Map<string, number>();
-  private readonly sockets = new Set<Socket>();
+  /** Open sockets by connection id (see ReleasingMap: closed ones must not linger). */
+  private readonly sockets = new ReleasingMap<number, Socket>();
 
   constructor(
     private readonly core: ZkServer,
@@ -175,7 +176,7 @@ export class ClientListener {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      for (const s of this.sockets.values()) s.destroy();
     });
   }
 
@@ -189,8 +190,8 @@ export class ClientListener {
       return;
     }
     this.perIp.set(ip, count + 1);
-    this.sockets.add(socket);
     const conn = new SocketConnection(this.nextId++, socket);
+    this.sockets.set(conn.id, socket);
     this.core.connectionOpened(conn);
     const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
     let sawFrame = false;
@@ -245,7 +246,7 @@ export class ClientListener {
     socket.on('error', (err) => this.log.debug({ err: err.message, client: ip }, 'client socket error'));
     socket.on('close', () => {
       conn.socketClosed();
-      this.sockets.delete(socket);
+      this.sockets.delete(conn.id);
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);

@@ -4,7 +4,7 @@
  * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
  * the driver calls `tick` and `checkContainers`.
  */
-import { sessionPassword, SESSION_PASSWORD_BYTES } from '../base/index.js';
+import { ReleasingMap, sessionPassword, SESSION_PASSWORD_BYTES } from '../base/index.js';
 import {
   CodecError,
   ErrorCode,
@@ -93,8 +93,8 @@ export class ZkServer {
   readonly sessions: SessionTracker;
   readonly watches = new WatchManager();
   readonly prep: RequestPreparer;
-  readonly connections = new Map<number, ConnectionState>();
-  private readonly bySession = new Map<bigint, ConnectionState>();
+  readonly connections = new ReleasingMap<number, ConnectionState>();
+  private readonly bySession = new ReleasingMap<bigint, ConnectionState>();
   readonly startedMs: number;
   /** Server-wide counters for srvr/mntr. */
   readonly counters = {
