@@ -40,3 +40,60 @@ free_port() {
   echo "no free port found" >&2
   return 1
 }
+
+# The settings every test server runs with, whichever implementation it is. Besides the
+# zoo.cfg lines of test_zoo_cfg: extended types (TTL nodes), a 1 s container sweep and the
+# superuser digest kazoo's suite logs in with. ZooKeeper 3.8 reads these as Java system
+# properties, ZephyrCoord as zoo.cfg keys.
+TEST_PROPERTIES=(
+  zookeeper.extendedTypesEnabled=true
+  znode.container.checkIntervalMs=1000
+  zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+)
+
+# test_zoo_cfg DATADIR PORT: prints the zoo.cfg lines both servers share (any line may follow).
+test_zoo_cfg() {
+  cat <<CFG
+tickTime=2000
+dataDir=$1
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+CFG
+}
+
+# launch_reference_zk DIR CFG LEVEL [JAVA_OPTION...]: starts Apache ZooKeeper 3.8 from Debian's
+# `zookeeper` package (heap 2 GiB, TEST_PROPERTIES) on the zoo.cfg CFG, in the background:
+# log4j at LEVEL into DIR/zookeeper.log, stdout in DIR/stdout.log, pid in DIR/pid.
+launch_reference_zk() {
+  local dir=$1 cfg=$2 level=$3
+  shift 3
+  cat > "$dir/log4j.properties" <<LOG
+log4j.rootLogger=$level, FILE
+log4j.appender.FILE=org.apache.log4j.FileAppender
+log4j.appender.FILE.File=$dir/zookeeper.log
+log4j.appender.FILE.layout=org.apache.log4j.PatternLayout
+log4j.appender.FILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n
+LOG
+  nohup java -Xmx2g "${TEST_PROPERTIES[@]/#/-D}" "$@" \
+    -Dlog4j.configuration="file:$dir/log4j.properties" \
+    -cp "/usr/share/java/zookeeper.jar:/usr/share/java/log4j-1.2.jar:/usr/share/java/slf4j-log4j12.jar" \
+    org.apache.zookeeper.server.ZooKeeperServerMain "$cfg" > "$dir/stdout.log" 2>&1 &
+  echo $! > "$dir/pid"
+}
+
+# launch_zephyr DIR CFG [ENTRY]: starts ZephyrCoord (ENTRY: dist/src/bin/zephyr-coord.js of this
+# checkout) on the zoo.cfg CFG, in the background: log in DIR/server.log, pid in DIR/pid. Write
+# CFG with test_zoo_cfg and zephyr_test_properties.
+launch_zephyr() {
+  local dir=$1 cfg=$2 entry=${3:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/dist/src/bin/zephyr-coord.js}
+  nohup node "$entry" --config "$cfg" > "$dir/server.log" 2>&1 &
+  echo $! > "$dir/pid"
+}
+
+# zephyr_test_properties: prints TEST_PROPERTIES as zoo.cfg lines.
+zephyr_test_properties() {
+  printf '%s\n' "${TEST_PROPERTIES[@]}"
+}

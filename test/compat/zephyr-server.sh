@@ -6,27 +6,14 @@
 set -euo pipefail
 # shellcheck source=server-lib.sh
 . "$(dirname "$0")/server-lib.sh"
-here=$(cd "$(dirname "$0")/../.." && pwd)
 cmd=${1:?start|stop}
 dir=${2:?directory}
 case "$cmd" in
   start)
     port=${3:?port}
     mkdir -p "$dir/data"
-    cat > "$dir/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$dir/data
-clientPort=$port
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-zookeeper.extendedTypesEnabled=true
-znode.container.checkIntervalMs=1000
-zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
-CFG
-    nohup node "$here/dist/src/bin/zephyr-coord.js" --config "$dir/zoo.cfg" > "$dir/server.log" 2>&1 &
-    echo $! > "$dir/pid"
+    { test_zoo_cfg "$dir/data" "$port"; zephyr_test_properties; } > "$dir/zoo.cfg"
+    launch_zephyr "$dir" "$dir/zoo.cfg"
     wait_until_serving "ZephyrCoord" "$dir" "$port" "$dir/server.log"
     ;;
   stop)
