@@ -163,6 +163,12 @@ const syncLog = values['sync-dir'] === undefined ? null : new SyncLog(values['sy
 /** Where replies that must wait are encoded: each is handed off whole, so it may be held. */
 const scratch = new JuteWriter(64 * 1024);
 
+/** Writes what `out` holds; its buffer is reused if the kernel took it all at once (as ZephyrCoord's flush). */
+function send(socket: Socket, out: JuteWriter): void {
+  socket.write(out.handOff());
+  if (socket.writableLength === 0) out.reuseHandedOff();
+}
+
 /** One-shot data watches: path -> the connections that armed one. */
 const watches = new Map<string, Peer[]>();
 /** Connections with notifications waiting for this iteration's flush. */
@@ -175,7 +181,7 @@ function flushPeers(): void {
     p.dirty = false;
     if (p.socket.destroyed) continue;
     if (p.ready.length === 0) {
-      if (p.out.unsentBytes > 0) p.socket.write(p.out.handOff());
+      if (p.out.unsentBytes > 0) send(p.socket, p.out);
       continue;
     }
     // one writev for the notifications and the released replies
@@ -300,7 +306,7 @@ function onSocket(socket: Socket): void {
         close = false;
       } else if (changed !== null) fire(changed, peer);
     }
-    if (out.unsentBytes > 0) socket.write(out.handOff());
+    if (out.unsentBytes > 0) send(socket, out);
     if (close) socket.end();
     syncLog?.kick();
   });

@@ -3,7 +3,8 @@
  * request decode of ZkServer.onFrame (repeated here: it is inline there) from a frame inside a
  * bigger chunk, as FrameDecoder.nextFrame finds it, and the reply and notification framing of
  * src/server/reply-frames.ts with DataTree's data/Stat writers, appended to a connection's
- * output writer as ZkServer does (handed off every 32 KiB, as a socket flush would).
+ * output writer as ZkServer does (handed off every 32 KiB, as a socket flush would, and the
+ * buffer reused, as after a write the kernel took at once).
  * Not included: dispatch and the ACL check.
  */
 import {
@@ -40,9 +41,15 @@ const out = new JuteWriter(64 * 1024);
 out.growBytes = 64 * 1024;
 const FLUSH_BYTES = 32 * 1024;
 
-/** SocketConnection.frameWritten and its flush: bytes go to the socket in big batches. */
+/**
+ * SocketConnection.frameWritten and its flush: bytes go to the socket in big batches, which the
+ * kernel takes at once (the common case), so the buffer is reused.
+ */
 function frameWritten(): JuteWriter {
-  if (out.unsentBytes >= FLUSH_BYTES) sink.value = out.handOff();
+  if (out.unsentBytes >= FLUSH_BYTES) {
+    sink.value = out.handOff();
+    out.reuseHandedOff();
+  }
   return out;
 }
 

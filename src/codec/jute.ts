@@ -156,8 +156,9 @@ export class JuteReader {
  * Writes jute records into a growing buffer. Besides building one record at a time (reset,
  * write, toBuffer), it can serve as a connection's output queue: frames are appended one after
  * another (beginFrame / endFrame) and the bytes written so far are handed to the socket with
- * handOff. Handed-off bytes are never written again: when the buffer fills, the bytes not yet
- * handed off move to a new buffer and the old one stays with the socket until it is sent.
+ * handOff. Handed-off bytes are not written again unless their taker says it is done with them
+ * (reuseHandedOff): when the buffer fills, the bytes not yet handed off move to a new buffer and
+ * the old one stays with the socket until it is sent.
  */
 /** A jute long from a number (exact up to 2^53, as zxids and times are), at `at` in `dv`. */
 export function putLong(dv: DataView, at: number, v: number): void {
@@ -255,6 +256,19 @@ export class JuteWriter {
     const bytes = this.buf.subarray(this.handedOff, this.pos);
     this.handedOff = this.pos;
     return bytes;
+  }
+
+  /**
+   * Whoever took the handed-off bytes is done with them (a socket that passed them to the
+   * kernel at once): the next frames are written from the buffer's start again, instead of
+   * filling the rest of it and then moving to a new buffer. Only between frames, with every
+   * byte handed off.
+   */
+  reuseHandedOff(): void {
+    if (this.pos !== this.handedOff) throw new RangeError(`${this.pos - this.handedOff} bytes are not handed off yet`);
+    this.pos = 0;
+    this.handedOff = 0;
+    this.frameAt = 0;
   }
 
   writeInt(v: number): this {

@@ -76,8 +76,8 @@ class SocketConnection implements ClientConnection {
   /**
    * Outgoing bytes: the server encodes frames here, and they leave in one socket write per
    * event-loop iteration, after every I/O callback of that iteration has run (see
-   * flushDirtyConnections). Bytes handed to the socket are never touched again; when the
-   * buffer is full the unsent bytes move to a new one.
+   * flushDirtyConnections). Bytes handed to the socket are not touched again until the socket
+   * is done with them (see flush); when the buffer is full the unsent bytes move to a new one.
    */
   readonly output = new JuteWriter(OUTPUT_BUFFER_BYTES_MIN);
   /** True while this connection waits in `dirty` for the iteration's flush. */
@@ -101,7 +101,14 @@ class SocketConnection implements ClientConnection {
     // The next buffer is sized by this flush, so an idle connection holds little and a busy one rarely refills.
     out.growBytes = Math.min(OUTPUT_BUFFER_BYTES_MAX, Math.max(OUTPUT_BUFFER_BYTES_MIN, n * 4));
     const bytes = out.handOff();
-    if (!this.socket.destroyed) this.socket.write(bytes);
+    if (this.socket.destroyed) return;
+    this.socket.write(bytes);
+    // Nothing left in the socket's queue: the write went to the kernel whole and at once, and
+    // nothing holds these bytes any more. The buffer is then reused from its start; without
+    // this, each connection allocated a new buffer (a native allocation, freed by a later GC)
+    // every few flushes, about one byte of buffer per byte sent. A write that had to wait keeps
+    // its bytes: they stay where they are and the buffer fills up as before.
+    if (this.socket.writableLength === 0) out.reuseHandedOff();
   }
 
   /** True while the peer has more unread replies queued than we are willing to hold. */

@@ -7,7 +7,7 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateMode, ErrorCode, JuteReader, OpCode, readReplyHeader } from '../../src/codec/index.js';
+import { CreateMode, ErrorCode, JuteReader, OpCode, readReplyHeader, readStat } from '../../src/codec/index.js';
 import { RawClient, RawClientError, type ConnectOptions } from '../support/raw-client.js';
 import { fourLetterWord, sleep, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
 import { Wire, frame } from './wire.js';
@@ -286,5 +286,76 @@ describe('slow reader backpressure', { timeout: 60000 }, () => {
       growthMiB < 300,
       `server RSS grew by ${growthMiB.toFixed(0)} MiB (base ${(baseKiB / 1024).toFixed(0)} MiB) with a stalled reader`,
     );
+  });
+});
+
+describe('replies to a reader that stalls and catches up', { timeout: 60000 }, () => {
+  // The server reuses a connection's output buffer after a socket write the kernel took at
+  // once, and must not while a write still waits. Each round here stalls the reader behind
+  // more reply bytes than the socket buffers hold, so that later replies are written while
+  // earlier writes wait, then reads everything: every reply must carry its own node's bytes.
+  const NODES = 16;
+  const NODE_BYTES = 8 * 1024;
+  const PER_ROUND = 3000; // ~24 MiB of replies
+  const BATCH = 10;
+  const ROUNDS = 3;
+  const contentOf = (n: number): Buffer => Buffer.from(Array.from({ length: NODE_BYTES }, (_, j) => (n * 31 + j * 7 + (j >> 8)) & 0xff));
+  const nodeOf = (xid: number): number => (xid * 7919) % NODES;
+  let server: ServerProcess;
+  let wire: Wire | undefined;
+  let setup: RawClient | undefined;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    wire?.destroy();
+    setup?.destroy();
+    await server.stop();
+  });
+
+  test('every reply arrives whole and with its own data, in order', { timeout: 50000 }, async () => {
+    setup = await connectTo(server);
+    assert.equal((await setup.create('/intact', null)).err, 0);
+    for (let n = 0; n < NODES; n++) assert.equal((await setup.create(`/intact/n${n}`, contentOf(n))).err, 0);
+    const opened = await Wire.connected(server.port);
+    const w = opened.wire;
+    wire = w;
+    let xid = 0;
+    let checked = 0;
+    const check = (f: Buffer, want: number): void => {
+      const r = new JuteReader(f);
+      const h = readReplyHeader(r);
+      assert.deepEqual([h.xid, h.err], [want, 0], `reply ${want}`);
+      const data = r.readBuffer();
+      assert.ok(data !== null && data.equals(contentOf(nodeOf(want))), `reply ${want} carries the bytes of /intact/n${nodeOf(want)}`);
+      assert.equal(readStat(r).dataLength, NODE_BYTES);
+      checked++;
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      w.pause();
+      const first = xid + 1;
+      // In small batches, apart: the server answers each on its own while earlier replies
+      // still wait in the socket (up to its 4 MiB limit, when it stops reading).
+      for (let i = 0; i < PER_ROUND; i += BATCH) {
+        const requests: Buffer[] = [];
+        for (let k = 0; k < BATCH; k++) {
+          xid++;
+          requests.push(getDataFrame(xid, `/intact/n${nodeOf(xid)}`));
+        }
+        w.send(Buffer.concat(requests));
+        await sleep(2);
+      }
+      await sleep(200);
+      w.resume();
+      for (let x = first; x <= xid; x++) check(await w.frameAt(x, 20000), x);
+      // Then a while of small exchanges that the kernel takes at once, between the big rounds.
+      for (let i = 0; i < 50; i++) {
+        xid++;
+        w.send(getDataFrame(xid, `/intact/n${nodeOf(xid)}`));
+        check(await w.frameAt(xid, 5000), xid);
+      }
+    }
+    assert.equal(checked, ROUNDS * (PER_ROUND + 50));
+    assert.ok(server.alive());
   });
 });

@@ -168,6 +168,21 @@ describe('JuteWriter as a connection output queue', () => {
     assert.equal(w.handOff().length, 0);
   });
 
+  test('reuseHandedOff writes the next frames from the start of the same buffer', () => {
+    const w = new JuteWriter(64);
+    w.beginFrame().writeString('first');
+    w.endFrame();
+    const sent = w.handOff();
+    w.reuseHandedOff();
+    assert.equal(w.length, 0);
+    w.beginFrame().writeString('again');
+    w.endFrame();
+    assert.equal(sent.toString('hex'), frameOf('again'), 'the same bytes of the same buffer were written over');
+    assert.equal(w.handOff().toString('hex'), frameOf('again'));
+    w.writeInt(1);
+    assert.throws(() => w.reuseHandedOff(), /4 bytes are not handed off yet/);
+  });
+
   test('growth after a handOff keeps only the unsent bytes and honours growBytes', () => {
     const w = new JuteWriter(32);
     w.growBytes = 64;
