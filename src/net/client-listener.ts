@@ -107,8 +107,10 @@ class SocketConnection implements ClientConnection {
     // nothing holds these bytes any more. The buffer is then reused from its start; without
     // this, each connection allocated a new buffer (a native allocation, freed by a later GC)
     // every few flushes, about one byte of buffer per byte sent. A write that had to wait keeps
-    // its bytes: they stay where they are and the buffer fills up as before.
-    if (this.socket.writableLength === 0) out.reuseHandedOff();
+    // its bytes: they stay where they are and the buffer fills up as before. (Node reports a
+    // failed write on a later tick, so nothing can have written frames meanwhile; checked
+    // anyway, as reuseHandedOff would throw.)
+    if (this.socket.writableLength === 0 && out.unsentBytes === 0) out.reuseHandedOff();
   }
 
   /** True while the peer has more unread replies queued than we are willing to hold. */
