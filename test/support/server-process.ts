@@ -3,6 +3,11 @@
  * tests: writes a zoo.cfg into a fresh temp dir, starts the process, waits for its
  * "ZephyrCoord listening on <host>:<port>" log line and hands back the port. Every server is
  * on an ephemeral port with its own data dir, so suites can run side by side.
+ *
+ * With ZEPHYR_IT_SERVER=zk the same calls start Apache ZooKeeper 3.8 from Debian's `zookeeper`
+ * package instead, on the same settings, so that every expectation the server-agnostic suites
+ * hold is checked against the reference server too (suites about our own process, its flags and
+ * log lines live in test/integration/zephyr-only/ and are not run that way).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,10 @@ export interface StartOptions {
    */
   wrapper?: string[];
 }
+
+/** True when this test process runs its servers as Apache ZooKeeper (ZEPHYR_IT_SERVER=zk). */
+export const REFERENCE_ZK = process.env['ZEPHYR_IT_SERVER'] === 'zk';
+const REFERENCE_ZK_JARS = ['zookeeper.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar'].map((j) => path.join('/usr/share/java', j));
 
 export interface ExitInfo {
   code: number | null;
@@ -93,18 +102,70 @@ interface Spawned {
   stdoutLines: (onLine: (line: string) => void) => void;
 }
 
-function spawnServer(options: StartOptions): Spawned {
-  installExitHook();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-it-'));
+/** DEFAULT_CONFIG with dataDir under `dir`, then `config` over it (null drops a key). */
+function resolveConfig(dir: string, config: Record<string, string | null> = {}): Record<string, string> {
   const entries: Record<string, string> = { ...DEFAULT_CONFIG, dataDir: path.join(dir, 'data') };
-  for (const [k, v] of Object.entries(options.config ?? {})) {
+  for (const [k, v] of Object.entries(config)) {
     if (v === null) Reflect.deleteProperty(entries, k);
     else entries[k] = v;
   }
+  return entries;
+}
+
+/**
+ * The command line for Apache ZooKeeper on `entries`. ZooKeeper reads keys such as
+ * `zookeeper.extendedTypesEnabled`, `znode.container.*` and `jute.maxbuffer` as Java system
+ * properties when its classes load, so those become -D options; the rest stay zoo.cfg lines.
+ * Its log goes to stdout at INFO, which output() returns.
+ */
+function referenceZkCommand(dir: string, entries: Record<string, string>): { command: string[]; cfgLines: Record<string, string> } {
+  const cfgLines: Record<string, string> = { 'admin.enableServer': 'false' };
+  const properties: string[] = [];
+  for (const [k, v] of Object.entries(entries)) {
+    if (/^(zookeeper|znode|jute)\./.test(k)) properties.push(`-D${k}=${v}`);
+    else cfgLines[k] = v;
+  }
+  const log4j = path.join(dir, 'log4j.properties');
+  writeFileSync(
+    log4j,
+    [
+      'log4j.rootLogger=INFO, OUT',
+      'log4j.appender.OUT=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.OUT.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.OUT.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n',
+      '',
+    ].join('\n'),
+  );
+  const command = [
+    'java',
+    '-Xmx512m',
+    '-XX:+UseSerialGC',
+    ...properties,
+    `-Dlog4j.configuration=file:${log4j}`,
+    '-cp',
+    REFERENCE_ZK_JARS.join(':'),
+    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    path.join(dir, 'zoo.cfg'),
+  ];
+  return { command, cfgLines };
+}
+
+function spawnServer(options: StartOptions, entries: Record<string, string>, dir: string): Spawned {
+  installExitHook();
   const configFile = path.join(dir, 'zoo.cfg');
-  writeFileSync(configFile, renderConfig(entries));
-  const argv = [process.execPath, SERVER_BIN, '--config', configFile, ...(options.args ?? [])];
-  const command = [...(options.wrapper ?? []), ...argv];
+  let command: string[];
+  if (REFERENCE_ZK) {
+    if (options.args !== undefined || options.wrapper !== undefined) {
+      throw new Error('command-line arguments and wrappers are ZephyrCoord-only; this test belongs in test/integration/zephyr-only');
+    }
+    const zk = referenceZkCommand(dir, entries);
+    writeFileSync(configFile, renderConfig(zk.cfgLines));
+    command = zk.command;
+  } else {
+    writeFileSync(configFile, renderConfig(entries));
+    const argv = [process.execPath, SERVER_BIN, '--config', configFile, ...(options.args ?? [])];
+    command = [...(options.wrapper ?? []), ...argv];
+  }
   const proc = spawn(command[0] ?? process.execPath, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -169,47 +230,23 @@ function parseListenLine(line: string): ListenLine | undefined {
   return { host, port, dataDir: typeof dataDir === 'string' ? dataDir : '' };
 }
 
-/**
- * With ZEPHYR_IT_EXTERNAL=host:port set, startServer() calls that pass no config and no args get
- * that already-running server instead (stop() leaves it running): a way to run the
- * server-agnostic suites against a reference ZooKeeper (test/compat/reference-zk.sh) to check the
- * tests' own expectations.
- */
-function externalServer(target: string): ServerProcess {
-  const m = /^(.*):(\d+)$/.exec(target);
-  if (m === null) throw new Error(`ZEPHYR_IT_EXTERNAL must be host:port, got "${target}"`);
-  const never = new Promise<ExitInfo>(() => undefined);
-  return {
-    host: m[1] ?? '127.0.0.1',
-    port: Number(m[2]),
-    dataDir: '',
-    dir: '',
-    configFile: '',
-    pid: -1,
-    proc: undefined as unknown as ChildProcess,
-    exited: never,
-    stop: () => Promise.resolve(0),
-    kill9: () => Promise.resolve(),
-    output: () => '',
-    alive: () => true,
-    rssKiB: () => {
-      throw new Error('rssKiB is not available for an external server');
-    },
-  };
-}
-
 /** Starts a server and resolves once it listens. Rejects (with its output) if it exits or stays silent. */
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
-  const external = process.env['ZEPHYR_IT_EXTERNAL'];
-  if (external !== undefined && external !== '' && options.config === undefined && options.args === undefined) {
-    return externalServer(external);
-  }
-  const s = spawnServer(options);
-  const timeoutMs = options.listenTimeoutMs ?? 10000;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-it-'));
+  const entries = resolveConfig(dir, options.config);
+  // ZooKeeper does not say which port it took for clientPort=0, so it gets a free one.
+  if (REFERENCE_ZK && entries['clientPort'] === '0') entries['clientPort'] = String(await freePort());
+  const s = spawnServer(options, entries, dir);
+  const timeoutMs = options.listenTimeoutMs ?? (REFERENCE_ZK ? 30000 : 10000);
   let timer: NodeJS.Timeout | undefined;
   let listen: ListenLine;
   try {
     listen = await new Promise<ListenLine>((resolve, reject) => {
+      if (REFERENCE_ZK) {
+        const host = entries['clientPortAddress'] ?? '127.0.0.1';
+        const port = Number(entries['clientPort']);
+        serving(host, port, s.exited).then(() => resolve({ host, port, dataDir: entries['dataDir'] ?? '' }), reject);
+      }
       s.stdoutLines((line) => {
         const l = parseListenLine(line);
         if (l !== undefined) resolve(l);
@@ -269,7 +306,9 @@ export async function runServerToExit(
   options: StartOptions,
   timeoutMs = 10000,
 ): Promise<ExitInfo & { output: string; timedOut: boolean; configFile: string }> {
-  const s = spawnServer(options);
+  if (REFERENCE_ZK) throw new Error('runServerToExit checks ZephyrCoord start-up errors; it belongs in test/integration/zephyr-only');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-it-'));
+  const s = spawnServer(options, resolveConfig(dir, options.config), dir);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -286,6 +325,33 @@ export function readRssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (m === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(m[1]);
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Resolves once `srvr` on host:port shows a serving server; rejects if the process exits first.
+ * (ZooKeeper answers `ruok` as soon as its port is open, a moment before it takes sessions.)
+ */
+async function serving(host: string, port: number, exited: Promise<ExitInfo>): Promise<void> {
+  const process = { exited: false };
+  void exited.then(() => (process.exited = true));
+  for (;;) {
+    if (process.exited) throw new Error('the server exited before serving');
+    const reply = await fourLetterWord(port, 'srvr', host, 2000).catch(() => '');
+    if (reply.startsWith('Zookeeper version:')) return;
+    await sleep(100);
+  }
 }
 
 /** Sends a four-letter word on a fresh connection and resolves with everything the server wrote before closing. */
