@@ -1,6 +1,6 @@
 /**
- * Failing tests for divergences from ZooKeeper 3.8 found while writing the unit / property
- * tests. Kept out of the tree (they fail against the current src); each names the fix.
+ * Regression tests for divergences from ZooKeeper 3.8 that the unit and property tests found
+ * (all fixed); each states the behaviour ZooKeeper has.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +11,8 @@ import { Fixture, S1, S2, check, create, del, delContainer, errOf } from './help
 
 const EPH = { flags: CreateMode.EPHEMERAL };
 
-describe('known bugs', () => {
-  test('BUG 1: closeSession must skip tree ephemerals that a pending txn deleted (and not kill a re-created node)', () => {
+describe('fixed divergences from ZooKeeper 3.8', () => {
+  test('closeSession must skip tree ephemerals that a pending txn deleted (and not kill a re-created node)', () => {
     const f = new Fixture();
     f.ok(create('/e', EPH), S1); // S1's ephemeral, applied
     const d = f.prepare(del('/e'), S1); // S1 deletes it      (prepared, not applied)
@@ -21,33 +21,33 @@ describe('known bugs', () => {
     // ZooKeeper: the outstanding delete removes /e from S1's set; S2's create is not S1's.
     assert.deepEqual(close.txn, { type: OpCode.closeSession, paths2Delete: [] });
     for (const p of [d, c, close]) f.apply(p);
-    assert.equal(f.tree.get('/e')?.ephemeralOwner, S2); // today: /e is gone, S2's node deleted by S1's close
+    assert.equal(f.tree.get('/e')?.ephemeralOwner, S2);
   });
 
-  test("BUG 2: delete checks the parent DELETE permission before the node's existence (ZK 3.8 order)", () => {
+  test("delete checks the parent DELETE permission before the node's existence (ZK 3.8 order)", () => {
     const f = new Fixture();
     f.ok(create('/p', { acl: [{ perms: Perms.ALL & ~Perms.DELETE, id: { scheme: 'world', id: 'anyone' } }] }));
-    assert.equal(f.code(del('/p/missing')), ErrorCode.NOAUTH); // today: NONODE
+    assert.equal(f.code(del('/p/missing')), ErrorCode.NOAUTH);
   });
 
-  test('BUG 3: a prepared (unapplied) container keeps its container owner in the pending record', () => {
+  test('a prepared (unapplied) container keeps its container owner in the pending record', () => {
     const f = new Fixture();
     const c = f.prepare(create('/k', { op: OpCode.createContainer, flags: CreateMode.CONTAINER }));
     const d = f.prepare(delContainer('/k'));
-    assert.equal(errOf(d), 0); // today: BADARGUMENTS, the pending record says ephemeralOwner 0
+    assert.equal(errOf(d), 0);
     f.apply(c);
     f.apply(d);
     assert.equal(f.tree.get('/k'), undefined);
   });
 
-  test('NIT 4: a session id never equals CONTAINER_EPHEMERAL_OWNER (ZK skips it)', () => {
+  test('a session id never equals CONTAINER_EPHEMERAL_OWNER (ZK skips it)', () => {
     const id = new SessionTracker(2000, 0, 0x80).newSessionId();
-    assert.notEqual(id, CONTAINER_EPHEMERAL_OWNER); // today: equal
+    assert.notEqual(id, CONTAINER_EPHEMERAL_OWNER);
   });
 
-  test('NIT 5: CheckVersionTxn carries version + 1, as ZooKeeper logs it', () => {
+  test('CheckVersionTxn carries version + 1, as ZooKeeper logs it', () => {
     const f = new Fixture();
     f.ok(create('/a'));
-    assert.deepEqual(f.prepare(check('/a', 0)).txn, { type: OpCode.check, path: '/a', version: 1 }); // today: version 0
+    assert.deepEqual(f.prepare(check('/a', 0)).txn, { type: OpCode.check, path: '/a', version: 1 });
   });
 });
