@@ -55,7 +55,11 @@ import org.apache.zookeeper.ZKUtil;
 import org.apache.zookeeper.ZooDefs.Ids;
 import org.apache.zookeeper.ZooDefs.OpCode;
 import org.apache.zookeeper.ZooDefs.Perms;
+import org.apache.zookeeper.StatsTrack;
 import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.cli.DelQuotaCommand;
+import org.apache.zookeeper.cli.ListQuotaCommand;
+import org.apache.zookeeper.cli.SetQuotaCommand;
 import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.ClientInfo;
 import org.apache.zookeeper.data.Id;
@@ -387,6 +391,7 @@ public class ZkCompat {
             section("chroot", () -> chroot(z));
             section("sessions", () -> sessions(z));
             section("/zookeeper system nodes", () -> systemNodes(z));
+            section("quotas (zkCli's setquota / listquota / delquota)", () -> quotas(z));
             section("recipe WriteLock", () -> lockRecipe(z));
             section("recipe LeaderElectionSupport", () -> electionRecipe(z));
             section("recipe DistributedQueue", () -> queueRecipe(z));
@@ -1470,6 +1475,68 @@ public class ZkCompat {
         Stat rs = zk.exists("/", false);
         note("stat of /: " + show(rs));
         check("stat of / numChildren matches getChildren", rs.getNumChildren() == rootKids.size(), show(rs) + " vs " + rootKids.size());
+    }
+
+    // A quota as zkCli's setquota writes it: /zookeeper/quota/<path>/zookeeper_limits holds the
+    // limits, and the server keeps zookeeper_stats (count and bytes of <path>'s subtree) up to
+    // date. Quotas are soft here (no zookeeper.enforceQuota): writes over the limit succeed.
+    static void quotas(ZooKeeper zk) throws Exception {
+        String q = ROOT + "/quota";
+        String stats = "/zookeeper/quota" + q + "/zookeeper_stats";
+        String limits = "/zookeeper/quota" + q + "/zookeeper_limits";
+        zk.create(q, b("abc"), OPEN, CreateMode.PERSISTENT);
+        zk.create(q + "/c1", b("12345"), OPEN, CreateMode.PERSISTENT);
+        zk.create(q + "/c2", null, OPEN, CreateMode.PERSISTENT);
+        StatsTrack limit = new StatsTrack();
+        limit.setCount(4);
+        limit.setBytes(100);
+        check("createQuota succeeds", SetQuotaCommand.createQuota(zk, q, limit), "returned false");
+        eq("zookeeper_limits holds the limits", "count=4,bytes=100", str(zk.getData(limits, false, null)));
+        eq("stats count the existing subtree (3 nodes, 8 bytes)", "count=3,bytes=8", str(zk.getData(stats, false, null)));
+        Stat created = zk.exists(stats, false);
+
+        zk.create(q + "/c3", b("wxyz"), OPEN, CreateMode.PERSISTENT);
+        eq("create below the quota root counts", "count=4,bytes=12", str(zk.getData(stats, false, null)));
+        zk.setData(q + "/c1", b("1"), -1);
+        eq("setData below the quota root changes the bytes", "count=4,bytes=8", str(zk.getData(stats, false, null)));
+        zk.create(q + "/c3/deep", b("dd"), OPEN, CreateMode.EPHEMERAL);
+        eq("a soft limit does not refuse a write (5 nodes > count=4)", "count=5,bytes=10", str(zk.getData(stats, false, null)));
+        zk.delete(q + "/c2", -1);
+        eq("delete below the quota root counts", "count=4,bytes=10", str(zk.getData(stats, false, null)));
+        zk.multi(Arrays.asList(
+            Op.create(q + "/m", b("mm"), OPEN, CreateMode.PERSISTENT),
+            Op.setData(q + "/c3", b("w"), -1),
+            Op.delete(q + "/c3/deep", -1)));
+        eq("a multi's ops all count", "count=4,bytes=7", str(zk.getData(stats, false, null)));
+        zk.create(ROOT + "/quotaless", b("not counted"), OPEN, CreateMode.PERSISTENT);
+        zk.setData(q, b("abcdef"), -1);
+        eq("writes outside the subtree do not count; the root itself does", "count=4,bytes=10", str(zk.getData(stats, false, null)));
+
+        Stat after = zk.exists(stats, false);
+        eq("the server rewrites zookeeper_stats without a new mzxid", created.getMzxid(), after.getMzxid());
+        eq("the server rewrites zookeeper_stats without a new version", 0, after.getVersion());
+        eq("zookeeper_stats dataLength follows its data", "count=4,bytes=10".length(), after.getDataLength());
+
+        List<StatsTrack> listed = ListQuotaCommand.listQuota(zk, q);
+        eq("listQuota: limits", "count=4,bytes=100", listed.get(0).toString());
+        eq("listQuota: usage", "count=4,bytes=10", listed.get(1).toString());
+        illegal("createQuota below a quota root is refused (client side, from the server's tree)",
+            () -> SetQuotaCommand.createQuota(zk, q + "/c1", limit));
+        illegal("createQuota above a quota root is refused", () -> SetQuotaCommand.createQuota(zk, ROOT, limit));
+
+        StatsTrack raise = new StatsTrack();
+        raise.setCount(10);
+        check("createQuota again updates the limits", SetQuotaCommand.createQuota(zk, q, raise), "returned false");
+        eq("zookeeper_limits after the update", "count=10,bytes=100", str(zk.getData(limits, false, null)));
+        StatsTrack dropBytes = new StatsTrack();
+        dropBytes.setBytes(1);
+        DelQuotaCommand.delQuota(zk, q, dropBytes);
+        eq("delQuota -b clears the byte limit", "count=10,bytes=-1", str(zk.getData(limits, false, null)));
+        DelQuotaCommand.delQuota(zk, q, null);
+        check("delQuota removes the quota nodes", zk.exists("/zookeeper/quota" + q, false) == null, "still there");
+        check("delQuota trims the empty parents", zk.exists("/zookeeper/quota" + ROOT, false) == null, "still there");
+        zk.create(q + "/after", b("x"), OPEN, CreateMode.PERSISTENT);
+        check("writes after delQuota succeed", zk.exists(q + "/after", false) != null, "missing");
     }
 
     // ------------------------------------------------------------------ recipes
