@@ -12,7 +12,7 @@
  * (the log then has no O_DSYNC and no fsync), and hand-made traces show that the checker
  * reads split `<unfinished ...>` calls and the fdatasync path right.
  *
- * Needs root-free strace with ptrace allowed (Debian package `strace`). Seeded load
+ * Needs strace (Debian package `strace`) and permission to ptrace (root, or CAP_SYS_PTRACE). Seeded load
  * (ZEPHYR_STRACE_SEED=<seed> replays the plan); ZEPHYR_STRACE_LOAD_MS sets the load's length.
  */
 import { after, describe, test } from 'node:test';

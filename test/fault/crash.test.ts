@@ -33,7 +33,10 @@ process.stdout.write(`# crash test seed ${SEED} (rerun with ZEPHYR_FAULT_SEED=${
 
 describe(`kill -9 at random moments (seed ${SEED})`, { timeout: 150000 }, () => {
   const dirs: string[] = [];
-  after(() => {
+  let server: ServerProcess | null = null;
+  after(async () => {
+    // a failed check leaves its server running, which would keep the test process alive
+    if (server?.alive() === true) await server.kill9();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
@@ -46,7 +49,7 @@ describe(`kill -9 at random moments (seed ${SEED})`, { timeout: 150000 }, () => 
     let kills = 0;
     let startupKills = 0;
 
-    let server: ServerProcess = await startOn(dataDir, CONFIG);
+    server = await startOn(dataDir, CONFIG);
     await model.setup(server);
 
     const phase = { workload: 0, restart: 0, verify: 0 };
