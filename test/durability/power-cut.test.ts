@@ -282,7 +282,10 @@ class PowerCutRun {
     this.cuts++;
     this.startupCuts++;
     const server = await starting;
-    if (server !== null) await server.kill9();
+    if (server !== null) {
+      this.servers.push(server);
+      await server.kill9();
+    }
     await this.remount();
   }
 

@@ -15,7 +15,7 @@
  * Needs strace (Debian package `strace`) and permission to ptrace (root, or CAP_SYS_PTRACE). Seeded load
  * (ZEPHYR_STRACE_SEED=<seed> replays the plan); ZEPHYR_STRACE_LOAD_MS sets the load's length.
  */
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -103,7 +103,7 @@ describe('replies leave only after their txn is durable (strace)', { timeout: 90
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-strace-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('strace is there and may trace', () => {
+  before(() => {
     requireCommand(
       'strace',
       ['-f', '-o', '/dev/null', 'true'],
