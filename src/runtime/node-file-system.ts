@@ -1,6 +1,7 @@
 /** FileSystem over node:fs/promises (and node:fs for the hot write path). */
 import { constants, write as fsWrite } from 'node:fs';
 import { open, readFile, readdir, mkdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { FileHandle, FileSystem } from '../storage/file-system.js';
 
 type NodeHandle = Awaited<ReturnType<typeof open>>;
@@ -70,16 +71,26 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   mkdirp: async (dir) => {
-    await mkdir(dir, { recursive: true });
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    // A new directory's name is durable only once its parent is fsynced: without this a power
+    // cut could take version-2 away, with every synced log and snapshot in it.
+    const top = path.resolve(first);
+    for (let created = path.resolve(dir); ; created = path.dirname(created)) {
+      await syncDirectory(path.dirname(created));
+      if (created === top) return;
+    }
   },
   rename: (from, to) => rename(from, to),
   unlink: (path) => unlink(path),
-  syncDir: async (dir) => {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
+  syncDir: (dir) => syncDirectory(dir),
 };
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -32,6 +32,7 @@ export interface FileSystem {
   readFile(path: string): Promise<Buffer>;
   /** File names in `dir` ([] if it does not exist). */
   list(dir: string): Promise<string[]>;
+  /** Creates `dir` and any missing parents; the new names are durable when it resolves. */
   mkdirp(dir: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
