@@ -4,9 +4,10 @@
  * counting. Expectations are Apache ZooKeeper 3.8.0's, so the suite also runs against it:
  *
  *   ZEPHYR_IT_EXTERNAL=127.0.0.1:PORT           a reference server (test/compat/reference-zk.sh)
- *   ZEPHYR_IT_EXTERNAL_ENFORCING=127.0.0.1:PORT  one started with -Dzookeeper.enforceQuota=true,
- *                                                for the hard-limit tests (else they start a
- *                                                ZephyrCoord with zookeeper.enforceQuota=true)
+ *   ZEPHYR_IT_EXTERNAL_ENFORCING=127.0.0.1:PORT  one with zookeeper.enforceQuota=true, for the
+ *                                                hard-limit tests (else they start a ZephyrCoord
+ *                                                with it); reference-zk.sh's servers have it
+ *                                                (TEST_PROPERTIES), so both may name the same one
  *
  * The restart test is ZephyrCoord's own (it needs the server's data directory).
  */
