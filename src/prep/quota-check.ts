@@ -5,16 +5,7 @@
  * counted yet, exactly as in ZooKeeper).
  */
 import { ErrorCode } from '../codec/index.js';
-import {
-  addLong,
-  parseStatsTrack,
-  quotaLimitsPath,
-  quotaStatsPath,
-  statsValue,
-  textOfData,
-  type DataTree,
-  type StatsTrack,
-} from '../tree/index.js';
+import { addLong, statsValue, type DataTree, type QuotaRoot, type StatsTrack } from '../tree/index.js';
 
 /** A write that goes over a quota limit. */
 export interface QuotaExceeded {
@@ -34,11 +25,11 @@ export interface QuotaExceeded {
  */
 export const QUOTA_UNREADABLE = ErrorCode.MARSHALLINGERROR;
 
-function readStats(tree: DataTree, path: string): StatsTrack | null | undefined {
-  const node = tree.get(path);
+/** The parsed data of one of the quota's nodes; undefined if the node is missing. */
+function read(tree: DataTree, quota: QuotaRoot, kind: 'limits' | 'stats'): StatsTrack | null | undefined {
+  const node = tree.get(kind === 'limits' ? quota.limitsPath : quota.statsPath);
   if (node === undefined) return undefined;
-  const text = textOfData(node.dataLatin1);
-  return text === null ? null : parseStatsTrack(text);
+  return kind === 'limits' ? quota.limits(node.dataLatin1) : quota.stats(node.dataLatin1);
 }
 
 /**
@@ -48,15 +39,16 @@ function readStats(tree: DataTree, path: string): StatsTrack | null | undefined 
  * its kind.
  */
 export function checkQuota(tree: DataTree, path: string, bytesDiff: number, countDiff: number, report: (e: QuotaExceeded) => void): number {
-  const root = tree.quotaRootOf(path);
-  if (root === null) return 0;
-  const limits = readStats(tree, quotaLimitsPath(root));
+  const quota = tree.quotaRootOf(path);
+  if (quota === null) return 0;
+  const root = quota.path;
+  const limits = read(tree, quota, 'limits');
   if (limits === undefined) return 0; // ZooKeeper logs the missing node and lets the write go
   if (limits === null) return QUOTA_UNREADABLE;
   const checkCount = countDiff !== 0 && (statsValue(limits, 'count') > -1n || statsValue(limits, 'countHardLimit') > -1n);
   const checkBytes = bytesDiff !== 0 && (statsValue(limits, 'bytes') > -1n || statsValue(limits, 'byteHardLimit') > -1n);
   if (!checkCount && !checkBytes) return 0;
-  const stats = readStats(tree, quotaStatsPath(root));
+  const stats = read(tree, quota, 'stats');
   if (stats === undefined) return 0;
   if (stats === null) return QUOTA_UNREADABLE;
   if (checkCount && exceeds(root, 'count', addLong(statsValue(stats, 'count'), BigInt(countDiff)), limits, 'countHardLimit', report)) {

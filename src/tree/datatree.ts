@@ -16,11 +16,11 @@ import {
   addLong,
   dataOfText,
   formatStatsTrack,
-  parseStatsTrack,
+  onlyCounts,
   quotaRootOfParent,
   quotaStatsPath,
   statsValue,
-  textOfData,
+  type QuotaRoot,
 } from './quota.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
@@ -477,7 +477,7 @@ export class DataTree {
   // ------------------------------------------------------------------ quotas (ZooKeeper's DataTree)
 
   /** The deepest quota root at or above `path`, or null (ZooKeeper's getMaxPrefixWithQuota). */
-  quotaRootOf(path: string): string | null {
+  quotaRootOf(path: string): QuotaRoot | null {
     return this.quotaRoots.size === 0 ? null : this.quotaRoots.deepestFor(path);
   }
 
@@ -504,23 +504,24 @@ export class DataTree {
    * (version, mzxid) stays as it was, as in ZooKeeper.
    */
   private countInQuota(path: string, bytesDiff: number, countDiff: number): void {
-    const root = this.quotaRoots.deepestFor(path);
-    if (root === null) return;
-    const statsPath = quotaStatsPath(root);
-    const node = this.view(statsPath);
+    const quota = this.quotaRoots.deepestFor(path);
+    if (quota === null) return;
+    const node = this.view(quota.statsPath);
     if (node === undefined) {
-      this.onQuotaProblem({ kind: 'missingStats', root, statsPath });
+      this.onQuotaProblem({ kind: 'missingStats', root: quota.path, statsPath: quota.statsPath });
       return;
     }
-    const text = textOfData(node.dataLatin1);
-    const stats = text === null ? null : parseStatsTrack(text);
+    const stats = quota.stats(node.dataLatin1);
     if (stats === null) {
-      this.onQuotaProblem({ kind: 'unreadableStats', root, statsPath });
+      this.onQuotaProblem({ kind: 'unreadableStats', root: quota.path, statsPath: quota.statsPath });
       return;
     }
     stats.set('count', addLong(statsValue(stats, 'count'), BigInt(countDiff)));
     stats.set('bytes', addLong(statsValue(stats, 'bytes'), BigInt(bytesDiff)));
-    node.dataLatin1 = dataOfText(formatStatsTrack(stats));
+    const text = formatStatsTrack(stats);
+    const data = onlyCounts(stats) ? text : dataOfText(text);
+    node.dataLatin1 = data;
+    quota.statsWritten(data, stats);
   }
 
   /** Sets a root's stats to the count and bytes of its subtree as it is now (ZooKeeper's updateQuotaForPath). */

@@ -75,8 +75,21 @@ function javaDigit(c: number): number {
   return (c - start) % 10;
 }
 
+const ASCII_LONG = /^[+-]?[0-9]+$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Java's Long.parseLong(text), or null where it throws NumberFormatException. */
 export function javaParseLong(text: string): bigint | null {
+  if (ASCII_LONG.test(text)) return inLongRange(BigInt(text));
+  return NON_ASCII.test(text) ? parseUnicodeLong(text) : null;
+}
+
+function inLongRange(value: bigint): bigint | null {
+  return value < LONG_MIN || value > LONG_MAX ? null : value;
+}
+
+/** Long.parseLong digit by digit, for text with digits other than 0-9. */
+function parseUnicodeLong(text: string): bigint | null {
   let i = 0;
   let negative = false;
   const first = text.charCodeAt(0);
@@ -91,8 +104,7 @@ export function javaParseLong(text: string): bigint | null {
     if (d < 0) return null;
     value = value * 10n + BigInt(d);
   }
-  if (negative) value = -value;
-  return value < LONG_MIN || value > LONG_MAX ? null : value;
+  return inLongRange(negative ? -value : value);
 }
 
 /**
@@ -120,16 +132,20 @@ export function parseStatsTrack(text: string): StatsTrack | null {
  * then, after an extra `=` that old parsers skip, the other keys sorted, `;`-separated.
  */
 export function formatStatsTrack(stats: StatsTrack): string {
-  let text = `count=${statsValue(stats, 'count')},bytes=${statsValue(stats, 'bytes')}`;
+  const text = `count=${statsValue(stats, 'count')},bytes=${statsValue(stats, 'bytes')}`;
+  if (onlyCounts(stats)) return text;
   const others = [...stats.keys()].filter((k) => k !== 'count' && k !== 'bytes').sort();
-  if (others.length === 0) return text;
-  text += '=';
-  for (const key of others) text += `;${key}=${statsValue(stats, key)}`;
-  return text;
+  let extra = '=';
+  for (const key of others) extra += `;${key}=${statsValue(stats, key)}`;
+  return text + extra;
+}
+
+/** No keys but count and bytes (the text is then ASCII). */
+export function onlyCounts(stats: StatsTrack): boolean {
+  return stats.size === (stats.has('count') ? 1 : 0) + (stats.has('bytes') ? 1 : 0);
 }
 
 // A node's data is kept as latin1 (one char per byte); StatsTrack text is UTF-8.
-const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A node's data (latin1) as the text ZooKeeper decodes from it; null data stays null. */
 export function textOfData(latin1: string | null): string | null {
@@ -153,10 +169,59 @@ function components(path: string): string[] {
   return path.split('/').filter((c) => !isBlank(c));
 }
 
+/**
+ * One quota root: its path as ZooKeeper reports it, the paths of its two nodes, and the last
+ * data read from each, parsed. Writes under a quota read the stats (and, when checked, the
+ * limits) every time, and the text seldom changes but through the tree's own updates, so the
+ * parse is kept while the node holds the same string.
+ */
+export class QuotaRoot {
+  readonly statsPath: string;
+  readonly limitsPath: string;
+  private statsData: string | null | undefined = undefined;
+  private statsParsed: StatsTrack | null = null;
+  private limitsData: string | null | undefined = undefined;
+  private limitsParsed: StatsTrack | null = null;
+
+  constructor(readonly path: string) {
+    this.statsPath = quotaStatsPath(path);
+    this.limitsPath = quotaLimitsPath(path);
+  }
+
+  /** The stats node's data, parsed (null where ZooKeeper's parser throws, or for null data). */
+  stats(data: string | null): StatsTrack | null {
+    if (data !== this.statsData) {
+      this.statsData = data;
+      this.statsParsed = parseData(data);
+    }
+    return this.statsParsed;
+  }
+
+  /** The limits node's data, parsed as `stats` does. */
+  limits(data: string | null): StatsTrack | null {
+    if (data !== this.limitsData) {
+      this.limitsData = data;
+      this.limitsParsed = parseData(data);
+    }
+    return this.limitsParsed;
+  }
+
+  /** The tree stored `data`, the text of `stats`, in the stats node. */
+  statsWritten(data: string, stats: StatsTrack): void {
+    this.statsData = data;
+    this.statsParsed = stats;
+  }
+}
+
+function parseData(data: string | null): StatsTrack | null {
+  const text = textOfData(data);
+  return text === null ? null : parseStatsTrack(text);
+}
+
 interface TrieNode {
   readonly children: Map<string, TrieNode>;
-  /** A quota root ends here. */
-  root: boolean;
+  /** The quota root that ends here, if any. */
+  quota: QuotaRoot | null;
 }
 
 /**
@@ -165,8 +230,11 @@ interface TrieNode {
  * reported as `/` + its non-blank components joined, as ZooKeeper reports it.
  */
 export class QuotaRoots {
-  private readonly top: TrieNode = { children: new Map(), root: false };
+  private readonly top: TrieNode = { children: new Map(), quota: null };
   private count = 0;
+  /** The last lookup and its answer: a write's prep and its apply look up the same path. */
+  private lastPath: string | null = null;
+  private lastFound: QuotaRoot | null = null;
 
   /** Number of roots. */
   get size(): number {
@@ -180,11 +248,13 @@ export class QuotaRoots {
     let node = this.top;
     for (const part of parts) {
       let child = node.children.get(part);
-      if (child === undefined) node.children.set(part, (child = { children: new Map(), root: false }));
+      if (child === undefined) node.children.set(part, (child = { children: new Map(), quota: null }));
       node = child;
     }
-    if (!node.root) this.count++;
-    node.root = true;
+    if (node.quota !== null) return;
+    node.quota = new QuotaRoot(`/${parts.join('/')}`);
+    this.count++;
+    this.lastPath = null;
   }
 
   delete(root: string): void {
@@ -197,22 +267,23 @@ export class QuotaRoots {
       node = node.children.get(part);
       if (node === undefined) return;
     }
-    if (node.root) this.count--;
-    node.root = false;
+    if (node.quota !== null) this.count--;
+    node.quota = null;
+    this.lastPath = null;
     if (node.children.size === 0) parent.children.delete(parts[parts.length - 1] ?? '');
   }
 
   clear(): void {
     this.top.children.clear();
     this.count = 0;
+    this.lastPath = null;
   }
 
   /** The deepest root at or above `path`, or null. */
-  deepestFor(path: string): string | null {
+  deepestFor(path: string): QuotaRoot | null {
+    if (path === this.lastPath) return this.lastFound;
     let node = this.top;
-    let depth = 0;
-    let found = 0;
-    const parts: string[] = [];
+    let found: QuotaRoot | null = null;
     let start = 1;
     while (start <= path.length) {
       let end = path.indexOf('/', start);
@@ -223,10 +294,10 @@ export class QuotaRoots {
       const child = node.children.get(part);
       if (child === undefined) break;
       node = child;
-      parts.push(part);
-      depth++;
-      if (node.root) found = depth;
+      if (node.quota !== null) found = node.quota;
     }
-    return found === 0 ? null : `/${parts.slice(0, found).join('/')}`;
+    this.lastPath = path;
+    this.lastFound = found;
+    return found;
   }
 }

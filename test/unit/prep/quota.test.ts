@@ -50,6 +50,15 @@ describe('hard limits (zookeeper.enforceQuota=true)', () => {
     assert.equal(statsOf(f), 'count=3,bytes=5');
   });
 
+  test('new limits (setquota on a quota that exists) apply to the next write', () => {
+    const f = quota('countHardLimit=2');
+    f.ok(create('/q/a'));
+    assert.equal(f.code(create('/q/b')), E.QUOTAEXCEEDED);
+    f.ok(setData('/zookeeper/quota/q/zookeeper_limits', -1, B('countHardLimit=3')));
+    f.ok(create('/q/b'));
+    assert.equal(f.code(create('/q/c')), E.QUOTAEXCEEDED);
+  });
+
   test('deletes are never checked', () => {
     const f = quota('countHardLimit=1'); // the root alone fills it
     assert.equal(f.code(create('/q/a')), E.QUOTAEXCEEDED);

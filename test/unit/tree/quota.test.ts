@@ -87,31 +87,49 @@ describe('StatsTrack text', () => {
   });
 });
 
+/** The path of the deepest root over `path`, or null. */
+function rootOf(roots: QuotaRoots, path: string): string | null {
+  return roots.deepestFor(path)?.path ?? null;
+}
+
 describe('quota roots (PathTrie)', () => {
   test('the deepest root on component boundaries', () => {
     const roots = new QuotaRoots();
     roots.add('/a');
     roots.add('/a/b/c');
-    assert.equal(roots.deepestFor('/a'), '/a');
-    assert.equal(roots.deepestFor('/a/x'), '/a');
-    assert.equal(roots.deepestFor('/a/b'), '/a');
-    assert.equal(roots.deepestFor('/a/b/c'), '/a/b/c');
-    assert.equal(roots.deepestFor('/a/b/c/d/e'), '/a/b/c');
-    assert.equal(roots.deepestFor('/ab'), null);
-    assert.equal(roots.deepestFor('/'), null);
-    assert.equal(roots.deepestFor('/b/a'), null);
+    assert.equal(rootOf(roots, '/a'), '/a');
+    assert.equal(rootOf(roots, '/a/x'), '/a');
+    assert.equal(rootOf(roots, '/a/b'), '/a');
+    assert.equal(rootOf(roots, '/a/b/c'), '/a/b/c');
+    assert.equal(rootOf(roots, '/a/b/c/d/e'), '/a/b/c');
+    assert.equal(rootOf(roots, '/ab'), null);
+    assert.equal(rootOf(roots, '/'), null);
+    assert.equal(rootOf(roots, '/b/a'), null);
     assert.equal(roots.size, 2);
   });
 
   test('blank components are skipped, on both sides (Java trim)', () => {
     const roots = new QuotaRoots();
     roots.add('/w/ ');
-    assert.equal(roots.deepestFor('/w'), '/w');
-    assert.equal(roots.deepestFor('/w/ /k'), '/w');
+    assert.equal(rootOf(roots, '/w'), '/w');
+    assert.equal(rootOf(roots, '/w/ /k'), '/w');
     // A root of blank components only would mark the trie's top, which matches nothing.
     roots.add('/ ');
     assert.equal(roots.size, 1);
-    assert.equal(roots.deepestFor('/x'), null);
+    assert.equal(rootOf(roots, '/x'), null);
+  });
+
+  test('a lookup after a root comes or goes sees the change', () => {
+    const roots = new QuotaRoots();
+    assert.equal(rootOf(roots, '/a/x'), null);
+    roots.add('/a');
+    assert.equal(rootOf(roots, '/a/x'), '/a');
+    roots.add('/a/x');
+    assert.equal(rootOf(roots, '/a/x'), '/a/x');
+    roots.delete('/a/x');
+    assert.equal(rootOf(roots, '/a/x'), '/a');
+    roots.clear();
+    assert.equal(rootOf(roots, '/a/x'), null);
   });
 
   test('deleting a root leaves the ones around it', () => {
@@ -119,11 +137,11 @@ describe('quota roots (PathTrie)', () => {
     roots.add('/a');
     roots.add('/a/b');
     roots.delete('/a/b');
-    assert.equal(roots.deepestFor('/a/b/x'), '/a');
+    assert.equal(rootOf(roots, '/a/b/x'), '/a');
     roots.add('/a/b');
     roots.delete('/a');
-    assert.equal(roots.deepestFor('/a/x'), null);
-    assert.equal(roots.deepestFor('/a/b/x'), '/a/b');
+    assert.equal(rootOf(roots, '/a/x'), null);
+    assert.equal(rootOf(roots, '/a/b/x'), '/a/b');
     roots.delete('/never');
     assert.equal(roots.size, 1);
   });
@@ -264,6 +282,8 @@ describe('stats kept by the tree', () => {
     const f = new QuotaFixture();
     f.ok(create('/q'));
     f.setQuota('/q', 'count=10');
+    f.ok(create('/q/a', { data: B('xy') }));
+    assert.equal(f.stats('/q'), 'count=2,bytes=3');
     f.ok(setData('/zookeeper/quota/q/zookeeper_stats', -1, B('bytes=+5,count=0007;note=3')));
     f.ok(create('/q/b', { data: B('333') }));
     assert.equal(f.stats('/q'), 'count=8,bytes=8=;note=3');
