@@ -362,10 +362,7 @@ export class DataTree {
     this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
-    // The bytes counted are the txn's: a stats node's own data may be recounted just below.
-    const bytes = node.dataLength;
-    if (parentPath.startsWith(QUOTA_PATH)) this.quotaNodeCreated(parentPath, path);
-    if (this.quotaRoots.size !== 0) this.countInQuota(path, bytes, 1);
+    if (this.quotaRoots.size !== 0 || parentPath.startsWith(QUOTA_PATH)) this.createdForQuota(parentPath, path, node.dataLength);
     return { err: 0, path, node };
   }
 
@@ -481,11 +478,18 @@ export class DataTree {
     return this.quotaRoots.size === 0 ? null : this.quotaRoots.deepestFor(path);
   }
 
-  /** A zookeeper_limits node makes its parent's path a quota root; a zookeeper_stats node is recounted. */
-  private quotaNodeCreated(parentPath: string, path: string): void {
-    const name = baseName(path);
-    if (name === QUOTA_LIMITS_NODE) this.quotaRoots.add(quotaRootOfParent(parentPath));
-    if (name === QUOTA_STATS_NODE) this.recountQuota(quotaRootOfParent(parentPath));
+  /**
+   * A zookeeper_limits node makes its parent's path a quota root; a zookeeper_stats node is
+   * recounted. Then the create is counted with `bytes`, the txn's data length (a stats node's
+   * own data has just been replaced by its recount).
+   */
+  private createdForQuota(parentPath: string, path: string, bytes: number): void {
+    if (parentPath.startsWith(QUOTA_PATH)) {
+      const name = baseName(path);
+      if (name === QUOTA_LIMITS_NODE) this.quotaRoots.add(quotaRootOfParent(parentPath));
+      if (name === QUOTA_STATS_NODE) this.recountQuota(quotaRootOfParent(parentPath));
+    }
+    if (this.quotaRoots.size !== 0) this.countInQuota(path, bytes, 1);
   }
 
   private quotaNodeDeleted(path: string, bytes: number): void {
