@@ -28,3 +28,7 @@ export const SEQUENCE_DIGITS = 10;
 export const TTL_MS_MAX = 0xffffffffff;
 /** Paths listed in one watch summary / dump line. */
 export const FOUR_LETTER_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
+/** A repeated quota warning is logged at most once per this interval (ZooKeeper's RateLogger: 15 min). */
+export const QUOTA_LOG_INTERVAL_MS = 15 * 60 * 1000;
+/** Distinct quota warnings whose repeats are being counted; past this the counts start over. */
+export const QUOTA_LOG_KEYS_MAX = 1024;

@@ -68,6 +68,8 @@ export interface Config {
   readonly juteMaxBuffer: number;
   readonly globalOutstandingLimit: number;
   readonly skipACL: boolean;
+  /** `zookeeper.enforceQuota`: hard quota limits refuse creates and setData with QUOTAEXCEEDED. */
+  readonly enforceQuota: boolean;
   readonly forceSync: boolean;
   readonly snapCount: number;
   readonly preAllocSizeKb: number;

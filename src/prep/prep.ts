@@ -33,6 +33,7 @@ import {
   ttlOwner,
 } from '../tree/index.js';
 import { aclPermits, fixupAcl } from './auth.js';
+import { checkQuota, type QuotaExceeded } from './quota-check.js';
 
 /**
  * The parts of a znode prep reads: a tree node (ZNode has these fields) or a pending record.
@@ -45,6 +46,8 @@ interface NodeRecord {
   readonly ephemeralOwner: bigint;
   readonly childCount: number;
   readonly acl: readonly ACL[];
+  /** The data's length (a setData's quota check counts the difference). */
+  readonly dataLength: number;
 }
 
 /**
@@ -62,11 +65,12 @@ class PendingRecord implements NodeRecord {
     readonly ephemeralOwner: bigint,
     public childCount: number,
     readonly acl: readonly ACL[],
+    public dataLength: number,
   ) {}
 }
 
 /** Stands in for a path's record once its txn has applied (zxid 0: stale to every check). */
-const APPLIED = new PendingRecord('', 0, false, 0, 0, 0, 0n, 0, []);
+const APPLIED = new PendingRecord('', 0, false, 0, 0, 0, 0n, 0, [], 0);
 
 export interface PrepContext {
   sessionId: bigint;
@@ -78,6 +82,10 @@ export interface PrepContext {
 export interface PrepSettings {
   extendedTypesEnabled: boolean;
   skipAcl: boolean;
+  /** ZooKeeper's zookeeper.enforceQuota: creates and setData over a hard quota limit fail with QUOTAEXCEEDED. */
+  enforceQuota: boolean;
+  /** Told of every write that goes over a quota limit, soft or hard, enforced or not (for a warning). */
+  quotaExceeded?: (e: QuotaExceeded) => void;
 }
 
 const NO_ACL: readonly ACL[] = Object.freeze([]);
@@ -91,6 +99,11 @@ const SPECIAL_PATHS = new Set(['/', ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH]);
 class PrepError {
   constructor(readonly code: number) {}
 }
+
+/** A failure of the whole request: inside a multi, the whole multi fails with it (no per-op results). */
+class RequestError extends PrepError {}
+
+const ignoreQuotaExceeded = (): void => undefined;
 
 export interface Prepared {
   header: TxnHeader;
@@ -264,6 +277,7 @@ export class RequestPreparer {
         if (!(e instanceof PrepError)) throw e;
         failedAt = i;
         failure = e.code;
+        unmarshallable = e instanceof RequestError;
       }
     }
     if (failedAt < 0) return { type: OpCode.multi, txns };
@@ -301,13 +315,24 @@ export class RequestPreparer {
 
   /** Records that `path` will be as `rec` (a copy, for the caller to change) once `zxid` applies. */
   private setUpdated(path: string, zxid: number, rec: NodeRecord, saved?: Map<string, PendingRecord | undefined>): PendingRecord {
-    const p = new PendingRecord(path, zxid, true, rec.version, rec.cversion, rec.aversion, rec.ephemeralOwner, rec.childCount, rec.acl);
+    const p = new PendingRecord(
+      path,
+      zxid,
+      true,
+      rec.version,
+      rec.cversion,
+      rec.aversion,
+      rec.ephemeralOwner,
+      rec.childCount,
+      rec.acl,
+      rec.dataLength,
+    );
     return this.setPending(p, saved);
   }
 
   /** Records that `path` will be gone once `zxid` applies. */
   private setDeleted(path: string, zxid: number, saved?: Map<string, PendingRecord | undefined>): void {
-    this.setPending(new PendingRecord(path, zxid, false, 0, 0, 0, 0n, 0, NO_ACL), saved);
+    this.setPending(new PendingRecord(path, zxid, false, 0, 0, 0, 0n, 0, NO_ACL, 0), saved);
   }
 
   private checkAcl(acl: readonly ACL[], perm: number, ctx: PrepContext): void {
@@ -336,6 +361,18 @@ export class RequestPreparer {
     return fixed;
   }
 
+  /**
+   * ZooKeeper's checkQuota. Without enforcement it only reports (ZooKeeper 3.8 skips the check
+   * then, but documents soft quotas as logged warnings, so a warning is what users expect).
+   */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number): void {
+    const { enforceQuota, quotaExceeded } = this.settings;
+    if (!enforceQuota && quotaExceeded === undefined) return;
+    const code = checkQuota(this.tree, path, bytesDiff, countDiff, quotaExceeded ?? ignoreQuotaExceeded);
+    if (code === 0 || !enforceQuota) return;
+    throw code === ErrorCode.QUOTAEXCEEDED ? new PrepError(code) : new RequestError(code);
+  }
+
   private static checkVersion(current: number, expected: number): number {
     if (expected !== -1 && expected !== current) throw new PrepError(ErrorCode.BADVERSION);
     return (current + 1) | 0;
@@ -355,8 +392,12 @@ export class RequestPreparer {
         this.validatePath(req.path);
         const rec = this.mustRecord(req.path);
         this.checkAcl(rec.acl, Perms.WRITE, ctx);
+        const dataLength = req.data === null ? 0 : req.data.length;
+        this.checkQuota(req.path, dataLength - rec.dataLength, 0);
         const version = RequestPreparer.checkVersion(rec.version, req.version);
-        this.setUpdated(req.path, zxid, rec, saved).version = version;
+        const updated = this.setUpdated(req.path, zxid, rec, saved);
+        updated.version = version;
+        updated.dataLength = dataLength;
         return { type: OpCode.setData, path: req.path, data: req.data, version };
       }
       case OpCode.setACL: {
@@ -409,6 +450,8 @@ export class RequestPreparer {
     if (nodeKind(parent.ephemeralOwner, this.settings.extendedTypesEnabled) === 'ephemeral') {
       throw new PrepError(ErrorCode.NOCHILDRENFOREPHEMERALS);
     }
+    const dataLength = req.data === null ? 0 : req.data.length;
+    this.checkQuota(path, dataLength, 1);
     const parentCVersion = parent.cversion + 1;
     const ephemeral = req.op !== OpCode.createContainer && req.op !== OpCode.createTTL && isEphemeralMode(mode);
     const parentAfter = this.setUpdated(parentPath, zxid, parent, saved);
@@ -422,7 +465,7 @@ export class RequestPreparer {
           : ephemeral
             ? ctx.sessionId
             : 0n;
-    this.setPending(new PendingRecord(path, zxid, true, 0, 0, 0, owner, 0, acl), saved);
+    this.setPending(new PendingRecord(path, zxid, true, 0, 0, 0, owner, 0, acl, dataLength), saved);
     if (req.op === OpCode.createContainer) return { type: OpCode.createContainer, path, data: req.data, acl, parentCVersion };
     if (req.op === OpCode.createTTL) return { type: OpCode.createTTL, path, data: req.data, acl, parentCVersion, ttl };
     const type = req.op === OpCode.create ? OpCode.create : OpCode.create2;

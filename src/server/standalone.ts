@@ -85,6 +85,7 @@ export class StandaloneServer {
         maxSessionTimeoutMs: config.maxSessionTimeoutMs,
         extendedTypesEnabled: config.extendedTypesEnabled,
         skipAcl: config.skipACL,
+        enforceQuota: config.enforceQuota,
         superDigest: config.superDigest,
         containerMaxPerMinute: config.containerMaxPerMinute,
         containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,

@@ -41,6 +41,7 @@ import {
   type Sha1Base64,
 } from '../prep/index.js';
 import { finishReply, startReply, writeNotification } from './reply-frames.js';
+import { QuotaLog } from './quota-log.js';
 import { CommitEntry, ConnectionState, QueuedRead, Then, type CommitOwner } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 import type { OnDurable } from '../storage/index.js';
@@ -51,6 +52,8 @@ export interface ServerSettings {
   maxSessionTimeoutMs: number;
   extendedTypesEnabled: boolean;
   skipAcl: boolean;
+  /** zookeeper.enforceQuota: hard quota limits refuse writes. */
+  enforceQuota: boolean;
   superDigest: string | undefined;
   containerMaxPerMinute: number;
   containerMaxNeverUsedIntervalMs: number;
@@ -132,7 +135,14 @@ export class ZkServer {
     this.sessions = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
     for (const [id, timeoutMs] of restoredSessions ?? []) this.sessions.add(id, timeoutMs, clock.monoMs());
-    this.prep = new RequestPreparer(this.tree, { extendedTypesEnabled: settings.extendedTypesEnabled, skipAcl: settings.skipAcl });
+    const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
+    this.tree.onQuotaProblem = (p) => quotaLog.problem(p);
+    this.prep = new RequestPreparer(this.tree, {
+      extendedTypesEnabled: settings.extendedTypesEnabled,
+      skipAcl: settings.skipAcl,
+      enforceQuota: settings.enforceQuota,
+      quotaExceeded: (e) => quotaLog.exceeded(e),
+    });
     this.startedMs = clock.wallMs();
   }
 

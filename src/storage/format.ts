@@ -266,6 +266,7 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     const checksum = r.readLong();
     if (checksum !== adler32(buf, 0, sealed)) throw new SnapshotError('snapshot checksum mismatch');
     if (r.readText() !== '/') throw new SnapshotError('snapshot seal missing');
+    tree.restoreQuotas();
     return { tree, sessions };
   } catch (e) {
     if (e instanceof CodecError) throw new SnapshotError(`snapshot truncated or malformed: ${e.message}`);

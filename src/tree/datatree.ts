@@ -4,11 +4,24 @@
  */
 import { assert } from '../base/index.js';
 import { OpCode, ErrorCode, Perms, type ACL, type Stat, type Txn, type TxnHeader, type OpResult, type JuteWriter } from '../codec/index.js';
-import { baseName, parentOf } from './path.js';
+import { baseName, parentOf, ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH } from './path.js';
 import { NO_CHILDREN, NodeStore, ZNode, latin1Of } from './znode.js';
 
 export { NO_CHILDREN, NodeStore, ZNode, latin1Of } from './znode.js';
 import { CONTAINER_EPHEMERAL_OWNER, clientEphemeralOwner, nodeKind, ttlOwner } from './ephemeral-type.js';
+import {
+  QUOTA_LIMITS_NODE,
+  QUOTA_STATS_NODE,
+  QuotaRoots,
+  addLong,
+  dataOfText,
+  formatStatsTrack,
+  onlyCounts,
+  quotaRootOfParent,
+  quotaStatsPath,
+  statsValue,
+  type QuotaRoot,
+} from './quota.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]);
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }]);
@@ -40,10 +53,6 @@ export interface ApplyResult {
   multiResults?: OpResult[];
 }
 
-export const ZOOKEEPER_PATH = '/zookeeper';
-export const QUOTA_PATH = '/zookeeper/quota';
-export const CONFIG_PATH = '/zookeeper/config';
-
 /** A key that identifies an ACL list by content, for interning. */
 function aclKey(acl: readonly ACL[]): string {
   let key = '';
@@ -62,6 +71,18 @@ function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
   }
   return true;
 }
+
+/**
+ * A quota's usage could not be counted: its stats node is missing, or holds text ZooKeeper
+ * cannot parse (ZooKeeper logs the first; the second stops its server).
+ */
+export interface QuotaProblem {
+  kind: 'missingStats' | 'unreadableStats';
+  root: string;
+  statsPath: string;
+}
+
+const ignoreQuotaProblem = (): void => undefined;
 
 export class DataTree {
   /** The node table: path -> the node's slot in `store`. */
@@ -83,6 +104,10 @@ export class DataTree {
   private readonly aclLists = new Map<string, readonly ACL[]>();
   /** The list internAcl returned last (cleared with aclLists). */
   private lastAcl: readonly ACL[] | null = null;
+  /** Paths with a zookeeper_limits node, whose writes the quota stats count. */
+  private readonly quotaRoots = new QuotaRoots();
+  /** Told when a quota's usage cannot be counted (the server logs it). */
+  onQuotaProblem: (problem: QuotaProblem) => void = ignoreQuotaProblem;
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
@@ -337,6 +362,7 @@ export class DataTree {
     this.approximateDataSize += path.length + node.dataLength;
     this.indexOwner(path, owner, true);
     changes.push({ kind: 'created', path, acl, parentAcl: parent.acl });
+    if (this.quotaRoots.size !== 0 || parentPath.startsWith(QUOTA_PATH)) this.createdForQuota(parentPath, path, node.dataLength);
     return { err: 0, path, node };
   }
 
@@ -377,6 +403,7 @@ export class DataTree {
     this.approximateDataSize -= path.length + node.dataLength;
     this.indexOwner(path, node.ephemeralOwner, false);
     changes.push({ kind: 'deleted', path, acl: node.acl, parentAcl: parent.acl });
+    if (this.quotaRoots.size !== 0) this.quotaNodeDeleted(path, node.dataLength);
     this.store.free(node.slot);
     return { err: 0 };
   }
@@ -384,12 +411,14 @@ export class DataTree {
   private setData(header: TxnHeader, path: string, data: Buffer | null, version: number, changes: TreeChange[]): ApplyResult {
     const node = this.view(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
-    this.approximateDataSize += (data === null ? 0 : data.length) - node.dataLength;
+    const bytesDiff = (data === null ? 0 : data.length) - node.dataLength;
+    this.approximateDataSize += bytesDiff;
     node.dataLatin1 = latin1Of(data);
     node.version = version;
     node.mzxid = header.zxid;
     node.mtime = header.time;
     changes.push({ kind: 'dataChanged', path, acl: node.acl, parentAcl: NO_ACL });
+    if (this.quotaRoots.size !== 0) this.countInQuota(path, bytesDiff, 0);
     return { err: 0, path, node };
   }
 
@@ -423,6 +452,7 @@ export class DataTree {
     this.aclLists.clear();
     this.lastAcl = null;
     this.approximateDataSize = 0;
+    this.quotaRoots.clear();
   }
 
   /**
@@ -439,6 +469,104 @@ export class DataTree {
     this.slots.set(path, node.slot);
     this.approximateDataSize += path.length + node.dataLength;
     return true;
+  }
+
+  // ------------------------------------------------------------------ quotas (ZooKeeper's DataTree)
+
+  /** The deepest quota root at or above `path`, or null (ZooKeeper's getMaxPrefixWithQuota). */
+  quotaRootOf(path: string): QuotaRoot | null {
+    return this.quotaRoots.size === 0 ? null : this.quotaRoots.deepestFor(path);
+  }
+
+  /**
+   * A zookeeper_limits node makes its parent's path a quota root; a zookeeper_stats node is
+   * recounted. Then the create is counted with `bytes`, the txn's data length (a stats node's
+   * own data has just been replaced by its recount).
+   */
+  private createdForQuota(parentPath: string, path: string, bytes: number): void {
+    if (parentPath.startsWith(QUOTA_PATH)) {
+      const name = baseName(path);
+      if (name === QUOTA_LIMITS_NODE) this.quotaRoots.add(quotaRootOfParent(parentPath));
+      if (name === QUOTA_STATS_NODE) this.recountQuota(quotaRootOfParent(parentPath));
+    }
+    if (this.quotaRoots.size !== 0) this.countInQuota(path, bytes, 1);
+  }
+
+  private quotaNodeDeleted(path: string, bytes: number): void {
+    // ZooKeeper tests the parent against /zookeeper here, not /zookeeper/quota; a parent no
+    // longer than /zookeeper/quota makes its server fail, and changes no root here.
+    const parentPath = path.slice(0, path.lastIndexOf('/'));
+    if (baseName(path) === QUOTA_LIMITS_NODE && parentPath.startsWith(ZOOKEEPER_PATH) && parentPath.length > QUOTA_PATH.length) {
+      this.quotaRoots.delete(quotaRootOfParent(parentPath));
+    }
+    this.countInQuota(path, -bytes, -1);
+  }
+
+  /**
+   * Adds a write's change to the stats of the deepest quota root over `path` (only that one:
+   * an enclosing root does not count it). The stats node's data changes in place: its Stat
+   * (version, mzxid) stays as it was, as in ZooKeeper.
+   */
+  private countInQuota(path: string, bytesDiff: number, countDiff: number): void {
+    const quota = this.quotaRoots.deepestFor(path);
+    if (quota === null) return;
+    const node = this.view(quota.statsPath);
+    if (node === undefined) {
+      this.onQuotaProblem({ kind: 'missingStats', root: quota.path, statsPath: quota.statsPath });
+      return;
+    }
+    const stats = quota.stats(node.dataLatin1);
+    if (stats === null) {
+      this.onQuotaProblem({ kind: 'unreadableStats', root: quota.path, statsPath: quota.statsPath });
+      return;
+    }
+    stats.set('count', addLong(statsValue(stats, 'count'), BigInt(countDiff)));
+    stats.set('bytes', addLong(statsValue(stats, 'bytes'), BigInt(bytesDiff)));
+    const text = formatStatsTrack(stats);
+    const data = onlyCounts(stats) ? text : dataOfText(text);
+    node.dataLatin1 = data;
+    quota.statsWritten(data, stats);
+  }
+
+  /** Sets a root's stats to the count and bytes of its subtree as it is now (ZooKeeper's updateQuotaForPath). */
+  private recountQuota(root: string): void {
+    let count = 0;
+    let bytes = 0;
+    const stack: string[] = [root];
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      const n = this.get(p);
+      if (n === undefined) continue;
+      count++;
+      bytes += n.dataLength;
+      for (const c of n.childPaths) stack.push(c);
+    }
+    const statsPath = quotaStatsPath(root);
+    const node = this.view(statsPath);
+    if (node === undefined) {
+      this.onQuotaProblem({ kind: 'missingStats', root, statsPath });
+      return;
+    }
+    node.dataLatin1 = `count=${count},bytes=${bytes}`;
+  }
+
+  /**
+   * After a snapshot is loaded: every zookeeper_limits leaf under /zookeeper/quota makes a
+   * quota root again and its stats are recounted from the tree, as ZooKeeper does when it
+   * loads a snapshot (so stats that had drifted, e.g. under nested quotas, come back counted).
+   */
+  restoreQuotas(): void {
+    this.quotaRoots.clear();
+    const stack: string[] = [QUOTA_PATH];
+    const limitsSuffix = `/${QUOTA_LIMITS_NODE}`;
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      const node = this.view(p);
+      if (node === undefined) continue;
+      for (const c of node.childPaths) stack.push(c);
+      if (node.childCount !== 0 || !p.endsWith(limitsSuffix)) continue;
+      const root = p.slice(QUOTA_PATH.length, p.indexOf(limitsSuffix));
+      this.recountQuota(root);
+      this.quotaRoots.add(root);
+    }
   }
 
   /** This session's ephemeral paths (ZooKeeper's getEphemerals). */

@@ -1,4 +1,8 @@
-/** ZooKeeper's path rules (PathUtils.validatePath), returning a reason instead of throwing. */
+/** ZooKeeper's system paths and path rules (PathUtils.validatePath, returning a reason instead of throwing). */
+
+export const ZOOKEEPER_PATH = '/zookeeper';
+export const QUOTA_PATH = '/zookeeper/quota';
+export const CONFIG_PATH = '/zookeeper/config';
 
 function isBadChar(c: number): boolean {
   return (

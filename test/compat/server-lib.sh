@@ -42,13 +42,15 @@ free_port() {
 }
 
 # The settings every test server runs with, whichever implementation it is. Besides the
-# zoo.cfg lines of test_zoo_cfg: extended types (TTL nodes), a 1 s container sweep and the
-# superuser digest kazoo's suite logs in with. ZooKeeper 3.8 reads these as Java system
-# properties, ZephyrCoord as zoo.cfg keys.
+# zoo.cfg lines of test_zoo_cfg: extended types (TTL nodes), a 1 s container sweep, the
+# superuser digest kazoo's suite logs in with, and hard quota limits enforced (the
+# differential test sets quotas; without a quota node nothing changes). ZooKeeper 3.8 reads
+# these as Java system properties, ZephyrCoord as zoo.cfg keys.
 TEST_PROPERTIES=(
   zookeeper.extendedTypesEnabled=true
   znode.container.checkIntervalMs=1000
   zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+  zookeeper.enforceQuota=true
 )
 
 # test_zoo_cfg DATADIR PORT: prints the zoo.cfg lines both servers share (any line may follow).

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { SeededRandom, TTL_MS_MAX } from '../../src/base/index.js';
 import { type ACL, type Request, OpCode } from '../../src/codec/index.js';
+import { QuotaOps } from './quota-ops.js';
 
 export const SLOTS = 3;
 
@@ -54,12 +55,14 @@ export class OpGenerator {
   private readonly known: string[] = [];
   private readonly knownSet = new Set<string>();
   private readonly acls: [number, ACL[]][];
+  private readonly quota: QuotaOps;
 
   constructor(
     seed: number,
     readonly root: string,
   ) {
     this.rng = new SeededRandom(seed);
+    this.quota = new QuotaOps(seed, root, SLOTS);
     this.acls = [
       [55, [{ perms: 31, id: WORLD }]],
       [6, [{ perms: 1, id: WORLD }]],
@@ -93,7 +96,7 @@ export class OpGenerator {
   /** Paths that successful creates returned (fed back by the executor). */
   observeCreated(paths: readonly string[]): void {
     for (const p of paths) {
-      if (this.knownSet.has(p)) continue;
+      if (this.knownSet.has(p) || this.quota.owns(p)) continue;
       this.knownSet.add(p);
       this.known.push(p);
     }
@@ -115,6 +118,8 @@ export class OpGenerator {
   }
 
   next(): DiffOp {
+    const quotaOp = this.quota.next();
+    if (quotaOp !== null) return quotaOp;
     const s = this.rng.int(SLOTS);
     const kind = this.weighted<string>([
       [22, 'create'],

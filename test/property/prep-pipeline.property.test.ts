@@ -77,7 +77,7 @@ function run(steps: readonly Step[]): void {
   const queue: Prepared[] = [];
   for (const [i, s] of steps.entries()) {
     // The reference: a fresh preparer for each write, so it has nothing pending and reads the tree.
-    const reference = new RequestPreparer(now.tree, { extendedTypesEnabled: false, skipAcl: false });
+    const reference = new RequestPreparer(now.tree, { extendedTypesEnabled: false, skipAcl: false, enforceQuota: false });
     const ctx = now.ctx(s.session);
     const a = s.kind === 'write' ? reference.prepare(ctx, s.req) : reference.closeSession(ctx);
     now.tree.applyTxn(a.header, a.txn, now.changes);

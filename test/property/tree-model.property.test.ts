@@ -267,7 +267,7 @@ function step(m: Model, zxid: number, o: SubOp, sessionId: bigint): { req: SubRe
 
 class System {
   readonly tree = new DataTree(true);
-  readonly prep = new RequestPreparer(this.tree, { extendedTypesEnabled: true, skipAcl: false });
+  readonly prep = new RequestPreparer(this.tree, { extendedTypesEnabled: true, skipAcl: false, enforceQuota: false });
   readonly changes: TreeChange[] = [];
   model: Model = initialModel();
   zxid = 0;

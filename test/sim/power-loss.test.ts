@@ -69,6 +69,7 @@ const SETTINGS: ServerSettings = {
   maxSessionTimeoutMs: 40000,
   extendedTypesEnabled: EXTENDED_TYPES,
   skipAcl: false,
+  enforceQuota: false,
   superDigest: undefined,
   containerMaxPerMinute: 10000,
   containerMaxNeverUsedIntervalMs: 0,

@@ -234,6 +234,13 @@ public class RoundTrip {
             create(zk, "/rt/" + s, bytes(rnd.nextInt(40)), open, CreateMode.PERSISTENT, Code.OK);
         }
 
+        // a quota on bulk, written as zkCli's setquota writes it (limits, then stats): the server
+        // counts every later write there into the stats node, and recounts it from a snapshot
+        create(zk, "/zookeeper/quota/rt", null, open, CreateMode.PERSISTENT, Code.OK);
+        create(zk, "/zookeeper/quota/rt/bulk", null, open, CreateMode.PERSISTENT, Code.OK);
+        create(zk, "/zookeeper/quota/rt/bulk/zookeeper_limits", "count=100000,bytes=-1=;byteHardLimit=-1;countHardLimit=-1".getBytes(StandardCharsets.UTF_8), open, CreateMode.PERSISTENT, Code.OK);
+        create(zk, "/zookeeper/quota/rt/bulk/zookeeper_stats", "count=0,bytes=0".getBytes(StandardCharsets.UTF_8), open, CreateMode.PERSISTENT, Code.OK);
+
         // bulk: 20 x 10 x 50 = 10,000 leaves (+ 220 directories), created in waves so that
         // snapshots taken during the build see partial trees and big nodes
         int leaves = 0;

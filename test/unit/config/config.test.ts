@@ -51,6 +51,7 @@ describe('defaults', () => {
     assert.equal(c.juteMaxBuffer, 0xfffff);
     assert.equal(c.globalOutstandingLimit, 1000);
     assert.equal(c.skipACL, false);
+    assert.equal(c.enforceQuota, false);
     assert.equal(c.forceSync, true);
     assert.equal(c.snapCount, 100000);
     assert.equal(c.preAllocSizeKb, 65536);
@@ -197,6 +198,7 @@ describe('key families', () => {
         'zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=',
         'zookeeper.globalOutstandingLimit=2000',
         'zookeeper.skipACL=yes',
+        'zookeeper.enforceQuota=true',
         'zookeeper.forceSync=no',
         'zookeeper.snapCount=5000',
         'zookeeper.preAllocSize=1024',
@@ -213,6 +215,7 @@ describe('key families', () => {
     assert.equal(c.superDigest, 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
     assert.equal(c.globalOutstandingLimit, 2000);
     assert.equal(c.skipACL, true);
+    assert.equal(c.enforceQuota, true);
     assert.equal(c.forceSync, false);
     assert.equal(c.snapCount, 5000);
     assert.equal(c.preAllocSizeKb, 1024);
@@ -288,6 +291,7 @@ describe('the zookeeper. prefix rule', () => {
         'superDigest',
       ],
       ['skipACL=yes', 'zookeeper.skipACL=yes', 'skipACL'],
+      ['enforceQuota=true', 'zookeeper.enforceQuota=true', 'enforceQuota'],
       ['forceSync=no', 'zookeeper.forceSync=no', 'forceSync'],
       ['snapCount=10', 'zookeeper.snapCount=10', 'snapCount'],
       ['preAllocSize=8', 'zookeeper.preAllocSize=8', 'preAllocSizeKb'],

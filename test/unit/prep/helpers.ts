@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { OpCode, type ACL, type Id, type RequestOf } from '../../../src/codec/index.js';
 import { DataTree, OPEN_ACL_UNSAFE, type ApplyResult, type TreeChange } from '../../../src/tree/index.js';
-import { RequestPreparer, type PrepContext, type Prepared, type Sha1Base64 } from '../../../src/prep/index.js';
+import { RequestPreparer, type PrepContext, type Prepared, type QuotaExceeded, type Sha1Base64 } from '../../../src/prep/index.js';
 
 export const sha1: Sha1Base64 = (text) => createHash('sha1').update(text).digest('base64');
 
@@ -71,10 +71,18 @@ export class Fixture {
   now = 1_000_000;
   cxid = 0;
 
-  constructor(opts: { extendedTypesEnabled?: boolean; skipAcl?: boolean } = {}) {
+  /** Every quota limit prep reported as exceeded, in order. */
+  readonly quotaReports: QuotaExceeded[] = [];
+
+  constructor(opts: { extendedTypesEnabled?: boolean; skipAcl?: boolean; enforceQuota?: boolean } = {}) {
     const ext = opts.extendedTypesEnabled ?? false;
     this.tree = new DataTree(ext);
-    this.prep = new RequestPreparer(this.tree, { extendedTypesEnabled: ext, skipAcl: opts.skipAcl ?? false });
+    this.prep = new RequestPreparer(this.tree, {
+      extendedTypesEnabled: ext,
+      skipAcl: opts.skipAcl ?? false,
+      enforceQuota: opts.enforceQuota ?? false,
+      quotaExceeded: (e) => this.quotaReports.push(e),
+    });
   }
 
   ctx(sessionId: bigint = S1, authIds: readonly Id[] = []): PrepContext {

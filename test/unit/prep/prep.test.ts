@@ -64,7 +64,7 @@ describe('successful create', () => {
     const f = new Fixture();
     f.ok(create('/a'));
     f.ok(create('/b'));
-    const again = new RequestPreparer(f.tree, { extendedTypesEnabled: false, skipAcl: false });
+    const again = new RequestPreparer(f.tree, { extendedTypesEnabled: false, skipAcl: false, enforceQuota: false });
     assert.equal(again.lastPreparedZxid, 2);
     assert.equal(again.prepare(f.ctx(), create('/c')).header.zxid, 3);
   });
