@@ -1,83 +1,20 @@
 /**
  * Quotas over the wire, driven with RawClient the way zkCli's setquota / delquota write them:
  * /zookeeper/quota/<path>/zookeeper_limits and .../zookeeper_stats, which the server keeps
- * counting. Expectations are Apache ZooKeeper 3.8.0's, so the suite also runs against it:
- *
- *   ZEPHYR_IT_EXTERNAL=127.0.0.1:PORT           a reference server (test/compat/reference-zk.sh)
- *   ZEPHYR_IT_EXTERNAL_ENFORCING=127.0.0.1:PORT  one with zookeeper.enforceQuota=true, for the
- *                                                hard-limit tests (else they start a ZephyrCoord
- *                                                with it); reference-zk.sh's servers have it
- *                                                (TEST_PROPERTIES), so both may name the same one
- *
- * The restart test is ZephyrCoord's own (it needs the server's data directory).
+ * counting. Expectations are Apache ZooKeeper 3.8.0's, and the suite also runs against it
+ * (ZEPHYR_IT_SERVER=zk). The warnings our log gives: zephyr-only/quota-log.test.ts.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpCode, type OpResult, type Request, type Stat } from '../../src/codec/index.js';
-import { formatStatsTrack } from '../../src/tree/index.js';
 import { OPEN_ACL_UNSAFE, RawClient } from '../support/raw-client.js';
 import { startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { B, delQuota, limitsPath, setQuota, statsPath, statsText, uniq } from './quota-support.js';
 
 const TIMEOUT = { timeout: 30000 };
-const B = (s: string): Buffer => Buffer.from(s, 'latin1');
-
-function uniq(name: string): string {
-  return `/quota-${name}-${randomBytes(4).toString('hex')}`;
-}
-
-interface Limits {
-  count?: number;
-  bytes?: number;
-  countHard?: number;
-  bytesHard?: number;
-}
-
-/** The limits text zkCli's setquota writes (-n, -b, -N, -B; the rest -1). */
-function limitsText(l: Limits): string {
-  return formatStatsTrack(
-    new Map([
-      ['count', BigInt(l.count ?? -1)],
-      ['bytes', BigInt(l.bytes ?? -1)],
-      ['countHardLimit', BigInt(l.countHard ?? -1)],
-      ['byteHardLimit', BigInt(l.bytesHard ?? -1)],
-    ]),
-  );
-}
-
-const statsPath = (root: string): string => `/zookeeper/quota${root}/zookeeper_stats`;
-const limitsPath = (root: string): string => `/zookeeper/quota${root}/zookeeper_limits`;
-
-/** zkCli's createQuota: the /zookeeper/quota path node by node, the limits, then zeroed stats. */
-async function setQuota(c: RawClient, root: string, limits: Limits): Promise<void> {
-  let p = '/zookeeper/quota';
-  for (const part of root.split('/').slice(1)) {
-    p += `/${part}`;
-    if ((await c.exists(p)).err === ErrorCode.NONODE) assert.equal((await c.create(p, null)).err, 0, p);
-  }
-  assert.equal((await c.create(limitsPath(root), B(limitsText(limits)))).err, 0);
-  assert.equal((await c.create(statsPath(root), B('count=0,bytes=0'))).err, 0);
-}
-
-/** zkCli's delquota without flags: the quota node's children, then the emptied path upwards. */
-async function delQuota(c: RawClient, root: string): Promise<void> {
-  let p = `/zookeeper/quota${root}`;
-  for (const child of (await c.getChildren(p)).children ?? []) assert.equal((await c.delete(`${p}/${child}`)).err, 0);
-  while (p !== '/zookeeper/quota' && ((await c.getChildren(p)).children ?? []).length === 0) {
-    assert.equal((await c.delete(p)).err, 0);
-    p = p.slice(0, p.lastIndexOf('/'));
-  }
-}
-
-async function statsText(c: RawClient, root: string): Promise<string> {
-  const r = await c.getData(statsPath(root));
-  assert.equal(r.err, 0, `getData ${statsPath(root)}`);
-  return r.data?.toString('latin1') ?? 'null';
-}
-
 function createOp(path: string, data: string): Request {
   return { op: OpCode.create, path, data: B(data), acl: OPEN_ACL_UNSAFE, flags: 0 };
 }
@@ -214,13 +151,6 @@ describe('hard quotas (zookeeper.enforceQuota=true)', { timeout: 120000 }, () =>
   let server: ServerProcess;
   const { client, closeAll } = clients(() => server);
   before(async () => {
-    const external = process.env['ZEPHYR_IT_EXTERNAL_ENFORCING'];
-    if (external !== undefined && external !== '') {
-      const m = /^(.*):(\d+)$/.exec(external);
-      assert.ok(m !== null, `ZEPHYR_IT_EXTERNAL_ENFORCING must be host:port, got ${external}`);
-      server = { host: m[1] ?? '127.0.0.1', port: Number(m[2]), stop: () => Promise.resolve(0) } as unknown as ServerProcess;
-      return;
-    }
     server = await startServer({ config: { 'zookeeper.enforceQuota': 'true' } });
   });
   afterEach(closeAll);
@@ -279,34 +209,7 @@ describe('hard quotas (zookeeper.enforceQuota=true)', { timeout: 120000 }, () =>
   });
 });
 
-describe('quota warnings in the log (ZephyrCoord)', { timeout: 60000 }, () => {
-  test('a write over a soft limit is logged once per root and kind, then counted', TIMEOUT, async () => {
-    const server = await startServer({ config: {} });
-    const c = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000, readOnly: false });
-    try {
-      assert.equal((await c.create('/w', null)).err, 0);
-      await setQuota(c, '/w', { count: 2, bytesHard: 1 });
-      for (let i = 0; i < 4; i++) assert.equal((await c.create(`/w/n${i}`, B('xy'))).err, 0);
-      const warnings = server
-        .output()
-        .split('\n')
-        .filter((line) => line.includes('quota exceeded'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      assert.deepEqual(
-        warnings.map((w) => [w['msg'], w['quotaRoot'], w['count'] ?? w['bytes'], w['limit'], w['hard'], w['refused']]),
-        [
-          ['quota exceeded: hard limit not enforced', '/w', '2', '1', true, false],
-          ['quota exceeded: soft limit', '/w', '3', '2', false, false],
-        ],
-      );
-    } finally {
-      c.destroy();
-      await server.stop();
-    }
-  });
-});
-
-describe('quota stats across restarts (ZephyrCoord)', { timeout: 120000 }, () => {
+describe('quota stats across restarts', { timeout: 120000 }, () => {
   test('log replay retraces the stats; a snapshot load recounts them, as ZooKeeper 3.8.0 does', TIMEOUT, async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-quota-it-'));
     const connect = (s: ServerProcess): Promise<RawClient> =>
