@@ -6,7 +6,17 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AddWatchMode, CreateMode, ErrorCode, EventType, OpCode, WatcherType, type OpResult, type Request } from '../../src/codec/index.js';
+import {
+  AddWatchMode,
+  CreateMode,
+  ErrorCode,
+  EventType,
+  JuteWriter,
+  OpCode,
+  WatcherType,
+  type OpResult,
+  type Request,
+} from '../../src/codec/index.js';
 import {
   OPEN_ACL_UNSAFE,
   RawClient,
@@ -694,6 +704,51 @@ describe('protocol (RawClient against the server process)', { timeout: 60000 }, 
     const last = (await c.exists(base)).zxid;
     const ping = await c.ping();
     assert.deepEqual([ping.err, ping.xid, ping.zxid], [0, -2, last]);
+  });
+
+  test('a multiRead of writes only answers MARSHALLINGERROR with an empty result list; mixed ops, without a body', TIMEOUT, async () => {
+    // ZooKeeper 3.8 reads a multiRead's ops as a multi's: writes only make a valid record whose
+    // answer fails at its first op, after the empty MultiResponse was started; a mix of reads
+    // and writes fails to decode, with no response record.
+    const base = uniq('mrw');
+    const c = await client();
+    assert.equal((await c.create(base)).err, 0);
+    const last = (await c.exists(base)).zxid;
+    const writesOnly = await c.request({
+      op: OpCode.multiRead,
+      ops: [{ op: OpCode.delete, path: base, version: -1 }, createOp(`${base}/x`)],
+    });
+    assert.deepEqual([writesOnly.header.err, writesOnly.header.zxid], [ErrorCode.MARSHALLINGERROR, last]);
+    assert.equal(writesOnly.body.toString('hex'), 'ffffffff01ffffffff', 'MultiHeader {-1, done, -1}');
+    const mixed = await c.request({
+      op: OpCode.multiRead,
+      ops: [
+        { op: OpCode.getData, path: base, watch: false },
+        { op: OpCode.delete, path: base, version: -1 },
+      ],
+    });
+    assert.deepEqual([mixed.header.err, mixed.body.length], [ErrorCode.MARSHALLINGERROR, 0]);
+    assert.equal((await c.exists(base)).err, 0, 'nothing was deleted');
+  });
+
+  test('deleteContainer (20) from a client answers BADARGUMENTS after an error txn; reconfig spends a zxid too', TIMEOUT, async () => {
+    // ZooKeeper takes opcode 20 from clients but reads the path from the whole frame, header
+    // included: never a valid path. Both refusals come from its prep stage, after a zxid.
+    const base = uniq('dc');
+    const c = await client();
+    assert.equal((await c.createContainer(base)).err, 0);
+    assert.equal((await c.create(`${base}/k`)).err, 0);
+    assert.equal((await c.delete(`${base}/k`)).err, 0);
+    const bodies = [new JuteWriter(64).writeString(base).toBuffer(), Buffer.from(base), Buffer.alloc(0)];
+    for (const body of bodies) {
+      const before = (await c.sync('/')).zxid;
+      const r = await c.requestRaw(OpCode.deleteContainer, body);
+      assert.deepEqual([r.header.err, r.header.zxid, r.body.length], [ErrorCode.BADARGUMENTS, before + 1, 0]);
+    }
+    const before = (await c.sync('/')).zxid;
+    const rc = await c.request({ op: OpCode.reconfig, joiningServers: '', leavingServers: '', newMembers: '', curConfigId: -1 });
+    assert.deepEqual([rc.header.err, rc.header.zxid], [ErrorCode.RECONFIGDISABLED, before + 1]);
+    assert.equal(c.isClosed, false, 'the connection stays open');
   });
 
   test('TTL nodes are reaped after their ttl; ttl 0 is BadArguments', TIMEOUT, async () => {
