@@ -4,7 +4,7 @@
  * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
  * the driver calls `tick` and `checkContainers`.
  */
-import { ReleasingMap, sessionPassword, SESSION_PASSWORD_BYTES } from '../base/index.js';
+import { ReleasingMap, javaReaperOrder, sessionPassword, SESSION_PASSWORD_BYTES, type ReaperCandidate } from '../base/index.js';
 import {
   CodecError,
   ErrorCode,
@@ -776,22 +776,35 @@ export class ZkServer {
   checkContainers(): number {
     const now = this.clock.wallMs();
     const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
-    const candidates: string[] = [];
+    const candidates: ReaperCandidate[] = [];
+    let insertedAt = 0;
     for (const path of this.tree.containers) {
       const node = this.tree.get(path);
+      insertedAt++;
       if (node === undefined || node.childCount > 0) continue;
       const neverUsedLimit = this.settings.containerMaxNeverUsedIntervalMs;
-      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push(path);
+      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push({ path, kind: 0, insertedAt });
     }
+    insertedAt = 0;
     for (const path of this.tree.ttls) {
       const node = this.tree.get(path);
+      insertedAt++;
       if (node === undefined || node.childCount > 0) continue;
       if (nodeKind(node.ephemeralOwner, this.settings.extendedTypesEnabled) !== 'ttl') continue;
       const ttl = ttlOf(node.ephemeralOwner);
-      if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
+      if (ttl !== 0 && now - node.mtime > ttl) candidates.push({ path, kind: 1, insertedAt });
     }
+    // In ZooKeeper's order (hash-set order), which decides which deletion gets which zxid and
+    // the order watchers hear of them.
+    const ordered =
+      candidates.length < 2
+        ? candidates.map((c) => c.path)
+        : javaReaperOrder(candidates, [
+            { size: this.tree.containers.size, highWater: this.tree.containersHighWater },
+            { size: this.tree.ttls.size, highWater: this.tree.ttlsHighWater },
+          ]);
     let submitted = 0;
-    for (const path of candidates.slice(0, perRun)) {
+    for (const path of ordered.slice(0, perRun)) {
       const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
       this.commit(prepared, null, Then.none);
       submitted++;

@@ -991,3 +991,34 @@ describe('super digest (zookeeper.DigestAuthenticationProvider.superDigest)', { 
     assert.deepEqual(ids, ['digest:super', 'ip:127.0.0.1', 'super:']);
   });
 });
+
+describe('container reaper order (a server of its own: the order depends on every container it holds)', { timeout: 60000 }, () => {
+  test('one pass deletes its candidates in the order ZooKeeper 3.8 does', TIMEOUT, async () => {
+    // The order OpenJDK 17's HashSet gives these nine paths in ZooKeeper's pass (see
+    // test/unit/base/java-hash-order.test.ts): it decides which deletion gets which zxid.
+    const java = ['/app/t0', '/app/c0', '/app/t1', '/app/c1', '/app/t2', '/app/c2', '/app/t3', '/app/c3', '/app/c4'];
+    const server = await startServer();
+    const c = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000 });
+    const watcher = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000 });
+    try {
+      assert.equal((await c.create('/app')).err, 0);
+      // Each kept by a child, so that one multi makes all nine candidates of the same pass.
+      for (let i = 0; i < 5; i++) assert.equal((await c.createContainer(`/app/c${i}`)).err, 0);
+      for (let i = 0; i < 4; i++) assert.equal((await c.createTTL(`/app/t${i}`, null, 1)).err, 0);
+      for (const p of java) assert.equal((await c.create(`${p}/k`)).err, 0);
+      for (const p of java) assert.equal((await watcher.exists(p, true)).err, 0);
+      const emptied = await c.multi(java.map((p) => ({ op: OpCode.delete, path: `${p}/k`, version: -1 })));
+      assert.equal(emptied.err, 0);
+      const from = watcher.log.length;
+      await waitFor('the reaper to delete all nine', () => (watcher.eventsBetween(from).length >= 9 ? true : undefined), 8000, 50);
+      assert.deepEqual(
+        watcher.eventsBetween(from).map((e) => [e.type, e.path]),
+        java.map((p) => [EventType.NodeDeleted, p]),
+      );
+    } finally {
+      c.destroy();
+      watcher.destroy();
+      await server.stop();
+    }
+  });
+});
