@@ -213,7 +213,7 @@ class SequenceRun {
     for (let s = 0; s < SLOTS; s++) {
       const params = this.gen.sessionParams();
       this.currentOp = `S${s} connect ${JSON.stringify(params)}`;
-      const out = await this.newSession(s, params, 0);
+      const out = await this.newSession(s, params, 0, {});
       this.push(-1, this.currentOp, out);
     }
     this.timeline.end();
@@ -325,7 +325,7 @@ class SequenceRun {
       out[`S${s}reattach`] = await this.reattach(s, slot.params, true);
       if (slot.client.expired) {
         slot.client.destroy();
-        out[`S${s}new`] = await this.newSession(s, slot.params, slot.generation + 1);
+        out[`S${s}new`] = await this.newSession(s, slot.params, slot.generation + 1, out);
         effect = { ...effect, mayRemove: true, changed: true };
       }
     }
@@ -354,7 +354,7 @@ class SequenceRun {
       case 'close': {
         const slot = this.slot(op.s);
         out['r'] = await this.closeSlot(op.s);
-        out['new'] = await this.newSession(op.s, op.next, slot.generation + 1);
+        out['new'] = await this.newSession(op.s, op.next, slot.generation + 1, out);
         return { mayRemove: true, changed: true, sortOthers: true };
       }
       case 'reconnect':
@@ -428,7 +428,7 @@ class SequenceRun {
     out['reattach'] = await this.reattach(op.s, slot.params, false);
     if (op.onFail === 'reattach') return NO_EFFECT;
     out['close'] = await this.closeSlot(op.s);
-    out['new'] = await this.newSession(op.s, this.gen.sessionParams(), slot.generation + 1);
+    out['new'] = await this.newSession(op.s, this.gen.sessionParams(), slot.generation + 1, out);
     return { mayRemove: true, changed: true, sortOthers: true };
   }
 
@@ -572,7 +572,7 @@ class SequenceRun {
       closedByServer: await waitClosed(again, 3000),
     };
     again.destroy();
-    out['new'] = await this.newSession(s, next, slot.generation + 1);
+    out['new'] = await this.newSession(s, next, slot.generation + 1, out);
     return REMOVED;
   }
 
@@ -704,7 +704,12 @@ class SequenceRun {
     return gone;
   }
 
-  private async newSession(s: number, params: SessionParams, generation: number): Promise<Json> {
+  /**
+   * A new session in slot `s`. What a closed or expired session left for the reaper goes
+   * first: the reaper's deletions and the new session's txn would otherwise race for zxids.
+   */
+  private async newSession(s: number, params: SessionParams, generation: number, out: Out): Promise<Json> {
+    await this.settleReaper(out);
     const client = await this.driver.open(params);
     const token = `S${s}.${generation}`;
     this.norm.nameSession(client.sessionId, token);

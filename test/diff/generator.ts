@@ -239,21 +239,23 @@ export class OpGenerator {
       case 'pipeline':
         return this.pipeline(s);
       case 'burst': {
-        // Now and then a long pipeline on one session.
-        const n = this.rng.chance(0.1) ? 10 + this.rng.int(40) : 2 + this.rng.int(4);
+        // Now and then a long pipeline on one session. With no deletes in it: an emptied
+        // container would be reaped at a moment that lands among the burst's own txns.
+        const long = this.rng.chance(0.1);
+        const n = long ? 10 + this.rng.int(40) : 2 + this.rng.int(4);
         const reqs: Request[] = [];
         for (let i = 0; i < n; i++) {
           reqs.push(
             this.request(
               this.weighted<string>([
                 [5, 'create'],
-                [3, 'delete'],
+                [long ? 0 : 3, 'delete'],
                 [3, 'exists'],
                 [3, 'getData'],
                 [2, 'getChildren2'],
                 [3, 'setData'],
                 [1, 'sync'],
-                [2, 'multi'],
+                [long ? 0 : 2, 'multi'],
               ]),
             ),
           );
@@ -454,8 +456,8 @@ export class OpGenerator {
 
   /**
    * One multi making nodes with a short TTL under one parent: leaves, TTL nodes with TTL
-   * children, containers holding a TTL node, and TTL nodes kept by a persistent or ephemeral
-   * child (those stay until the child goes). One ttl and one txn for all, so each reaper pass
+   * children, containers or persistent nodes holding a TTL node, and TTL nodes kept by a
+   * persistent or ephemeral child (those stay until the child goes). One ttl and one txn for all, so each reaper pass
    * finds the same candidates on both servers.
    */
   private reap(s: number): DiffOp {
@@ -481,7 +483,7 @@ export class OpGenerator {
     const groups = 1 + this.rng.int(3);
     for (let g = 0; g < groups; g++) {
       const name = `${parent}/r${this.reaps}${'xyz'[g] ?? g}`;
-      switch (this.rng.pick(['leaf', 'chain', 'container', 'kept', 'ephemeral'])) {
+      switch (this.rng.pick(['leaf', 'chain', 'container', 'kept', 'ephemeral', 'under', 'under'])) {
         case 'leaf':
           ops.push(ttlNode(name, this.rng.pick([5, 6])));
           break;
@@ -493,6 +495,10 @@ export class OpGenerator {
           break;
         case 'kept':
           ops.push(ttlNode(name), plain(`${name}/k`, 0));
+          break;
+        case 'under':
+          // a lasting parent: its pzxid tells which of one pass's deletions came last
+          ops.push(plain(name, 0), ttlNode(`${name}/t`, this.rng.pick([5, 6])));
           break;
         default:
           ops.push(ttlNode(name), plain(`${name}/e`, 1));
