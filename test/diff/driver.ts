@@ -542,6 +542,10 @@ class SequenceRun {
       });
       out[`S${b.s}`] = this.collect(slot, replies.includes(undefined) ? slot.client.log.length : last + 1);
     }
+    // Each session has seen the whole race: the last zxid a session saw (which it sends in
+    // setWatches and on re-attach) would otherwise depend on the interleaving.
+    const top = inOrder[inOrder.length - 1];
+    for (const { slot } of sent) if (top !== undefined && top > slot.lastZxid) slot.lastZxid = top;
     return REMOVED;
   }
 
