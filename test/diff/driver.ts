@@ -191,6 +191,7 @@ class SequenceRun {
   private readonly timeline = new TimeLine();
   /** Nodes the reaper deletes once empty: containers, and TTL nodes with a short TTL. */
   private readonly reapable = new Map<string, 'container' | 'ttl'>();
+  private expiries = 0;
   currentIndex = -1;
   currentOp = 'setup';
 
@@ -553,6 +554,10 @@ class SequenceRun {
    * Stops the session's pings (after a re-attach asking for the shortest timeout, unless it
    * has it) and waits for the server to expire it: ephemerals deleted, other sessions'
    * watches fired, this connection closed. Then re-attaches (Expired) and starts a new one.
+   * The session first makes an ephemeral marker, whose deletion tells that the expiry's txn
+   * has applied: ZooKeeper may close an idle connection on a timer of its own before it
+   * expires the session, and a session marked as expiring is refused before its txn is even
+   * logged, so neither the closed connection nor a refused re-attach would do.
    */
   private async expire(s: number, next: SessionParams, out: Out): Promise<Effect> {
     const slot = this.slot(s);
@@ -560,11 +565,21 @@ class SequenceRun {
     if (slot.params.timeoutMs !== SHORT_SESSION_TIMEOUT_MS) {
       out['reattach'] = await this.reattach(s, { timeoutMs: SHORT_SESSION_TIMEOUT_MS, readOnly: slot.params.readOnly }, false);
     }
+    const marker = `${this.root}/expiring${this.expiries++}`;
+    const made = await this.send(slot, {
+      op: OpCode.create,
+      path: marker,
+      data: null,
+      acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+      flags: 1,
+    });
+    out['marker'] = this.collect(slot, made === undefined ? slot.client.log.length : made.logIndex + 1);
     const t = Date.now();
     slot.client.stopKeepAlive();
-    const closedByServer = await waitClosed(slot.client, EXPIRY_WAIT_MS);
+    const expired = await waitUntil(async () => (await this.admin.exists(marker)).err === ErrorCode.NONODE, EXPIRY_WAIT_MS);
     this.driver.account('session expiry wait', Date.now() - t);
-    out['expired'] = { closedByServer, items: this.collect(slot, slot.client.log.length) };
+    const closedByServer = await waitClosed(slot.client, 3000);
+    out['expired'] = { expired, closedByServer, items: this.collect(slot, slot.client.log.length) };
     slot.client.destroy();
     const again = await this.driver.open(slot.params, {
       sessionId: slot.client.sessionId,
@@ -787,6 +802,16 @@ function waitClosed(client: RawClient, ms: number): Promise<boolean> {
       timer = setTimeout(() => resolve(false), ms);
     }),
   ]);
+}
+
+/** Polls `done` every 20 ms until it holds (true) or `ms` have passed (false). */
+async function waitUntil(done: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() > until) return false;
+    await sleep(20);
+  }
 }
 
 function sleep(ms: number): Promise<void> {
