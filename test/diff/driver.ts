@@ -698,19 +698,22 @@ class SequenceRun {
     while (waiting.length > 0) {
       const replies = await Promise.all(waiting.map((path) => this.admin.exists(path)));
       const still: string[] = [];
+      let goneNow = false;
       waiting.forEach((path, k) => {
         const r = replies[k];
         if (r === undefined) return;
         if (r.err === ErrorCode.NONODE) {
           this.reapable.delete(path);
           gone = true;
+          goneNow = true;
         } else if (r.err !== 0 || r.stat === undefined) {
           out['settle'] = `exists ${this.norm.path(path)}: err ${r.err}`;
         } else if (r.stat.numChildren === 0 && (this.reapable.get(path) === 'ttl' || r.stat.cversion > 0)) {
           still.push(path);
         }
       });
-      waiting = still;
+      // A deletion may have emptied a parent that was not due before: look at all again.
+      waiting = goneNow ? [...this.reapable.keys()] : still;
       if (waiting.length === 0) break;
       if (Date.now() - started > REAP_SETTLE_MS) {
         out['settle'] = `${waiting.map((p) => this.norm.path(p)).join(', ')} still there after ${REAP_SETTLE_MS} ms`;
