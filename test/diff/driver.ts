@@ -566,14 +566,16 @@ class SequenceRun {
       out['reattach'] = await this.reattach(s, { timeoutMs: SHORT_SESSION_TIMEOUT_MS, readOnly: slot.params.readOnly }, false);
     }
     const marker = `${this.root}/expiring${this.expiries++}`;
-    const made = await this.send(slot, {
+    await this.send(slot, {
       op: OpCode.create,
       path: marker,
       data: null,
       acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
       flags: 1,
     });
-    out['marker'] = this.collect(slot, made === undefined ? slot.client.log.length : made.logIndex + 1);
+    // The session watches what it is about to lose: ZooKeeper never tells it.
+    const watched = await this.send(slot, { op: OpCode.exists, path: marker, watch: true });
+    out['marker'] = this.collect(slot, watched === undefined ? slot.client.log.length : watched.logIndex + 1);
     const t = Date.now();
     slot.client.stopKeepAlive();
     const expired = await waitUntil(async () => (await this.admin.exists(marker)).err === ErrorCode.NONODE, EXPIRY_WAIT_MS);
