@@ -701,9 +701,10 @@ class SequenceRun {
       const replies = await Promise.all(waiting.map((path) => this.admin.exists(path)));
       const still: string[] = [];
       let goneNow = false;
-      waiting.forEach((path, k) => {
+      for (let k = 0; k < waiting.length; k++) {
+        const path = waiting[k];
         const r = replies[k];
-        if (r === undefined) return;
+        if (path === undefined || r === undefined) continue;
         if (r.err === ErrorCode.NONODE) {
           this.reapable.delete(path);
           gone = true;
@@ -713,7 +714,7 @@ class SequenceRun {
         } else if (r.stat.numChildren === 0 && (this.reapable.get(path) === 'ttl' || r.stat.cversion > 0)) {
           still.push(path);
         }
-      });
+      }
       // A deletion may have emptied a parent that was not due before: look at all again.
       waiting = goneNow ? [...this.reapable.keys()] : still;
       if (waiting.length === 0) break;
