@@ -194,14 +194,14 @@ export class OpGenerator {
       [1.5, 'setWatches'],
       [1, 'close'],
       [1, 'reconnect'],
-      [3, 'burst'],
-      [0.5, 'ping'],
       [1.5, 'check'],
       [1, 'raw'],
       [1.5, 'sys'],
       [0.6, 'big'],
       [1, 'pipeline'],
       [0.3, 'reconfig'],
+      [3, 'burst'],
+      [0.5, 'ping'],
     ]);
     switch (kind) {
       case 'auth': {
