@@ -451,9 +451,6 @@ export class ZkServer {
     const res = this.tree.applyTxn(header, txn, changes);
     this.prep.applied(header.zxid);
     if (txn.type === OpCode.closeSession) this.sessions.remove(header.clientId);
-    // ZooKeeper closes an expired session's connection as the txn applies, dropping what it
-    // queued there: the session's own watches on what it loses are never heard.
-    if (entry.then === Then.expire && entry.state !== null) this.closeConnection(entry.state, 'session expired');
     this.deliver(this.watches.eventsFor(changes));
     this.sink.applied?.(header.zxid);
     entry.result = res;

@@ -897,23 +897,6 @@ describe('session expiry (tickTime=100)', { timeout: 30000 }, () => {
     assert.equal((await withTimeout(back.closed, 3000, 'expired re-attach closed')).byServer, true);
   });
 
-  test('a session that expires while connected is not told of its own expiry: its connection just closes', TIMEOUT, async () => {
-    // ZooKeeper closes the connection as the expiry's txn applies, dropping what that txn
-    // queued for it: the session's own watches on the ephemerals it loses never fire.
-    const doomed = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 200, readOnly: false });
-    const watcher = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 2000, keepAliveMs: 300 });
-    clients.push(doomed, watcher);
-    assert.equal((await doomed.create('/silent', null, { flags: CreateMode.EPHEMERAL })).err, 0);
-    assert.equal((await doomed.exists('/silent', true)).err, 0);
-    assert.equal((await doomed.getChildren('/', true)).err, 0);
-    assert.equal((await watcher.exists('/silent', true)).err, 0);
-    const mark = doomed.log.length;
-    const info = await withTimeout(doomed.closed, 5000, 'the silent session to expire');
-    assert.equal(info.byServer, true);
-    assert.deepEqual(doomed.eventsBetween(mark), [], 'no event reached the expiring connection');
-    await watcher.waitForEvent((e) => e.type === EventType.NodeDeleted && e.path === '/silent', 0, 3000);
-  });
-
   // ZooKeeper touches a session with the timeout negotiated on its current connection
   // (touchSession(id, cnxn.getSessionTimeout())), so a re-attach that negotiates a new timeout changes
   // when the session expires. (Checked against 3.8.0: created with 40 s, re-attached with 4 s,
