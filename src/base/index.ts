@@ -7,6 +7,17 @@ export { SeededRandom } from './prng.js';
 export type Zxid = number;
 /** A 64-bit session id (ZooKeeper uses all 64 bits). */
 export type SessionId = bigint;
-export { javaStringHash, javaHashCapacity, javaHashSetOrder, javaClosingSetOrder } from './java-hash-order.js';
+export {
+  javaStringHash,
+  javaHashCapacity,
+  javaHashIndex,
+  javaHashSetOrder,
+  javaClosingSetOrder,
+  javaConcurrentHashMapCapacity,
+  javaHashSetCopyCapacity,
+  javaReaperOrder,
+  type ReaperCandidate,
+  type ReaperSetSize,
+} from './java-hash-order.js';
 export { adler32 } from './adler32.js';
 export { ReleasingMap } from './releasing-map.js';

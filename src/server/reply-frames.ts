@@ -26,6 +26,12 @@ export function finishReply(w: JuteWriter, err: number): void {
   w.endFrame();
 }
 
+/** Completes the reply started in `w` with error `err`, keeping the body written after the header. */
+export function finishErrorReplyWithBody(w: JuteWriter, err: number): void {
+  w.patchInt(w.frameStart + ERR_AT, err);
+  w.endFrame();
+}
+
 /** Appends a watch notification (xid -1; ZooKeeper 3.8 sends zxid -1 too, 3.9 the txn's). */
 export function writeNotification(w: JuteWriter, type: number, path: string): void {
   startReply(w, Xid.notification, -1);

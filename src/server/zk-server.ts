@@ -4,7 +4,7 @@
  * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
  * the driver calls `tick` and `checkContainers`.
  */
-import { ReleasingMap, sessionPassword, SESSION_PASSWORD_BYTES } from '../base/index.js';
+import { ReleasingMap, javaReaperOrder, sessionPassword, SESSION_PASSWORD_BYTES, type ReaperCandidate } from '../base/index.js';
 import {
   CodecError,
   ErrorCode,
@@ -40,7 +40,7 @@ import {
   type Prepared,
   type Sha1Base64,
 } from '../prep/index.js';
-import { finishReply, startReply, writeNotification } from './reply-frames.js';
+import { finishErrorReplyWithBody, finishReply, startReply, writeNotification } from './reply-frames.js';
 import { QuotaLog } from './quota-log.js';
 import { CommitEntry, ConnectionState, QueuedRead, Then, type CommitOwner } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
@@ -201,21 +201,39 @@ export class ZkServer {
     const r = new JuteReader(buf, start, end);
     const xid = r.readInt();
     const type = r.readInt();
-    if (!isClientOpcode(type)) {
+    if (type !== OpCode.deleteContainer && !isClientOpcode(type)) {
       this.onUnknownOpcode(state, xid, type);
       return;
     }
     const now = this.clock.monoMs();
     this.sessions.touch(state.sessionId, now);
+    if (type === OpCode.deleteContainer) {
+      this.onClientDeleteContainer(state, xid);
+      return;
+    }
+    const bodyAt = r.offset;
     let req: Request;
     try {
       req = readRequest(type, r);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.onUndecodableRequest(state, xid, type, e);
+      // ZooKeeper reads a multiRead's ops as it reads a multi's; one holding writes only is a
+      // valid record that fails once answered, after its (empty) result list was started.
+      const emptyResults = type === OpCode.multiRead && decodesAsWriteMulti(new JuteReader(buf, bodyAt, end));
+      this.onUndecodableRequest(state, xid, type, e, emptyResults);
       return;
     }
     this.dispatch(state, xid, req, now);
+  }
+
+  /**
+   * deleteContainer is the reaper's own request, but ZooKeeper takes it from clients too. It
+   * reads the path from the whole frame, request header included, whose zero bytes make any
+   * such path invalid: the answer is always BADARGUMENTS, after an error txn.
+   */
+  private onClientDeleteContainer(state: ConnectionState, xid: number): void {
+    const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.BADARGUMENTS);
+    this.commit(prepared, state, Then.replyError, xid);
   }
 
   /** As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on). */
@@ -231,7 +249,7 @@ export class ZkServer {
    * A body that does not decode: ZooKeeper answers MARSHALLINGERROR and keeps the connection;
    * a write still consumes a zxid (an error txn), as its prep stage logs one.
    */
-  private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError): void {
+  private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError, emptyResults: boolean): void {
     this.log.warn({ type, session: hex(state.sessionId ?? 0n), reason: e.message }, 'undecodable request body');
     if (WRITE_OPS.has(type)) {
       const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.MARSHALLINGERROR);
@@ -239,7 +257,15 @@ export class ZkServer {
       return;
     }
     this.enqueueReply(state, xid, () => {
-      this.reply(state, xid, this.lastZxid, ErrorCode.MARSHALLINGERROR);
+      if (!emptyResults) {
+        this.reply(state, xid, this.lastZxid, ErrorCode.MARSHALLINGERROR);
+        return;
+      }
+      const w = this.frameWriter(state);
+      startReply(w, xid, this.lastZxid);
+      writeOpResults(w, []);
+      finishErrorReplyWithBody(w, ErrorCode.MARSHALLINGERROR);
+      this.frameWritten(state, w);
     });
   }
 
@@ -514,6 +540,13 @@ export class ZkServer {
       case OpCode.closeSession:
         this.closeSessionRequest(state, xid, state.sessionId ?? 0n);
         return;
+      case OpCode.reconfig: {
+        // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper, whose
+        // prep stage refuses it after taking a zxid: an error txn.
+        const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.RECONFIGDISABLED);
+        this.commit(prepared, state, Then.replyError, xid);
+        return;
+      }
       case OpCode.auth:
         // ZooKeeper answers auth as soon as it reads it, ahead of requests still in its pipeline.
         this.auth(state, req);
@@ -672,9 +705,6 @@ export class ZkServer {
         writeOpResults(w, results);
         return 0;
       }
-      case OpCode.reconfig:
-        // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper.
-        return ErrorCode.RECONFIGDISABLED;
       default:
         return ErrorCode.UNIMPLEMENTED;
     }
@@ -756,22 +786,35 @@ export class ZkServer {
   checkContainers(): number {
     const now = this.clock.wallMs();
     const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
-    const candidates: string[] = [];
+    const candidates: ReaperCandidate[] = [];
+    let insertedAt = 0;
     for (const path of this.tree.containers) {
       const node = this.tree.get(path);
+      insertedAt++;
       if (node === undefined || node.childCount > 0) continue;
       const neverUsedLimit = this.settings.containerMaxNeverUsedIntervalMs;
-      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push(path);
+      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push({ path, kind: 0, insertedAt });
     }
+    insertedAt = 0;
     for (const path of this.tree.ttls) {
       const node = this.tree.get(path);
+      insertedAt++;
       if (node === undefined || node.childCount > 0) continue;
       if (nodeKind(node.ephemeralOwner, this.settings.extendedTypesEnabled) !== 'ttl') continue;
       const ttl = ttlOf(node.ephemeralOwner);
-      if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
+      if (ttl !== 0 && now - node.mtime > ttl) candidates.push({ path, kind: 1, insertedAt });
     }
+    // In ZooKeeper's order (hash-set order), which decides which deletion gets which zxid and
+    // the order watchers hear of them.
+    const ordered =
+      candidates.length < 2
+        ? candidates.map((c) => c.path)
+        : javaReaperOrder(candidates, [
+            { size: this.tree.containers.size, highWater: this.tree.containersHighWater },
+            { size: this.tree.ttls.size, highWater: this.tree.ttlsHighWater },
+          ]);
     let submitted = 0;
-    for (const path of candidates.slice(0, perRun)) {
+    for (const path of ordered.slice(0, perRun)) {
       const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
       this.commit(prepared, null, Then.none);
       submitted++;
@@ -787,4 +830,15 @@ export class ZkServer {
 
 export function hex(v: number | bigint): string {
   return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+}
+
+/** Whether the bytes are a valid multi of writes only (see onFrame). */
+function decodesAsWriteMulti(r: JuteReader): boolean {
+  try {
+    readRequest(OpCode.multi, r);
+    return true;
+  } catch (e) {
+    if (e instanceof CodecError) return false;
+    throw e;
+  }
 }

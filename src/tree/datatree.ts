@@ -94,6 +94,9 @@ export class DataTree {
   private readonly ephemeralsHighWater = new Map<bigint, number>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
+  /** Most entries `containers` / `ttls` have held at once: sizes ZooKeeper's maps of them. */
+  containersHighWater = 0;
+  ttlsHighWater = 0;
   lastProcessedZxid = 0;
   /** Total bytes of znode data and paths, as `mntr` approximates it. */
   approximateDataSize = 0;
@@ -371,9 +374,11 @@ export class DataTree {
     if (kind === 'container') {
       if (add) this.containers.add(path);
       else this.containers.delete(path);
+      this.containersHighWater = Math.max(this.containersHighWater, this.containers.size);
     } else if (kind === 'ttl') {
       if (add) this.ttls.add(path);
       else this.ttls.delete(path);
+      this.ttlsHighWater = Math.max(this.ttlsHighWater, this.ttls.size);
     } else if (kind === 'ephemeral') {
       let set = this.ephemerals.get(owner);
       if (add) {
@@ -449,6 +454,8 @@ export class DataTree {
     this.ephemeralsHighWater.clear();
     this.containers.clear();
     this.ttls.clear();
+    this.containersHighWater = 0;
+    this.ttlsHighWater = 0;
     this.aclLists.clear();
     this.lastAcl = null;
     this.approximateDataSize = 0;

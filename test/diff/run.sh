@@ -46,6 +46,9 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
+# Output piped into `head` must not kill this script before `finish` stops the servers: a
+# write to a closed pipe then fails (and ends the script through the EXIT trap) instead.
+trap '' PIPE
 
 # Two distinct free ports, held open together so they differ.
 read -r zk_port zephyr_port < <(node -e '

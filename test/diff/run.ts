@@ -4,10 +4,13 @@
  *
  *   node dist/test/diff/run.js --zk 127.0.0.1:2181 --zephyr 127.0.0.1:2182
  *        [--sequences 200] [--ops 200] [--seed 1] [--zxid exact|order] [--keep-going]
- *        [--ignore-event-zxid] [--stats] [--timeout-ms 5000]
+ *        [--ignore-event-zxid] [--stats] [--timeout-ms 5000] [--slow-every 25]
  *   node dist/test/diff/run.js --replay <seed> --zk ... --zephyr ...   (one seed, verbosely)
  *
  * Sequence k uses seed (seed + k) under its own root /diff-<run>-<seed>; servers are reused.
+ * Seeds divisible by --slow-every (0: none) also let a session expire and wait for the TTL
+ * reaper, which takes seconds each; the other sequences never wait for the servers' timers
+ * (beyond an emptied container's deletion).
  * Exit status: 0 all sequences matched, 1 a difference (or a sequence that could not run),
  * 2 bad arguments or a server that cannot be reached.
  */
@@ -29,7 +32,7 @@ function parseAddr(flag: string, v: string | undefined): ServerAddr {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: run.js --zk host:port --zephyr host:port [--sequences N] [--ops M] [--seed S] [--zxid exact|order] [--keep-going] [--replay SEED] [--timeout-ms MS] [--stats] [--ignore-event-zxid]\n`,
+    `${msg}\nusage: run.js --zk host:port --zephyr host:port [--sequences N] [--ops M] [--seed S] [--zxid exact|order] [--keep-going] [--replay SEED] [--timeout-ms MS] [--stats] [--ignore-event-zxid] [--slow-every N]\n`,
   );
   process.exit(2);
 }
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       'timeout-ms': { type: 'string', default: '5000' },
       stats: { type: 'boolean', default: false },
       'ignore-event-zxid': { type: 'boolean', default: false },
+      'slow-every': { type: 'string', default: '25' },
     },
     strict: true,
   });
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     requestTimeoutMs: positiveInt('timeout-ms', values['timeout-ms']),
     keepAliveMs: 1000,
     ignoreEventZxid: values['ignore-event-zxid'],
+    slowEvery: positiveInt('slow-every', values['slow-every']),
   };
 
   const a = new ServerDriver('zk', zk, options);
@@ -159,7 +164,7 @@ async function main(): Promise<void> {
           : `  run again alone: differs at op#${label(d2.a ?? d2.b, ops)}`,
       );
       out(
-        `  replay: node dist/test/diff/run.js --replay ${seed} --ops ${ops} --zxid ${zxidMode}${values['ignore-event-zxid'] ? ' --ignore-event-zxid' : ''} --zk ${values.zk} --zephyr ${values.zephyr}`,
+        `  replay: node dist/test/diff/run.js --replay ${seed} --ops ${ops} --zxid ${zxidMode} --slow-every ${options.slowEvery}${values['ignore-event-zxid'] ? ' --ignore-event-zxid' : ''} --zk ${values.zk} --zephyr ${values.zephyr}`,
       );
       if (!values['keep-going']) break;
     }

@@ -6,7 +6,17 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AddWatchMode, CreateMode, ErrorCode, EventType, OpCode, WatcherType, type OpResult, type Request } from '../../src/codec/index.js';
+import {
+  AddWatchMode,
+  CreateMode,
+  ErrorCode,
+  EventType,
+  JuteWriter,
+  OpCode,
+  WatcherType,
+  type OpResult,
+  type Request,
+} from '../../src/codec/index.js';
 import {
   OPEN_ACL_UNSAFE,
   RawClient,
@@ -696,6 +706,51 @@ describe('protocol (RawClient against the server process)', { timeout: 60000 }, 
     assert.deepEqual([ping.err, ping.xid, ping.zxid], [0, -2, last]);
   });
 
+  test('a multiRead of writes only answers MARSHALLINGERROR with an empty result list; mixed ops, without a body', TIMEOUT, async () => {
+    // ZooKeeper 3.8 reads a multiRead's ops as a multi's: writes only make a valid record whose
+    // answer fails at its first op, after the empty MultiResponse was started; a mix of reads
+    // and writes fails to decode, with no response record.
+    const base = uniq('mrw');
+    const c = await client();
+    assert.equal((await c.create(base)).err, 0);
+    const last = (await c.exists(base)).zxid;
+    const writesOnly = await c.request({
+      op: OpCode.multiRead,
+      ops: [{ op: OpCode.delete, path: base, version: -1 }, createOp(`${base}/x`)],
+    });
+    assert.deepEqual([writesOnly.header.err, writesOnly.header.zxid], [ErrorCode.MARSHALLINGERROR, last]);
+    assert.equal(writesOnly.body.toString('hex'), 'ffffffff01ffffffff', 'MultiHeader {-1, done, -1}');
+    const mixed = await c.request({
+      op: OpCode.multiRead,
+      ops: [
+        { op: OpCode.getData, path: base, watch: false },
+        { op: OpCode.delete, path: base, version: -1 },
+      ],
+    });
+    assert.deepEqual([mixed.header.err, mixed.body.length], [ErrorCode.MARSHALLINGERROR, 0]);
+    assert.equal((await c.exists(base)).err, 0, 'nothing was deleted');
+  });
+
+  test('deleteContainer (20) from a client answers BADARGUMENTS after an error txn; reconfig spends a zxid too', TIMEOUT, async () => {
+    // ZooKeeper takes opcode 20 from clients but reads the path from the whole frame, header
+    // included: never a valid path. Both refusals come from its prep stage, after a zxid.
+    const base = uniq('dc');
+    const c = await client();
+    assert.equal((await c.createContainer(base)).err, 0);
+    assert.equal((await c.create(`${base}/k`)).err, 0);
+    assert.equal((await c.delete(`${base}/k`)).err, 0);
+    const bodies = [new JuteWriter(64).writeString(base).toBuffer(), Buffer.from(base), Buffer.alloc(0)];
+    for (const body of bodies) {
+      const before = (await c.sync('/')).zxid;
+      const r = await c.requestRaw(OpCode.deleteContainer, body);
+      assert.deepEqual([r.header.err, r.header.zxid, r.body.length], [ErrorCode.BADARGUMENTS, before + 1, 0]);
+    }
+    const before = (await c.sync('/')).zxid;
+    const rc = await c.request({ op: OpCode.reconfig, joiningServers: '', leavingServers: '', newMembers: '', curConfigId: -1 });
+    assert.deepEqual([rc.header.err, rc.header.zxid], [ErrorCode.RECONFIGDISABLED, before + 1]);
+    assert.equal(c.isClosed, false, 'the connection stays open');
+  });
+
   test('TTL nodes are reaped after their ttl; ttl 0 is BadArguments', TIMEOUT, async () => {
     const base = uniq('ttl');
     const c = await client();
@@ -934,5 +989,36 @@ describe('super digest (zookeeper.DigestAuthenticationProvider.superDigest)', { 
     assert.equal((await nobody.getData('/private')).data?.toString(), 'mine');
     const ids = ((await su.whoAmI()).clients ?? []).map((i) => `${i.authScheme}:${i.user}`).sort();
     assert.deepEqual(ids, ['digest:super', 'ip:127.0.0.1', 'super:']);
+  });
+});
+
+describe('container reaper order (a server of its own: the order depends on every container it holds)', { timeout: 60000 }, () => {
+  test('one pass deletes its candidates in the order ZooKeeper 3.8 does', TIMEOUT, async () => {
+    // The order OpenJDK 17's HashSet gives these nine paths in ZooKeeper's pass (see
+    // test/unit/base/java-hash-order.test.ts): it decides which deletion gets which zxid.
+    const java = ['/app/t0', '/app/c0', '/app/t1', '/app/c1', '/app/t2', '/app/c2', '/app/t3', '/app/c3', '/app/c4'];
+    const server = await startServer();
+    const c = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000 });
+    const watcher = await RawClient.connect({ host: server.host, port: server.port, timeoutMs: 30000 });
+    try {
+      assert.equal((await c.create('/app')).err, 0);
+      // Each kept by a child, so that one multi makes all nine candidates of the same pass.
+      for (let i = 0; i < 5; i++) assert.equal((await c.createContainer(`/app/c${i}`)).err, 0);
+      for (let i = 0; i < 4; i++) assert.equal((await c.createTTL(`/app/t${i}`, null, 1)).err, 0);
+      for (const p of java) assert.equal((await c.create(`${p}/k`)).err, 0);
+      for (const p of java) assert.equal((await watcher.exists(p, true)).err, 0);
+      const emptied = await c.multi(java.map((p) => ({ op: OpCode.delete, path: `${p}/k`, version: -1 })));
+      assert.equal(emptied.err, 0);
+      const from = watcher.log.length;
+      await waitFor('the reaper to delete all nine', () => (watcher.eventsBetween(from).length >= 9 ? true : undefined), 8000, 50);
+      assert.deepEqual(
+        watcher.eventsBetween(from).map((e) => [e.type, e.path]),
+        java.map((p) => [EventType.NodeDeleted, p]),
+      );
+    } finally {
+      c.destroy();
+      watcher.destroy();
+      await server.stop();
+    }
   });
 });

@@ -281,9 +281,6 @@ export class RawClient extends EventEmitter {
   }
 
   private send(req: Request, xid: number | undefined, timeoutMs: number | undefined, auto: boolean): Promise<RawReply> {
-    if (this.closeInfo !== undefined) {
-      return Promise.reject(new RawClientError(`connection closed (${this.closeInfo.reason}); cannot send ${opName(req.op)}`));
-    }
     if (this.response === undefined) return Promise.reject(new RawClientError('not connected'));
     const useXid = xid ?? (req.op === OpCode.ping ? Xid.ping : req.op === OpCode.auth ? Xid.auth : this.nextXid++);
     const w = new JuteWriter(128);
@@ -291,17 +288,46 @@ export class RawClient extends EventEmitter {
     w.writeInt(useXid).writeInt(req.op);
     writeRequest(w, req);
     w.patchInt(at, w.length - 4);
+    return this.sendFrame(w.toBuffer(), useXid, req.op, timeoutMs, auto);
+  }
+
+  private sendFrame(frame: Buffer, xid: number, op: number, timeoutMs: number | undefined, auto: boolean): Promise<RawReply> {
+    if (this.closeInfo !== undefined) {
+      return Promise.reject(new RawClientError(`connection closed (${this.closeInfo.reason}); cannot send ${opName(op)}`));
+    }
     const wait = timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     return new Promise<RawReply>((resolve, reject) => {
-      const p: Pending = { xid: useXid, op: req.op, auto, timedOut: false, timer: undefined, resolve, reject };
+      const p: Pending = { xid, op, auto, timedOut: false, timer: undefined, resolve, reject };
       p.timer = setTimeout(() => {
         // Keep it queued: its reply may still come, and order matching must stay aligned.
         p.timedOut = true;
-        reject(new RawClientError(`no reply to ${opName(req.op)} (xid ${useXid}) within ${wait} ms`));
+        reject(new RawClientError(`no reply to ${opName(op)} (xid ${xid}) within ${wait} ms`));
       }, wait);
       this.pending.push(p);
-      this.write(w.toBuffer());
+      this.write(frame);
     });
+  }
+
+  /**
+   * Sends a request frame of any opcode with `body` as its bytes (unknown or internal opcodes,
+   * hand-made bodies) and resolves with its reply, matched like any other.
+   */
+  requestRaw(op: number, body: Uint8Array, timeoutMs?: number): Promise<RawReply> {
+    if (this.response === undefined) return Promise.reject(new RawClientError('not connected'));
+    const w = new JuteWriter(16 + body.length);
+    const at = w.reserveInt();
+    const xid = this.nextXid++;
+    w.writeInt(xid).writeInt(op);
+    const head = w.toBuffer();
+    const frame = Buffer.concat([head, body]);
+    frame.writeInt32BE(frame.length - 4, at);
+    return this.sendFrame(frame, xid, op, timeoutMs, false);
+  }
+
+  /** Stops the keep-alive pings (the session then expires unless something else is sent). */
+  stopKeepAlive(): void {
+    if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
   }
 
   /** Writes bytes as they are (for malformed-input tests). */
