@@ -29,7 +29,7 @@ import { SeededRandom } from '../../src/base/index.js';
 import { AckedWrites } from '../support/acked-writes.js';
 import { RawClient } from '../support/raw-client.js';
 import { sleep, type ServerProcess } from '../support/server-process.js';
-import { startOn } from '../fault/fault-support.js';
+import { startOn } from '../support/data-dir.js';
 import { requireCommand, requireFile, requireRoot, within } from './durability-support.js';
 import { PowerCutMount, POWERCUT_FS, SYSTEM_PYTHON } from './powercut-mount.js';
 
