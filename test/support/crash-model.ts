@@ -85,6 +85,8 @@ export class SessionModel {
   writes: Write[] = [];
   /** Highest zxid any of its connections saw (sent when it re-attaches). */
   lastZxid = 0;
+  /** When it was abandoned (its connection dropped): its timeout cannot have run from earlier. */
+  abandonedAt = 0;
   /** Abandoned, and a server has since stayed up longer than its timeout: it must have expired. */
   expiryDue = false;
   /** What became of a closeSession it sent, once known. */

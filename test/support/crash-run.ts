@@ -221,7 +221,7 @@ export class CrashRun {
   async dispose(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    if (this.current?.alive() === true) await this.current.kill9();
+    await this.current?.kill9(); // also after the server's own exit: it removes the server's temp dir
   }
 
   report(t: TestContext, totalMs: number): void {
@@ -361,14 +361,20 @@ export class CrashRun {
     w.checkAckOrder();
     if (s.state === 'alive' && !s.keeper) {
       s.state = 'abandoned';
+      s.abandonedAt = Date.now();
       this.stats.abandoned++;
     }
   }
 
-  /** Abandoned sessions on a server that has been up long enough have expired, durably. */
+  /**
+   * Abandoned sessions on a server that has been up long enough have expired, durably. After a
+   * fault the server restored them with a fresh timeout when it started; with no fault their
+   * timeout runs from when they were abandoned.
+   */
   private markExpiryDue(now: number): void {
     for (const s of this.sessions) {
-      if (s.state !== 'abandoned' || s.expiryDue || now - this.startedAt < s.timeoutMs + SERVER_REMOVAL_SLACK_MS) continue;
+      const clockFrom = Math.max(this.startedAt, s.abandonedAt);
+      if (s.state !== 'abandoned' || s.expiryDue || now - clockFrom < s.timeoutMs + SERVER_REMOVAL_SLACK_MS) continue;
       s.expiryDue = true;
       this.stats.expiryDue++;
     }
