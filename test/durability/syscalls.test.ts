@@ -64,7 +64,7 @@ interface TracedRun {
 /** No fault: the load stops and the same traced server runs on, so that one trace holds the whole run. */
 class LoadStop implements Fault {
   readonly name = 'load stops';
-  private server: ServerProcess | null = null;
+  server: ServerProcess | null = null;
   private stoppedAt = 0;
 
   constructor(
@@ -111,11 +111,12 @@ async function tracedRun(dir: string, forceSync: 'yes' | 'no'): Promise<TracedRu
   const traceFile = path.join(dir, `trace-${forceSync}.txt`);
   const dataDir = path.join(dir, `data-${forceSync}`);
   const acks: Ack[] = [];
+  const fault = new LoadStop(dataDir, forceSync, traceFile);
   const run = new CrashRun({
     seed: SEED,
     plan: new SeededRandom(SEED),
     dataDir,
-    fault: new LoadStop(dataDir, forceSync, traceFile),
+    fault,
     onSession: (sessionId) => acks.push({ kind: 'session', sessionId }),
     onReply: (r) => acks.push({ kind: 'reply', ...r }),
   });
@@ -123,6 +124,7 @@ async function tracedRun(dir: string, forceSync: 'yes' | 'no'): Promise<TracedRu
     await run.start();
     const started = Date.now();
     const churning = churnSessions(run.server, acks, () => Date.now() - started < LOAD_MS);
+    churning.catch(() => undefined); // awaited below: a failed cycle must not leave its rejection unhandled
     for (let cycle = 0; Date.now() - started < LOAD_MS; cycle++) await run.cycle(cycle);
     await churning;
     await run.finish();
@@ -130,7 +132,7 @@ async function tracedRun(dir: string, forceSync: 'yes' | 'no'): Promise<TracedRu
     const exit = await within(20000, 'the traced server to exit', run.server.exited);
     assert.equal(exit.code, 0, `the traced server exited with ${exit.code} / ${exit.signal}:\n${run.server.output()}`);
   } finally {
-    if (run.server.alive()) signalWrapped(run.server, 'SIGKILL');
+    if (fault.server?.alive() === true) signalWrapped(fault.server, 'SIGKILL');
     await run.dispose();
   }
   const report = checkReplyDurability(parseStrace(readFileSync(traceFile, 'latin1')), forceSync === 'yes', acks);
