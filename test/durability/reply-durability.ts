@@ -17,8 +17,11 @@
  * carrying the reply's first byte started; for a ConnectResponse, the record of its session's
  * createSession txn. With `expectDsync`, every log file must be opened with O_DSYNC.
  */
-import type { Ack } from '../support/acked-writes.js';
 import { decodeIovecs, decodeString, type Syscall } from './strace-log.js';
+
+/** What a client was told by the server: a session created, or a reply to a request (any error code). */
+export type Ack =
+  { kind: 'session'; sessionId: bigint } | { kind: 'reply'; sessionId: bigint; xid: number; zxid: number; err: number; what: string };
 
 export interface DurabilityReport {
   violations: string[];
@@ -31,8 +34,8 @@ export interface DurabilityReport {
     sends: number;
     /** Replies with a zxid (writes and reads) and ConnectResponses checked against the log. */
     repliesChecked: number;
-    /** Replies the clients got to their writes, found in the trace and checked. */
-    writeRepliesChecked: number;
+    /** Replies the clients were told of (to writes and reads), found in the trace and checked. */
+    clientRepliesChecked: number;
     /** Sessions whose creation the clients were told of, found in the trace and checked. */
     sessionsChecked: number;
   };
@@ -132,7 +135,7 @@ export function checkReplyDurability(calls: readonly Syscall[], expectDsync: boo
       records: records.byZxid.size,
       sends,
       repliesChecked,
-      writeRepliesChecked: matched.replies,
+      clientRepliesChecked: matched.replies,
       sessionsChecked: matched.sessions,
     },
   };

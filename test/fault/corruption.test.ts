@@ -17,18 +17,9 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, unli
 import path from 'node:path';
 import { OpCode } from '../../src/codec/index.js';
 import { RawClient } from '../support/raw-client.js';
+import { logFiles, snapshotFiles, startOn, versionDir } from '../support/data-dir.js';
 import { runServerToExit, type ServerProcess } from '../support/server-process.js';
-import {
-  fingerprint,
-  logFiles,
-  logLines,
-  scanLog,
-  snapshotFiles,
-  startOn,
-  tempDir,
-  versionDir,
-  type ScannedRecord,
-} from './fault-support.js';
+import { fingerprint, logLines, scanLog, tempDir, type ScannedRecord } from './fault-support.js';
 
 const CONFIG = { snapCount: '50', preAllocSize: '64' };
 const T = { timeout: 30000 };

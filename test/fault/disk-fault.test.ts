@@ -16,9 +16,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { startOn } from '../support/data-dir.js';
 import { RawClient } from '../support/raw-client.js';
 import type { ServerProcess } from '../support/server-process.js';
-import { logLines, startOn, tempDir } from './fault-support.js';
+import { logLines, tempDir } from './fault-support.js';
 
 const WINDOW = 8;
 const DATA_BYTES = 8 * 1024;

@@ -1,59 +1,18 @@
 /**
- * Helpers shared by the fault-injection suites: a dataDir that outlives server processes, an
- * independent reader for ZooKeeper's txn log layout (so the tests locate records without
- * trusting the server's own parser), and byte-exact file fingerprints.
+ * Helpers shared by the fault-injection suites: temp dirs, an independent reader for
+ * ZooKeeper's txn log layout (so the tests locate records without trusting the server's own
+ * parser), byte-exact file fingerprints and the server's JSON log lines. The dataDir helpers
+ * the durability suites use too are in test/support/data-dir.ts.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, type ACL, type Stat } from '../../src/codec/index.js';
-import type { RawClient } from '../support/raw-client.js';
-import { startServer, type ServerProcess, type StartOptions } from '../support/server-process.js';
+import { versionDir } from '../support/data-dir.js';
 
 /** A fresh temp directory (removed by the caller). */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `zephyr-fault-${prefix}-`));
-}
-
-/** Starts the real server on an existing dataDir (kept across restarts; startServer's own temp dir is not). */
-export function startOn(
-  dataDir: string,
-  config: Record<string, string | null> = {},
-  extra: Omit<StartOptions, 'config'> = {},
-): Promise<ServerProcess> {
-  return startServer({ ...extra, config: { dataDir, ...config } });
-}
-
-export function versionDir(dataDir: string): string {
-  return path.join(dataDir, 'version-2');
-}
-
-export interface DataFile {
-  name: string;
-  zxid: number;
-  path: string;
-}
-
-function filesOf(dir: string, prefix: 'log' | 'snapshot'): DataFile[] {
-  if (!existsSync(dir)) return [];
-  const re = new RegExp(`^${prefix}\\.([0-9a-f]+)$`);
-  const out: DataFile[] = [];
-  for (const name of readdirSync(dir)) {
-    const m = re.exec(name);
-    if (m?.[1] !== undefined) out.push({ name, zxid: parseInt(m[1], 16), path: path.join(dir, name) });
-  }
-  return out.sort((a, b) => a.zxid - b.zxid);
-}
-
-/** log.<hex> files, oldest first. */
-export function logFiles(dataDir: string): DataFile[] {
-  return filesOf(versionDir(dataDir), 'log');
-}
-
-/** snapshot.<hex> files, oldest first. */
-export function snapshotFiles(dataDir: string): DataFile[] {
-  return filesOf(versionDir(dataDir), 'snapshot');
 }
 
 /** sha256 of every file in dataDir/version-2, by name: "left byte-for-byte untouched" checks. */
@@ -116,49 +75,4 @@ export function logLines(output: string): Array<Record<string, unknown>> {
     }
   }
   return out;
-}
-
-/** One node as read: its data (as text), Stat, sorted children and, when asked for, its ACL. */
-export interface NodeRead {
-  stat: Stat;
-  data: string;
-  children: string[];
-  acl: ACL[] | null;
-}
-export type TreeRead = Map<string, NodeRead>;
-
-/** Nodes read at once: each costs up to three pipelined requests. */
-const READ_BATCH = 400;
-
-/**
- * Reads `root` and everything below it, level by level: every node's data, Stat and children
- * (so nothing under root escapes a check), and its ACL where `withAcl` says. A node removed
- * while the read runs (a reaped node, an expired session's ephemeral) is left out.
- */
-export async function readTree(c: RawClient, root: string, withAcl: (path: string) => boolean): Promise<TreeRead> {
-  const tree: TreeRead = new Map();
-  let level = [root];
-  while (level.length > 0) {
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += READ_BATCH) {
-      const batch = level.slice(i, i + READ_BATCH);
-      const reads = await Promise.all(batch.map((p) => readNode(c, p, withAcl(p))));
-      batch.forEach((p, j) => {
-        const r = reads[j];
-        if (r === undefined || r === null) return;
-        tree.set(p, r);
-        for (const name of r.children) next.push(`${p === '/' ? '' : p}/${name}`);
-      });
-    }
-    level = next;
-  }
-  return tree;
-}
-
-async function readNode(c: RawClient, path: string, withAcl: boolean): Promise<NodeRead | null> {
-  const [d, ch, a] = await Promise.all([c.getData(path), c.getChildren(path), withAcl ? c.getACL(path) : null]);
-  const errs = [d.err, ch.err, a?.err ?? 0];
-  if (errs.includes(ErrorCode.NONODE)) return null;
-  if (errs.some((e) => e !== 0) || d.stat === undefined) throw new Error(`reading ${path}: errors ${errs.join(', ')}`);
-  return { stat: d.stat, data: d.data?.toString() ?? '', children: [...(ch.children ?? [])].sort(), acl: a?.acl ?? null };
 }

@@ -1,14 +1,16 @@
 /**
- * The crash test's write load: one SessionWorker per session pipelines writes until the kill.
- * Every op is chosen so that its outcome is known when it is sent: a session only touches the
- * nodes it was given for the cycle (nobody else writes them), so versions and existence follow
- * from what it sent before, in order. Where the server's own reapers may interfere (TTL nodes,
- * empty used containers) the op says which error it may get and when. Any other error reply,
- * and any request left unanswered for another reason than the kill, is a violation.
+ * The write load of the crash model (crash-model.ts), shared by the kill -9, power-cut and
+ * syscall suites through crash-run.ts: one SessionWorker per session pipelines writes until
+ * the fault. Every op is chosen so that its outcome is known when it is sent: a session only
+ * touches the nodes it was given for the cycle (nobody else writes them), so versions and
+ * existence follow from what it sent before, in order. Where the server's own reapers may
+ * interfere (TTL nodes, empty used containers) the op says which error it may get and when.
+ * Any other error reply, and any request left unanswered for another reason than the fault,
+ * is a violation.
  */
 import type { SeededRandom } from '../../src/base/index.js';
 import { CreateMode, ErrorCode, OpCode, type ACL, type Request } from '../../src/codec/index.js';
-import { OPEN_ACL_UNSAFE, RawClientError, type RawClient, type ReplyBase } from '../support/raw-client.js';
+import { OPEN_ACL_UNSAFE, RawClientError, type RawClient, type ReplyBase } from './raw-client.js';
 import {
   ContainerModel,
   MultiModel,
@@ -41,8 +43,9 @@ export class CrashStats {
   readonly refused = new Map<WriteKind | ReadKind, number>();
   unanswered = 0;
   lostUnacked = 0;
-  kills = 0;
-  startupKills = 0;
+  /** Kills or power cuts, and those of them that struck a server during its start-up. */
+  faults = 0;
+  startupFaults = 0;
   sessions = 0;
   reattached = 0;
   abandoned = 0;
@@ -50,7 +53,7 @@ export class CrashStats {
   expiredKeepers = 0;
   /** Abandoned sessions a server outlived by more than their timeout. */
   expiryDue = 0;
-  /** closeSession requests unanswered at a kill, by what the restart showed. */
+  /** closeSession requests unanswered at a fault, by what the restart showed. */
   closesApplied = 0;
   closesLost = 0;
 
@@ -68,7 +71,16 @@ export class CrashStats {
   }
 }
 
-/** One cycle's shared state: the kill flag, the acks so far, where violations go. */
+/** A reply one of the workload's sessions got (error replies too), as the server sent it. */
+export interface SessionReply {
+  sessionId: bigint;
+  xid: number;
+  zxid: number;
+  err: number;
+  what: string;
+}
+
+/** One cycle's shared state: the fault flag, the acks so far, where violations go. */
 export interface CycleContext {
   readonly label: string;
   readonly cycle: number;
@@ -78,21 +90,24 @@ export interface CycleContext {
   /** Highest zxid acknowledged or seen before this cycle: every new write is above it. */
   readonly zxidFloor: number;
   readonly seqAcks: Array<{ zxid: number; suffix: number }>;
-  killIssued: boolean;
+  /** Told of every reply (the syscall suite looks for each in the server's trace). */
+  readonly onReply: ((r: SessionReply) => void) | undefined;
+  /** Set just before the fault (kill -9, power cut) may strike: from then on a connection may drop. */
+  faultIssued: boolean;
   stopping: boolean;
   acks: number;
 }
 
-/** A request whose reply never came: allowed only when the kill closed the connection. */
+/** A request whose reply never came: allowed only when the fault closed the connection. */
 function lostReply(ctx: CycleContext, what: string, e: unknown): void {
   const msg = e instanceof Error ? e.message : String(e);
   const connectionLoss =
     e instanceof RawClientError && msg.startsWith('connection closed') && !/protocol error|destroyed by the client/.test(msg);
-  if (connectionLoss && ctx.killIssued) {
+  if (connectionLoss && ctx.faultIssued) {
     ctx.stats.unanswered++;
     return;
   }
-  ctx.v.add(`${ctx.label}: ${what}: no reply, ${ctx.killIssued ? 'after' : 'before'} the kill: ${msg}`);
+  ctx.v.add(`${ctx.label}: ${what}: no reply, ${ctx.faultIssued ? 'after' : 'before'} the fault: ${msg}`);
 }
 
 type OpName = 'create' | 'ttl' | 'ephemeral' | 'container' | 'setData' | 'setACL' | 'delete' | 'multi' | 'sequential' | 'read' | 'close';
@@ -115,8 +130,8 @@ export class SessionWorker {
     private readonly aclIds: { next: number },
   ) {
     void client.closed.then((info) => {
-      if (!ctx.killIssued && session.state !== 'closed')
-        ctx.v.add(`${ctx.label}: the server closed ${session.name}'s connection before the kill: ${info.reason}`);
+      if (!ctx.faultIssued && session.state !== 'closed')
+        ctx.v.add(`${ctx.label}: the server closed ${session.name}'s connection before the fault: ${info.reason}`);
     });
   }
 
@@ -134,7 +149,7 @@ export class SessionWorker {
     await Promise.allSettled(inflight);
   }
 
-  /** After the kill: a session's writes got zxids in the order it sent them. */
+  /** After the fault: a session's writes got zxids in the order it sent them. */
   checkAckOrder(): void {
     const list = [...this.acks].sort((a, b) => a.xid - b.xid);
     for (let j = 1; j < list.length; j++) {
@@ -195,7 +210,7 @@ export class SessionWorker {
 
   /**
    * Sends one request and checks its answer: success runs `onOk`; an error reply must be one
-   * `onError` allows; no reply at all must be the kill's doing.
+   * `onError` allows; no reply at all must be the fault's doing.
    */
   private track<T extends ReplyBase>(
     kind: WriteKind | 'read',
@@ -211,6 +226,7 @@ export class SessionWorker {
     return sent.then(
       (r) => {
         const at = Date.now();
+        this.ctx.onReply?.({ sessionId: this.session.id, xid: r.xid, zxid: r.zxid, err: r.err, what });
         if (r.err !== 0) {
           if (onError?.(r.err, at) !== true) v.add(`${label}: ${what} failed with ${errorName(r.err)}, which the model does not allow`);
           else {

@@ -1,17 +1,20 @@
 /**
- * The model behind the kill -9 crash test (crash.test.ts): what the workload sent, what the
- * server acknowledged or showed, and so which trees a restarted server may hold. Each object
- * knows the states it may be found in after a restart, and for each write a session sent
- * whether the tree shows it applied, missing, or cannot tell (the per-session prefix check).
+ * The model of acknowledged writes behind the kill -9 test (test/fault/crash.test.ts) and the
+ * power-cut test (test/durability/power-cut.test.ts): what the workload (crash-workload.ts)
+ * sent, what the server acknowledged or showed, and so which trees a restarted server may
+ * hold. Each object knows the states it may be found in after a restart, and for each write a
+ * session sent whether the tree shows it applied, missing, or cannot tell (the per-session
+ * prefix check).
  *
- * What a server showed (a reply, a read) was durable: it applies a txn only once it is logged,
- * and answers a session's requests in order. So whatever was acknowledged or seen becomes the
- * floor for every later restart, and whatever a restart left out of a write that was only sent
- * is gone for good.
+ * What a server showed (a reply, a read) was durable: it applies a txn only once it is logged
+ * (and, with forceSync, synced), and answers a session's requests in order. So whatever was
+ * acknowledged or seen becomes the floor for every later restart, and whatever a restart left
+ * out of a write that was only sent is gone for good. A kill -9 and a power cut differ only in
+ * what the disk keeps of what was never acknowledged, so the same rules hold for both.
  */
 import assert from 'node:assert/strict';
 import type { ACL, Stat } from '../../src/codec/index.js';
-import type { NodeRead, TreeRead } from './fault-support.js';
+import type { NodeRead, TreeRead } from './tree-read.js';
 
 export type Outcome = 'applied' | 'missing' | 'unknown';
 
@@ -82,6 +85,8 @@ export class SessionModel {
   writes: Write[] = [];
   /** Highest zxid any of its connections saw (sent when it re-attaches). */
   lastZxid = 0;
+  /** When it was abandoned (its connection dropped): its timeout cannot have run from earlier. */
+  abandonedAt = 0;
   /** Abandoned, and a server has since stayed up longer than its timeout: it must have expired. */
   expiryDue = false;
   /** What became of a closeSession it sent, once known. */
@@ -93,7 +98,7 @@ export class SessionModel {
     readonly id: bigint,
     readonly passwd: Buffer,
     readonly timeoutMs: number,
-    /** Re-attached after every restart; the others are abandoned at their first kill. */
+    /** Re-attached after every restart; the others are abandoned at their first fault. */
     readonly keeper: boolean,
   ) {}
   get mayHaveEnded(): boolean {
@@ -183,7 +188,11 @@ export class NodeModel {
     return this.acls.length - 1;
   }
 
-  /** Whether something other than its own delete may have removed it by `at`. */
+  /**
+   * Whether something other than its own delete may have removed it by `at`. A TTL runs on
+   * the wall clock against the stored mtime, so time while no server was up counts: a node
+   * whose TTL ran out during a restart (or a remount) may be reaped as soon as one starts.
+   */
   mayVanish(at: number): boolean {
     if (this.kind === 'ttl') return this.reapDue || at > this.mtime + this.ttlMs;
     return this.owner?.mayHaveEnded ?? false;
