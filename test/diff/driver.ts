@@ -69,7 +69,10 @@ const EXPIRY_WAIT_MS = 15000;
 /** The session timeout asked for to expire quickly (the servers grant their minimum, 4 s). */
 const SHORT_SESSION_TIMEOUT_MS = 1000;
 
-/** Requests that are txns: each spends one zxid, failed or not. */
+/**
+ * Requests that are txns: each spends one zxid, failed or not. Listed here rather than taken
+ * from the server's code, so that the harness does not take the server's word for it.
+ */
 const WRITE_OPS: ReadonlySet<number> = new Set([
   OpCode.create,
   OpCode.create2,
