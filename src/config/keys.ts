@@ -32,7 +32,8 @@ export interface Draft extends Mutable<
 
 export function emptyDraft(): Draft {
   return {
-    tickTimeMs: 2000,
+    // ZooKeeperServer.DEFAULT_TICK_TIME; the 2000 of the sample zoo.cfg is a setting, not the default.
+    tickTimeMs: 3000,
     clientPort: 2181,
     clientPortAddress: '0.0.0.0',
     clientPortListenBacklog: -1,

@@ -32,7 +32,7 @@ function assertConfigError(text: string, message: string, key: string, line: num
 describe('defaults', () => {
   it("defaultConfig has ZooKeeper's defaults", () => {
     const c = defaultConfig();
-    assert.equal(c.tickTimeMs, 2000);
+    assert.equal(c.tickTimeMs, 3000);
     assert.equal(c.clientPort, 2181);
     assert.equal(c.clientPortAddress, '0.0.0.0');
     assert.equal(c.clientPortListenBacklog, -1);
@@ -40,8 +40,8 @@ describe('defaults', () => {
     assert.equal(c.dataLogDir, './data');
     assert.equal(c.maxClientCnxns, 60);
     assert.equal(c.maxCnxns, 0);
-    assert.equal(c.minSessionTimeoutMs, 4000);
-    assert.equal(c.maxSessionTimeoutMs, 40000);
+    assert.equal(c.minSessionTimeoutMs, 6000);
+    assert.equal(c.maxSessionTimeoutMs, 60000);
     assert.deepEqual([...c.fourLetterWordWhitelist], ['srvr']);
     assert.equal(c.extendedTypesEnabled, false);
     assert.equal(c.containerCheckIntervalMs, 60000);
@@ -552,6 +552,7 @@ describe('applyOverrides', () => {
 });
 
 describe('describeConfig', () => {
+  // A live 3.8.0 with only clientPort and dataDir set answers conf with these lines.
   it("matches ZooKeeper 3.8's conf output for a default standalone server", () => {
     assert.deepEqual(describeConfig(defaultConfig()), [
       ['clientPort', '2181'],
@@ -560,10 +561,10 @@ describe('describeConfig', () => {
       ['dataDirSize', '0'],
       ['dataLogDir', './data/version-2'],
       ['dataLogSize', '0'],
-      ['tickTime', '2000'],
+      ['tickTime', '3000'],
       ['maxClientCnxns', '60'],
-      ['minSessionTimeout', '4000'],
-      ['maxSessionTimeout', '40000'],
+      ['minSessionTimeout', '6000'],
+      ['maxSessionTimeout', '60000'],
       ['clientPortListenBacklog', '-1'],
       ['serverId', '0'],
     ]);
