@@ -51,9 +51,9 @@ export function majorityOf(voters: readonly number[]): QuorumVerifier {
 }
 
 /**
- * QuorumPeerConfig.setupClientPort: this server's line may carry its client address. When
- * clientPort is set too, a specific clientPortAddress must equal it, and an any-address one must
- * have its port; otherwise ZooKeeper refuses the config.
+ * QuorumPeerConfig.setupClientPort: this server's line may carry its client address, which then
+ * wins. When clientPort is set too, a specific clientPortAddress must equal the line's address,
+ * and an any-address one must have its port; otherwise ZooKeeper refuses the config.
  */
 function resolveClient(config: Config, origins: ReadonlyMap<string, Where>, self: ServerSpec, warn: (m: string) => void): HostPort {
   const fromFile: HostPort = { host: config.clientPortAddress, port: config.clientPort };
@@ -71,10 +71,11 @@ function resolveClient(config: Config, origins: ReadonlyMap<string, Where>, self
     );
   } else if (!same) {
     const keys = origins.has('clientPortAddress') ? 'clientPortAddress and clientPort' : 'clientPort';
+    const given = portOrigin.line === undefined ? (portOrigin.key ?? '') : `line ${portOrigin.line}`;
     fail(
       where,
-      `this server's client address ${formatHostPort(line)} (myid ${self.id}) differs from ${formatHostPort(fromFile)}, given by ` +
-        `${keys} (${portOrigin.line === undefined ? (portOrigin.key ?? '') : `line ${portOrigin.line}`}); ZooKeeper refuses two client addresses for one server`,
+      `this server's client address ${formatHostPort(line)} (myid ${self.id}) differs from ${formatHostPort(fromFile)}, ` +
+        `given by ${keys} (${given}); ZooKeeper refuses two client addresses for one server`,
     );
   }
   return line;
