@@ -5,21 +5,44 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ConfigError, applyOverrides, defaultConfig, parseZooCfg, type Config } from '../config/index.js';
+import {
+  ConfigError,
+  applyOverrides,
+  decideStartup,
+  defaultConfig,
+  describeEnsemble,
+  parseZooCfg,
+  type Config,
+  type StartupPlan,
+  type Where,
+} from '../config/index.js';
 import path from 'node:path';
 import { StandaloneServer } from '../server/standalone.js';
 import { purge } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
+import { readOptionalTextFile } from '../runtime/index.js';
 import type { Logger } from '../server/types.js';
 
 const USAGE = `usage: zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]
        zephyr-coord purge [--config zoo.cfg] [--data-dir DIR] [-n COUNT]
 Runs a standalone ZooKeeper-compatible server in the foreground.
-Without a config file it listens on 2181 with data in ./data.
+Without a config file it listens on 2181 with data in ./data. A config that describes an
+ensemble is validated and then refused with exit code 5: ensemble mode is not implemented yet.
 purge keeps the newest COUNT snapshots (at least 3, default 3) and the txn logs they need,
 and deletes older ones, as ZooKeeper's zkCleanup does.`;
 
-function loadConfig(argv: readonly string[], log: Logger): { config: Config; count: number | undefined } {
+/** Exit codes: 1 could not start, 2 bad configuration or arguments, 3 storage failure while running. */
+const EXIT_ENSEMBLE_NOT_IMPLEMENTED = 5;
+
+interface Loaded {
+  config: Config;
+  /** Where each key was set; --port counts as setting clientPort. */
+  origins: ReadonlyMap<string, Where>;
+  file: string;
+  count: number | undefined;
+}
+
+function loadConfig(argv: readonly string[], log: Logger): Loaded {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -36,6 +59,7 @@ function loadConfig(argv: readonly string[], log: Logger): { config: Config; cou
     process.exit(0);
   }
   let config = defaultConfig();
+  const origins = new Map<string, Where>();
   if (values.config !== undefined) {
     let text: string;
     try {
@@ -46,6 +70,7 @@ function loadConfig(argv: readonly string[], log: Logger): { config: Config; cou
     const parsed = parseZooCfg(text, values.config);
     for (const w of parsed.warnings) log.warn({ file: values.config }, w);
     config = parsed.config;
+    for (const [key, where] of parsed.origins) origins.set(key, where);
   }
   const overrides: { clientPort?: number; dataDir?: string } = {};
   if (values.port !== undefined) {
@@ -53,6 +78,7 @@ function loadConfig(argv: readonly string[], log: Logger): { config: Config; cou
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new ConfigError(`--port: expected a port number, got "${values.port}"`, {});
     overrides.clientPort = port;
+    origins.set('clientPort', { key: '--port' });
   }
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
   let count: number | undefined;
@@ -60,7 +86,21 @@ function loadConfig(argv: readonly string[], log: Logger): { config: Config; cou
     count = Number(values.count);
     if (!Number.isInteger(count) || count < 3) throw new ConfigError(`-n: expected a count of at least 3, got "${values.count}"`, {});
   }
-  return { config: applyOverrides(config, overrides), count };
+  return { config: applyOverrides(config, overrides), origins, file: values.config ?? '(no config file)', count };
+}
+
+/** ZooKeeper's start-up decision, with this server's id from dataDir/myid. */
+function planStartup(loaded: Loaded, log: Logger): StartupPlan {
+  const myidPath = path.join(loaded.config.dataDir, 'myid');
+  let text: string | undefined;
+  try {
+    text = readOptionalTextFile(myidPath);
+  } catch (e) {
+    throw new ConfigError(`cannot read myid file: ${(e as Error).message}`, { file: myidPath });
+  }
+  const plan = decideStartup(loaded, loaded.file, { path: myidPath, text });
+  for (const w of plan.warnings) log.warn({ file: loaded.file }, w);
+  return plan;
 }
 
 async function purgeCommand(config: Config, count: number | undefined): Promise<void> {
@@ -74,21 +114,28 @@ async function purgeCommand(config: Config, count: number | undefined): Promise<
 export async function main(argv: readonly string[]): Promise<void> {
   const log = pino({ base: { svc: 'zephyr-coord' } });
   const isPurge = argv[0] === 'purge';
-  let config: Config;
-  let count: number | undefined;
+  let loaded: Loaded;
+  let plan: StartupPlan | undefined;
   try {
-    ({ config, count } = loadConfig(isPurge ? argv.slice(1) : argv, log));
+    loaded = loadConfig(isPurge ? argv.slice(1) : argv, log);
+    if (!isPurge) plan = planStartup(loaded, log);
   } catch (e) {
     process.stderr.write(`zephyr-coord: ${(e as Error).message}\n${e instanceof ConfigError ? '' : USAGE + '\n'}`);
     process.exit(2);
   }
-  if (isPurge) {
-    await purgeCommand(config, count).catch((e: unknown) => {
+  if (plan === undefined) {
+    await purgeCommand(loaded.config, loaded.count).catch((e: unknown) => {
       process.stderr.write(`zephyr-coord purge: ${(e as Error).message}\n`);
       process.exit(1);
     });
     return;
   }
+  if (plan.mode === 'ensemble') {
+    // Validated in full, so what is left is honest: the replicated server does not exist yet.
+    process.stderr.write(`zephyr-coord: ensemble mode is not implemented yet; ${describeEnsemble(plan.ensemble)}\n`);
+    process.exit(EXIT_ENSEMBLE_NOT_IMPLEMENTED);
+  }
+  const config = plan.config;
   const server = new StandaloneServer(config, log, (e) => {
     // The disk failed: what is durable is no longer known, so stop serving at once.
     log.fatal({ err: e.message }, 'storage failure: stopping the server');

@@ -1,8 +1,23 @@
 /**
- * Configuration: zoo.cfg parsing with Apache ZooKeeper's key rules, CLI overrides, and the `conf`
- * four-letter word's view. Pure — the CLI reads files and environment and passes text in.
+ * Configuration: zoo.cfg parsing with Apache ZooKeeper's key rules, CLI overrides, the start-up
+ * decision (standalone or ensemble) and the `conf` four-letter word's view. Pure — the CLI reads
+ * files and environment and passes text in.
  */
-export { ConfigError } from './errors.js';
-export { parseZooCfg, defaultConfig, applyOverrides } from './parse.js';
+export { ConfigError, type Where } from './errors.js';
+export { parseZooCfg, defaultConfig, applyOverrides, type ParsedConfig } from './parse.js';
+export { decideStartup, describeEnsemble, majorityOf, parseMyid } from './ensemble.js';
 export { describeConfig, type ConfRuntime } from './describe.js';
-export { FOUR_LETTER_WORDS, type Config, type AdminConfig, type ServerSpec, type ServerRole, type SnapshotCompression } from './types.js';
+export {
+  FOUR_LETTER_WORDS,
+  type Config,
+  type AdminConfig,
+  type EnsembleConfig,
+  type EnsembleMember,
+  type HostPort,
+  type MyidFile,
+  type QuorumVerifier,
+  type ServerSpec,
+  type ServerRole,
+  type SnapshotCompression,
+  type StartupPlan,
+} from './types.js';

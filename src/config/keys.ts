@@ -1,4 +1,4 @@
-import type { Where } from './errors.js';
+import { fail, type Where } from './errors.js';
 import type { AdminConfig, Config, ServerSpec } from './types.js';
 import {
   INT_MIN,
@@ -7,6 +7,7 @@ import {
   parseInt32,
   parseInt53,
   parsePort,
+  parseRole,
   parseSuperDigest,
   parseText,
   parseWhitelist,
@@ -32,7 +33,8 @@ export interface Draft extends Mutable<
 
 export function emptyDraft(): Draft {
   return {
-    tickTimeMs: 2000,
+    // ZooKeeperServer.DEFAULT_TICK_TIME; the 2000 of the sample zoo.cfg is a setting, not the default.
+    tickTimeMs: 3000,
     clientPort: 2181,
     clientPortAddress: '0.0.0.0',
     clientPortListenBacklog: -1,
@@ -59,6 +61,11 @@ export function emptyDraft(): Draft {
     autopurgePurgeIntervalHours: 0,
     initLimit: 10,
     syncLimit: 5,
+    electionAlg: 3,
+    peerType: 'participant',
+    quorumListenOnAllIPs: false,
+    cnxTimeoutMs: 5000,
+    electionPortBindRetry: 3,
     standaloneEnabled: true,
     reconfigEnabled: false,
     admin: { enableServer: true, serverAddress: '0.0.0.0', serverPort: 8080 },
@@ -105,6 +112,28 @@ function atLeast(floor: number, field: 'snapCount' | 'autopurgeSnapRetainCount')
   };
 }
 
+/** QuorumPeerConfig refuses anything but 3 (fast leader election); the older algorithms are gone. */
+const setElectionAlg: Setter = (d, v, at) => {
+  const n = parseInt32(v, at, INT_MIN);
+  if (n !== 3) fail(at, `only 3 (fast leader election) is supported, as in ZooKeeper 3.8, got ${n}`);
+  d.electionAlg = n;
+};
+
+/** ZooKeeper falls back to 3 retries, with a log line, on a negative count. */
+const setElectionPortBindRetry: Setter = (d, v, at, warn) => {
+  const n = parseInt32(v, at, INT_MIN);
+  if (n < 0) warn(at, `${n} is negative; using 3`);
+  d.electionPortBindRetry = n < 0 ? 3 : n;
+};
+
+/** A separate membership file only makes sense with dynamic reconfiguration, which is not built yet. */
+const refuseDynamicConfigFile: Setter = (_d, v, at) =>
+  fail(
+    at,
+    `"${v}": a separate dynamic config file is not supported yet (dynamic reconfiguration is not implemented); ` +
+      'put its server.N lines in this file and remove the dynamicConfigFile line',
+  );
+
 /**
  * Keys under the names ZooKeeper reads them: plain zoo.cfg keys as QuorumPeerConfig knows them, and
  * system properties under their full property name (so `zookeeper.`-prefixed where ZooKeeper's is).
@@ -123,8 +152,12 @@ export const KEYS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
   ['syncLimit', set('syncLimit', int(1))],
   ['autopurge.snapRetainCount', atLeast(3, 'autopurgeSnapRetainCount')],
   ['autopurge.purgeInterval', set('autopurgePurgeIntervalHours', int(0))],
+  ['electionAlg', setElectionAlg],
+  ['peerType', set('peerType', parseRole)],
+  ['quorumListenOnAllIPs', set('quorumListenOnAllIPs', parseBool)],
   ['standaloneEnabled', set('standaloneEnabled', parseBool)],
   ['reconfigEnabled', set('reconfigEnabled', parseBool)],
+  ['dynamicConfigFile', refuseDynamicConfigFile],
   ['metricsProvider.className', set('metricsProviderClassName', parseText)],
   ['zookeeper.4lw.commands.whitelist', set('fourLetterWordWhitelist', parseWhitelist)],
   ['zookeeper.maxCnxns', set('maxCnxns', int(0))],
@@ -141,6 +174,8 @@ export const KEYS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
   ['zookeeper.admin.serverPort', setAdmin('serverPort', parsePort)],
   ['zookeeper.digest.enabled', set('digestEnabled', parseBool)],
   ['zookeeper.snapshot.compression.method', set('snapshotCompressionMethod', parseCompression)],
+  ['zookeeper.cnxTimeout', set('cnxTimeoutMs', int(0))],
+  ['zookeeper.electionPortBindRetry', setElectionPortBindRetry],
   // These three families are read by ZooKeeper without the `zookeeper.` prefix.
   ['jute.maxbuffer', set('juteMaxBuffer', int(1))],
   ['readonlymode.enabled', set('readonlyModeEnabled', parseBool)],

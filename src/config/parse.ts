@@ -1,3 +1,4 @@
+import { checkMembership } from './membership.js';
 import { fail, locate, type Where } from './errors.js';
 import { canonicalKey, emptyDraft, KEYS, type Draft, type Mutable } from './keys.js';
 import { parseServerLine } from './servers.js';
@@ -6,7 +7,10 @@ import { checkPort, parseText } from './values.js';
 
 interface Entry {
   readonly key: string;
+  /** Trimmed, as QuorumPeerConfig reads every key it knows itself. */
   readonly value: string;
+  /** Only leading whitespace removed, as java.util.Properties keeps it: what server lines are parsed from. */
+  readonly rawValue: string;
   readonly line: number;
 }
 
@@ -20,26 +24,33 @@ type Warn = (at: Where, message: string) => void;
 function readEntries(text: string): Entry[] {
   const entries: Entry[] = [];
   text.split(/\r\n|\r|\n/).forEach((raw, index) => {
-    const line = raw.trim();
+    const line = raw.trimStart();
     if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
     const m = /^([^=:\s]*)\s*[=:]?\s*(.*)$/.exec(line);
-    entries.push({
-      key: m?.[1] ?? '',
-      value: (m?.[2] ?? '').trim(),
-      line: index + 1,
-    });
+    const rawValue = m?.[2] ?? '';
+    entries.push({ key: m?.[1] ?? '', value: rawValue.trim(), rawValue, line: index + 1 });
   });
   return entries;
+}
+
+/**
+ * ZooKeeper takes every key starting with `group` or `weight` as part of a hierarchical quorum
+ * (and fails on any that is not `group.N` / `weight.N`).
+ */
+function refuseHierarchicalQuorum(entry: Entry, at: Where): void {
+  if (!entry.key.startsWith('group') && !entry.key.startsWith('weight')) return;
+  fail(at, 'hierarchical quorums (group.N / weight.N) are not supported; ZephyrCoord uses majority quorums, so remove these lines');
 }
 
 /** Applies one line; returns the name it was stored under, or undefined for a key nobody reads. */
 function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | undefined {
   const server = /^server\.(.*)$/.exec(entry.key);
   if (server !== null) {
-    const spec = parseServerLine(server[1] ?? '', entry.value, at);
+    const spec = parseServerLine(server[1] ?? '', entry.rawValue, at);
     d.servers.set(spec.id, spec);
     return `server.${spec.id}`;
   }
+  refuseHierarchicalQuorum(entry, at);
   const name = canonicalKey(entry.key);
   if (name !== undefined) {
     KEYS.get(name)?.(d, entry.value, at, warn);
@@ -51,6 +62,19 @@ function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | und
     return entry.key;
   }
   return undefined;
+}
+
+/**
+ * A key given twice: the last line wins, as in java.util.Properties. `server.1` and `server.01`
+ * are two Properties keys for one server, of which ZooKeeper keeps whichever its hash map
+ * yields last, so that is refused.
+ */
+function noteRepeat(earlier: Where | undefined, name: string, at: Where, warn: Warn): void {
+  if (earlier === undefined) return;
+  if (name.startsWith('server.') && earlier.key !== at.key) {
+    fail(at, `${name} is already defined by ${earlier.key ?? name} on line ${earlier.line ?? '?'}; ZooKeeper would keep either one`);
+  }
+  warn(at, `set again; replaces the value from line ${earlier.line ?? '?'}`);
 }
 
 /** Resolves what depends on other keys, checks cross-key rules, and freezes the result. */
@@ -79,11 +103,18 @@ function finish(d: Draft, seen: ReadonlyMap<string, Where>, file: string): Confi
   });
 }
 
+/** What parseZooCfg found: the config, its warnings, and where each key was set (by the name it is stored under). */
+export interface ParsedConfig {
+  readonly config: Config;
+  readonly warnings: string[];
+  readonly origins: ReadonlyMap<string, Where>;
+}
+
 /**
  * Parses zoo.cfg text. `fileName` only labels errors and warnings; the caller does the reading.
  * Throws ConfigError on the first bad value; unknown and repeated keys become warnings.
  */
-export function parseZooCfg(text: string, fileName: string): { config: Config; warnings: string[] } {
+export function parseZooCfg(text: string, fileName: string): ParsedConfig {
   const draft = emptyDraft();
   const warnings: string[] = [];
   const warn: Warn = (at, message) => warnings.push(locate(at) + message);
@@ -95,11 +126,12 @@ export function parseZooCfg(text: string, fileName: string): { config: Config; w
       warn({ file: fileName, line: entry.line }, `unknown key "${entry.key}" ignored`);
       continue;
     }
-    const earlier = seen.get(name);
-    if (earlier !== undefined) warn(at, `set again; replaces the value from line ${earlier.line ?? '?'}`);
+    noteRepeat(seen.get(name), name, at, warn);
     seen.set(name, at);
   }
-  return { config: finish(draft, seen, fileName), warnings };
+  const config = finish(draft, seen, fileName);
+  checkMembership(config, seen, fileName, warn);
+  return { config, warnings, origins: seen };
 }
 
 /** The configuration with no file at all. */

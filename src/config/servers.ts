@@ -1,51 +1,86 @@
 import { fail, type Where } from './errors.js';
-import { parsePort } from './values.js';
-import type { ServerRole, ServerSpec } from './types.js';
+import { checkPort, parseRole } from './values.js';
+import type { HostPort, ServerSpec } from './types.js';
 
 const FORM = 'host:quorumPort:electionPort[:participant|observer][;[clientAddress:]clientPort]';
 
-/** `host:a:b` or `[v6::addr]:a:b` -> [host, a, b]; brackets keep an IPv6 host's colons out of the split. */
-function splitHostAndPorts(text: string): string[] | undefined {
-  if (!text.startsWith('[')) return text.split(':');
+/**
+ * Java's String.split: trailing empty fields are dropped, so ZooKeeper takes `h:1:2:` and
+ * `h:1:2;` as `h:1:2`. Matching it keeps every line ZooKeeper accepts acceptable here.
+ */
+function javaSplit(text: string, separator: string): string[] {
+  const parts = text.split(separator);
+  while (parts.length > 0 && parts.at(-1) === '') parts.pop();
+  return parts;
+}
+
+/**
+ * `host:a:b` or `[v6::addr]:a:b` -> [host, a, b]: brackets keep an IPv6 host's colons out of the
+ * split. ZooKeeper skips whatever single character follows `]`; here it must be a colon.
+ */
+function splitHostAndPorts(text: string, at: Where): string[] {
+  if (!text.startsWith('[')) return javaSplit(text, ':');
   const close = text.indexOf(']');
-  if (close < 0 || (close + 1 < text.length && text[close + 1] !== ':')) return undefined;
-  const rest = text.slice(close + 2);
-  return [text.slice(1, close), ...(rest === '' ? [] : rest.split(':'))];
+  if (close < 0) return fail(at, `"${text}" starts with "[" but has no matching "]"`);
+  if (close + 1 === text.length) return [text.slice(1, close)];
+  if (text[close + 1] !== ':' || close + 2 === text.length) return fail(at, `"${text}" has no port after "]:"`);
+  return [text.slice(1, close), ...javaSplit(text.slice(close + 2), ':')];
 }
 
-function parseRole(text: string | undefined, at: Where): ServerRole {
-  const role = (text ?? 'participant').trim().toLowerCase();
-  if (role === 'participant' || role === 'observer') return role;
-  return fail(at, `unknown server role "${text ?? ''}" (expected participant or observer)`);
+/**
+ * Integer.parseInt and then the port range of InetSocketAddress. ZooKeeper does not trim these
+ * fields, so a space (including one at the end of the line) makes the port unreadable there too.
+ */
+function parseLinePort(text: string, at: Where): number {
+  if (/^[+-]?\d+$/.test(text)) return checkPort(Number(text), text, at);
+  const hint = /\s/.test(text) ? ' (ZooKeeper allows no spaces in a server line, except around the role)' : '';
+  return fail(at, `expected a port number 0-65535, got "${text}"${hint}`);
 }
 
-/** Parses one server line; `idText` is the N of `server.N`. */
+function parseHost(text: string, line: string, at: Where): string {
+  // ZooKeeper takes an empty host as the loopback address, and one with spaces as a name it
+  // never resolves; both are typos in practice.
+  if (text === '') fail(at, `expected ${FORM}, got "${line}" (the host is empty)`);
+  if (/\s/.test(text)) fail(at, `host "${text}" contains a space`);
+  return text;
+}
+
+/** `[host:]port` after the `;`; a port alone means every local address, 0.0.0.0, as in ZooKeeper. */
+function parseClient(text: string, line: string, at: Where): HostPort {
+  const parts = splitHostAndPorts(text, at);
+  if (parts.length < 1 || parts.length > 2) return fail(at, `expected ${FORM}, got "${line}"`);
+  const port = parseLinePort(parts.at(-1) ?? '', at);
+  return Object.freeze({ host: parts.length === 2 ? parseHost(parts[0] ?? '', line, at) : '0.0.0.0', port });
+}
+
+/** ZooKeeper's server id is a long; it must also be exact as a JS number and not negative. */
+export function parseServerId(idText: string, at: Where): number {
+  const id = /^\+?\d+$/.test(idText) ? Number(idText) : Number.NaN;
+  if (!Number.isSafeInteger(id)) fail(at, `server id must be a non-negative integer, got "${idText}"`);
+  return id;
+}
+
+/**
+ * Parses one server line as ZooKeeper 3.8's QuorumServer reads it. `idText` is the N of
+ * `server.N`; `value` is the line's value with only its leading whitespace removed, as
+ * java.util.Properties hands it to ZooKeeper.
+ */
 export function parseServerLine(idText: string, value: string, at: Where): ServerSpec {
-  const bad = (): never => fail(at, `expected ${FORM}, got "${value}"`);
-  if (!/^\d+$/.test(idText) || !Number.isSafeInteger(Number(idText))) {
-    fail(at, `server id must be a non-negative integer, got "${idText}"`);
-  }
+  const id = parseServerId(idText, at);
   // ZooKeeper's multi-address form (a|b) needs multiAddress.enabled; ZephyrCoord does not implement it.
   if (value.includes('|')) fail(at, `multiple addresses ("|") are not supported, got "${value}"`);
-  const [serverPart = '', clientPart, ...extra] = value.split(';');
-  const parts = splitHostAndPorts(serverPart.trim());
-  if (extra.length > 0 || parts === undefined || parts.length < 3 || parts.length > 4) return bad();
-  const [host = '', quorumText = '', electionText = '', roleText] = parts;
-  if (host === '') return bad();
-  const quorumPort = parsePort(quorumText.trim(), at);
-  const electionPort = parsePort(electionText.trim(), at);
+  const [serverPart, clientPart, ...extra] = javaSplit(value, ';');
+  if (serverPart === undefined || extra.length > 0) return fail(at, `expected ${FORM}, got "${value}"`);
+  const parts = splitHostAndPorts(serverPart, at);
+  if (parts.length < 3 || parts.length > 4) return fail(at, `expected ${FORM}, got "${value}"`);
+  const [hostText = '', quorumText = '', electionText = '', roleText] = parts;
+  const host = parseHost(hostText, value, at);
+  const quorumPort = parseLinePort(quorumText, at);
+  const electionPort = parseLinePort(electionText, at);
+  // ZooKeeper accepts port 0 here, but the other members could never reach it.
+  if (quorumPort === 0 || electionPort === 0) fail(at, `quorum and election ports must not be 0 (other servers connect to them)`);
   // Same check as ZooKeeper's QuorumServer: one socket cannot serve both protocols.
   if (quorumPort === electionPort) fail(at, `quorum and election ports must differ, got ${quorumPort} twice`);
-  const spec = {
-    id: Number(idText),
-    host,
-    quorumPort,
-    electionPort,
-    role: parseRole(roleText, at),
-  };
-  if (clientPart === undefined) return spec;
-  const client = splitHostAndPorts(clientPart.trim());
-  if (client === undefined || client.length > 2) return bad();
-  const clientPort = parsePort((client.at(-1) ?? '').trim(), at);
-  return client.length === 2 ? { ...spec, clientAddress: client[0] ?? '', clientPort } : { ...spec, clientPort };
+  const spec: ServerSpec = { id, host, quorumPort, electionPort, role: roleText === undefined ? 'participant' : parseRole(roleText, at) };
+  return clientPart === undefined ? spec : { ...spec, client: parseClient(clientPart, value, at) };
 }

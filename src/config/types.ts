@@ -24,6 +24,12 @@ export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
 
 export type ServerRole = 'participant' | 'observer';
 
+/** A host as written (an IPv6 address without its brackets) and a port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** One `server.N=host:quorumPort:electionPort[:role][;[clientAddr:]clientPort]` line. */
 export interface ServerSpec {
   readonly id: number;
@@ -31,8 +37,8 @@ export interface ServerSpec {
   readonly quorumPort: number;
   readonly electionPort: number;
   readonly role: ServerRole;
-  readonly clientAddress?: string;
-  readonly clientPort?: number;
+  /** The part after `;`; a port alone has host 0.0.0.0, as ZooKeeper reads it. */
+  readonly client?: HostPort;
 }
 
 /** `admin.*` settings. ZephyrCoord parses them so zoo.cfg files load; it runs no admin server. */
@@ -75,8 +81,21 @@ export interface Config {
   readonly preAllocSizeKb: number;
   readonly autopurgeSnapRetainCount: number;
   readonly autopurgePurgeIntervalHours: number;
+  /** Ticks a follower may take to connect to and sync with the leader; an ensemble must set it. */
   readonly initLimit: number;
+  /** Ticks a follower may fall behind the leader; an ensemble must set it. */
   readonly syncLimit: number;
+  /** Always 3 (fast leader election): ZooKeeper 3.8 refuses every other value. */
+  readonly electionAlg: number;
+  /** What this server believes it is; its own server line wins when the two differ, as in ZooKeeper. */
+  readonly peerType: ServerRole;
+  /** Bind the quorum and election ports on every local address instead of the server line's host. */
+  readonly quorumListenOnAllIPs: boolean;
+  /** `zookeeper.cnxTimeout`: how long an election connection attempt may take; 0 = no limit. */
+  readonly cnxTimeoutMs: number;
+  /** `zookeeper.electionPortBindRetry`: attempts to bind the election port; 0 = without end. */
+  readonly electionPortBindRetry: number;
+  /** One participant line and this true: the server runs standalone (ZooKeeper's rule). */
   readonly standaloneEnabled: boolean;
   readonly reconfigEnabled: boolean;
   readonly admin: AdminConfig;
@@ -88,4 +107,61 @@ export interface Config {
   readonly snapshotCompressionMethod: SnapshotCompression;
   /** Sorted by id; empty for a standalone server. */
   readonly servers: readonly ServerSpec[];
+}
+
+/** One member of the ensemble as this server sees it. */
+export interface EnsembleMember {
+  readonly id: number;
+  readonly role: ServerRole;
+  /** As written in its server line (an IPv6 address without brackets); names are not resolved here. */
+  readonly host: string;
+  readonly quorumPort: number;
+  readonly electionPort: number;
+  /**
+   * Where its clients connect: its server line's client part, or for this server, when the line
+   * has none, clientPortAddress:clientPort. Undefined for another member whose line has none.
+   */
+  readonly client: HostPort | undefined;
+}
+
+/** Which sets of servers may decide: ZooKeeper's QuorumMaj, a majority of the participants. */
+export interface QuorumVerifier {
+  readonly kind: 'majority';
+  /** Participant ids, ascending. Observers never vote. */
+  readonly voters: readonly number[];
+  /** The fewest voters that make a quorum: more than half of them. */
+  readonly quorumSize: number;
+  /** True when `ids` holds more than half of the voters (ids that are not voters do not count). */
+  containsQuorum(ids: Iterable<number>): boolean;
+}
+
+/** A validated ensemble configuration for this server: what the replicated server starts from. */
+export interface EnsembleConfig {
+  /** This server's id, from dataDir/myid. */
+  readonly myid: number;
+  /** This server's role, from its own server line (which wins over peerType, as in ZooKeeper). */
+  readonly role: ServerRole;
+  readonly self: EnsembleMember;
+  /** Every member, ascending by id, this server included. */
+  readonly members: readonly EnsembleMember[];
+  readonly quorum: QuorumVerifier;
+  readonly tickTimeMs: number;
+  readonly initLimit: number;
+  readonly syncLimit: number;
+  readonly electionAlg: number;
+  readonly cnxTimeoutMs: number;
+  readonly electionPortBindRetry: number;
+  readonly quorumListenOnAllIPs: boolean;
+  readonly reconfigEnabled: boolean;
+}
+
+/** What start-up does with a config, decided as ZooKeeper's QuorumPeerMain decides it. */
+export type StartupPlan =
+  | { readonly mode: 'standalone'; readonly config: Config; readonly warnings: readonly string[] }
+  | { readonly mode: 'ensemble'; readonly config: Config; readonly ensemble: EnsembleConfig; readonly warnings: readonly string[] };
+
+/** dataDir/myid as start-up found it: `text` is undefined when there is no such file. */
+export interface MyidFile {
+  readonly path: string;
+  readonly text: string | undefined;
 }

@@ -1,5 +1,5 @@
 import { fail, type Where } from './errors.js';
-import { FOUR_LETTER_WORDS, type SnapshotCompression } from './types.js';
+import { FOUR_LETTER_WORDS, type ServerRole, type SnapshotCompression } from './types.js';
 
 /** ZooKeeper reads most numbers with Integer.parseInt, so Java's int range is the honest ceiling. */
 export const INT_MAX = 2147483647;
@@ -82,4 +82,11 @@ export function parseCompression(value: string, at: Where): SnapshotCompression 
   const v = value.toLowerCase();
   if (v === '' || v === 'gz' || v === 'snappy') return v;
   return fail(at, `expected "", gz or snappy, got "${value}"`);
+}
+
+/** A server line's role or `peerType`: ZooKeeper matches both case-insensitively. */
+export function parseRole(value: string, at: Where): ServerRole {
+  const role = value.trim().toLowerCase();
+  if (role === 'participant' || role === 'observer') return role;
+  return fail(at, `unknown server role "${value}" (expected participant or observer)`);
 }

@@ -10,7 +10,7 @@
  * log lines live in test/integration/zephyr-only/ and are not run that way).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,8 @@ export const DEFAULT_CONFIG: Readonly<Record<string, string>> = {
 export interface StartOptions {
   /** zoo.cfg entries over DEFAULT_CONFIG; a null value leaves that key out. dataDir defaults to <tmp>/data. */
   config?: Record<string, string | null>;
+  /** Files to write before the start, by path relative to the temp dir (the default dataDir is `data`), e.g. `data/myid`. */
+  files?: Record<string, string>;
   /** Extra command-line arguments after `--config <file>`. */
   args?: string[];
   /** How long to wait for the listen line (default 10 s). */
@@ -150,8 +152,17 @@ function referenceZkCommand(dir: string, entries: Record<string, string>): { com
   return { command, cfgLines };
 }
 
+function writeFiles(dir: string, files: Record<string, string> = {}): void {
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+}
+
 function spawnServer(options: StartOptions, entries: Record<string, string>, dir: string): Spawned {
   installExitHook();
+  writeFiles(dir, options.files);
   const configFile = path.join(dir, 'zoo.cfg');
   let command: string[];
   if (REFERENCE_ZK) {
