@@ -12,9 +12,15 @@
  * non-negative first long to be that sid. 3.8 sends V2 only when `zookeeper.multiAddress.enabled`
  * is true (default false), even if the member has a single address.
  *
- * After it, both directions carry frames: int length (1..512 KiB, PACKETMAXSIZE; 0 or more closes
- * the connection) then the message. The only messages in 3.8 are FastLeaderElection
+ * After it, both directions carry frames: int length (1..512 KiB, PACKETMAXSIZE; any other
+ * length closes the connection) then the message. The only messages in 3.8 are FastLeaderElection
  * notifications (below). The side that accepted the connection sends no initial message.
+ *
+ * Two habits of the receiver matter to a sender. Only the larger sid keeps a connection: a member
+ * that receives one from a smaller sid closes it and connects back to the address(es) in that
+ * sid's initial message, so those addresses must be reachable as sent. And InitialMessage.parse takes
+ * the address bytes with a single `read`, not readFully: an initial message split across TCP
+ * segments can be refused ("Read only N bytes"), so it should leave in one write.
  */
 import { ELECTION_ADDRESS_BYTES_MAX, NOTIFICATION_BYTES_MIN } from '../base/index.js';
 import { CodecError, JuteReader, type JuteWriter } from './jute.js';
@@ -143,7 +149,11 @@ const NOTIFICATION_V0_BYTES = 28;
 const NOTIFICATION_V1_BYTES = 40;
 
 /**
- * A FastLeaderElection notification (a vote):
+ * A FastLeaderElection notification (a vote). The first one on a new connection may be stale:
+ * QuorumCnxManager keeps, per sid, the last notification queued while that sid could not be
+ * reached (a queue of one) and sends it when a connection comes up, or else re-sends the last one
+ * it sent. So a member long since FOLLOWING can open with a LOOKING vote of an old round (the
+ * capture in test/golden/quorum shows it).
  *
  *   int  state             ServerState of the sender
  *   long leader            the sid it proposes

@@ -24,33 +24,55 @@ import { OpCode } from './codes.js';
 import { readRequest, type Id, type Request } from './records.js';
 import { readTxnEntry, writeTxnEntry, type TxnEntry } from './txn.js';
 
-/** Leader.java's packet types. */
+/** Leader.java's packet types, with what 3.8 puts in their zxid and data. */
 export const PacketType = {
-  /** learner -> leader: a client request the learner forwards (data: sessionId, cxid, type, request body). */
+  /**
+   * learner -> leader: a client request the learner forwards (zxid -1; data: sessionId, cxid, type,
+   * the request body). Its authinfo is the connection's auth ids: the ("ip", address) id every
+   * connection has first, then those `addauth` added.
+   */
   request: 1,
   /** leader -> follower: a txn to log (data: TxnHeader + txn + TxnDigest). */
   proposal: 2,
-  /** follower -> leader: the txn of zxid is logged (also the answer to NEWLEADER and UPTODATE). */
+  /**
+   * follower -> leader: the txn of zxid is logged. NEWLEADER and UPTODATE are ACKed too, both with
+   * the new epoch's zxid (epoch << 32); the txns of a DIFF are ACKed as they are logged after
+   * NEWLEADER, so those ACKs come between the two.
+   */
   ack: 3,
   /** leader -> follower: apply everything up to zxid. */
   commit: 4,
-  /** both ways: the leader's liveness probe (zxid: last proposed); the learner's answer lists its sessions. */
+  /**
+   * both ways: the leader's liveness probe (zxid: its last proposed; no data), and the learner's
+   * answer (zxid echoed; data: the sessions it has seen since its last answer). A learner also
+   * lists every global session it has seen committed, wherever the session lives
+   * (LearnerSessionTracker.commitSession), so each new session shows up in every learner's answer.
+   */
   ping: 5,
-  /** both ways: a client re-attaches a session at a learner, and the leader's verdict. */
+  /** both ways: a client re-attaches a session at a learner, and the leader's verdict (zxid -1 both ways). */
   revalidate: 6,
-  /** leader -> learner: a `sync` the learner forwarded has passed the leader's pipeline. */
+  /**
+   * leader -> learner: the oldest `sync` the learner forwarded has passed the leader's pipeline
+   * (zxid 0, no data: the learner pairs it with its oldest pending sync).
+   */
   sync: 7,
   /** leader -> observer: a committed txn (data as PROPOSAL). */
   inform: 8,
   /** leader -> follower: COMMIT of a reconfig, with the leader the new config designates. */
   commitAndActivate: 9,
-  /** leader -> learner: the sync is done (data: the leader's config since 3.5; null for pre-Zab-1.0 learners). */
+  /**
+   * leader -> learner: the sync is done (zxid: newEpoch << 32; data: the leader's config text since
+   * 3.5, null for pre-Zab-1.0 learners).
+   */
   newLeader: 10,
   /** follower -> leader: first packet (data: LearnerInfo; zxid: acceptedEpoch << 32). */
   followerInfo: 11,
-  /** leader -> learner: start serving. */
+  /** leader -> learner: start serving (zxid -1). */
   upToDate: 12,
-  /** leader -> learner: PROPOSAL/COMMIT pairs follow (zxid: where they start). */
+  /**
+   * leader -> learner: PROPOSAL/COMMIT pairs follow, if any (zxid: the last zxid the learner has
+   * once they are applied; for a learner already in step, its own last zxid).
+   */
   diff: 13,
   /** leader -> learner: drop txns after zxid. */
   trunc: 14,

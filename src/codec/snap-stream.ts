@@ -17,7 +17,15 @@
  * (encodeSnapshot, parseSnapshot); the bytes between its 16-byte header and its seal are a
  * SnapshotBody here (a unit test holds the two together). This module stays with records, as
  * the codec may not import the tree: turning a body into a tree, or a tree into a body, is
- * storage's business. The stream has no length: the reader must walk it, as these readers do.
+ * storage's business: until a learner needs one, a tree is built from a transfer by wrapping its
+ * body in that header and seal and handing it to parseSnapshot (the golden test does so with a
+ * transfer captured from ZooKeeper).
+ *
+ * Unlike the file, the transfer carries no checksum. It has no length either: a reader must walk
+ * it, and readSnapTransfer needs all of it in one buffer (a learner reading it off a socket will
+ * want a resumable scanner, not written yet). What 3.8 puts in it, seen in the capture: the ACL
+ * cache numbered from 1 in first-use order; /zookeeper/config with the leader's config text,
+ * version -1, aversion -1 and world:anyone READ; children in hash-set order, not sorted.
  */
 import { QUORUM_RECORD_BYTES_MAX } from '../base/index.js';
 import { readBoundedBuffer, readBoundedText } from './bounded.js';
