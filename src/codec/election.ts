@@ -174,7 +174,13 @@ export interface Notification {
   peerEpoch: number;
   /** 0 for the 28- and 40-byte forms, whatever their bytes say. */
   version: number;
-  /** The sender's config ("server.N=host:quorumPort:electionPort:role...\nversion=hex"), null before version 2. */
+  /**
+   * The sender's config ("server.N=host:quorumPort:electionPort:role\n...version=hex"), null
+   * before version 2. It lists members as the sender's own zoo.cfg does, not as they announce
+   * themselves. For a member with several addresses, 3.8 sorts its quorum and its election
+   * addresses apart (each by host alone) and pairs them by position: on one host a quorum port
+   * can come out beside another address's election port (seen in the capture).
+   */
   config: string | null;
 }
 

@@ -47,6 +47,8 @@ export const PacketType = {
    * answer (zxid echoed; data: the sessions it has seen since its last answer). A learner also
    * lists every global session it has seen committed, wherever the session lives
    * (LearnerSessionTracker.commitSession), so each new session shows up in every learner's answer.
+   * The leader pings from the moment NEWLEADER is queued, but a learner drops (does not answer) a
+   * PING that arrives before UPTODATE: its sync loop has no case for it.
    */
   ping: 5,
   /** both ways: a client re-attaches a session at a learner, and the leader's verdict (zxid -1 both ways). */

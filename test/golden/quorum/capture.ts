@@ -115,15 +115,29 @@ class Recorder {
 
 // ---------------------------------------------------------------- members
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** Ports below Linux's ephemeral range, so no outgoing connection (ours or anyone's) takes them meanwhile. */
+const PORT_RANGE = { min: 20000, max: 32767 };
 
-async function allocatePorts(): Promise<Ports> {
+/**
+ * Picks the members' ports and holds each one open (a listening socket) until `release`: a port
+ * found free and let go at once could be handed to one of the proxies, or to anyone else.
+ */
+async function reservePorts(): Promise<{ ports: Ports; release: () => Promise<void> }> {
+  const held: net.Server[] = [];
+  const reserve = async (): Promise<number> => {
+    for (;;) {
+      const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min));
+      const server = net.createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (ok) {
+        held.push(server);
+        return port;
+      }
+    }
+  };
   const ports: Ports = {
     client: {} as Record<MemberId, number>,
     quorum: {} as Record<MemberId, number[]>,
@@ -131,15 +145,18 @@ async function allocatePorts(): Promise<Ports> {
   };
   for (const id of MEMBER_IDS) {
     const addresses = id === MULTI_ADDRESS_ID ? 2 : 1;
-    ports.client[id] = await freePort();
+    ports.client[id] = await reserve();
     ports.quorum[id] = [];
     ports.election[id] = [];
     for (let i = 0; i < addresses; i++) {
-      ports.quorum[id].push(await freePort());
-      ports.election[id].push(await freePort());
+      ports.quorum[id].push(await reserve());
+      ports.election[id].push(await reserve());
     }
   }
-  return ports;
+  const release = async (): Promise<void> => {
+    await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
+  };
+  return { ports, release };
 }
 
 function role(id: MemberId): string {
@@ -301,11 +318,38 @@ async function connect(port: number, resume?: RawClient): Promise<RawClient> {
 
 // ---------------------------------------------------------------- run
 
-async function main(): Promise<void> {
-  const outDir = path.resolve(process.argv[2] ?? 'test/golden/quorum');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-quorum-capture-'));
+interface Ensemble {
+  recorder: Recorder;
+  ports: Ports;
+  members: Map<MemberId, Member>;
+  memberInfo: MemberInfo[];
+}
+
+/** What the phases learn besides the bytes: the manifest's facts. */
+class Facts {
+  readonly workload = new Workload();
+  readonly sessions: Manifest['sessions'] = [];
+  readonly phases: Manifest['phases'] = [];
+
+  phase(name: string): void {
+    this.phases.push({ name, atMs: Date.now() });
+    console.log(`phase: ${name}`);
+  }
+
+  addSession(name: string, client: RawClient): void {
+    this.sessions.push({
+      name,
+      sessionId: client.sessionId.toString(),
+      timeoutMs: client.negotiatedTimeout,
+      passwd: client.passwd.toString('hex'),
+    });
+  }
+}
+
+/** The proxies and each member's files; the members' ports stay held until `release`. */
+async function setUp(work: string): Promise<Ensemble & { release: () => Promise<void> }> {
   const recorder = new Recorder();
-  const ports = await allocatePorts();
+  const { ports, release } = await reservePorts();
   const proxies = new Map<string, number>();
   for (const from of MEMBER_IDS) {
     for (const to of MEMBER_IDS) {
@@ -320,100 +364,131 @@ async function main(): Promise<void> {
     const member = new Member(id, path.join(work, `member${id}`), ports.client[id]);
     writeMemberFiles(member, zooCfg(id, member.dir, ports, proxies));
     members.set(id, member);
+    const proxyPorts = MEMBER_IDS.filter((k) => k !== id).map((k) => [
+      k,
+      { quorum: proxyPort(proxies, 'quorum', id, k), election: proxyPort(proxies, 'election', id, k) },
+    ]);
     memberInfo.push({
       id,
       observer: id === OBSERVER_ID,
       quorumPorts: ports.quorum[id],
       electionPorts: ports.election[id],
       multiAddress: id === MULTI_ADDRESS_ID,
-      proxyPorts: Object.fromEntries(
-        MEMBER_IDS.filter((k) => k !== id).map((k) => [
-          k,
-          { quorum: proxyPort(proxies, 'quorum', id, k), election: proxyPort(proxies, 'election', id, k) },
-        ]),
-      ),
+      proxyPorts: Object.fromEntries(proxyPorts) as MemberInfo['proxyPorts'],
     });
   }
-  const member = (id: MemberId): Member => members.get(id) as Member;
-  const workload = new Workload();
-  const sessions: Manifest['sessions'] = [];
-  const phases: Manifest['phases'] = [];
-  const phase = (name: string): void => {
-    phases.push({ name, atMs: Date.now() });
-    console.log(`phase: ${name}`);
-  };
+  return { recorder, ports, members, memberInfo, release };
+}
+
+async function runPhases(ens: Ensemble, facts: Facts): Promise<void> {
+  const member = (id: MemberId): Member => ens.members.get(id) as Member;
+  facts.phase('start members 1 and 2: election, then FOLLOWERINFO/LEADERINFO/ACKEPOCH/DIFF/NEWLEADER/UPTODATE');
+  member(1).start();
+  // Member 1 retries its connections with a doubling interval. Started just after a retry, 2
+  // connects to 1 first; had 1 connected to 2 first, 2 would drop that connection and connect
+  // back to 1's real port, past the proxy.
+  await member(1).waitForLog(/Notification time out: (6400|12800) ms/);
+  member(2).start();
+  const modes = [await member(1).waitServing(), await member(2).waitServing()];
+  if (modes[1] !== 'leader') throw new Error(`member 2 should lead (modes ${modes.join(', ')}); run again`);
+  facts.phase('start observer 4: OBSERVERINFO, INFORM');
+  member(4).start();
+  await member(4).waitServing();
+
+  facts.phase('session A at follower 1: REQUEST (createSession, writes, sync), PROPOSAL, ACK, COMMIT');
+  const a = await connect(ens.ports.client[1]);
+  facts.addSession('A', a);
+  await a.addAuth('digest', 'golden:secret');
+  for (const req of SESSION_A_REQUESTS) await facts.workload.run(a, 'A', 1, req);
+
+  facts.phase("session B at leader 2: proposals of the leader's own clients");
+  const b = await connect(ens.ports.client[2]);
+  facts.addSession('B', b);
+  await facts.workload.run(b, 'B', 2, { op: OpCode.create, path: '/golden/b', data: Buffer.from('from the leader'), acl: OPEN, flags: 0 });
+  await sleep(PING_WAIT_MS);
+
+  facts.phase('start member 3 (empty): SNAP with the serialized database, multi-address V2 initial messages');
+  member(3).start();
+  await member(3).waitServing();
+  await sleep(PING_WAIT_MS);
+
+  facts.phase('stop member 3, write, restart it: DIFF with PROPOSAL/COMMIT pairs');
+  await member(3).stop();
+  await facts.workload.run(b, 'B', 2, { op: OpCode.setData, path: '/golden/b', data: Buffer.from('while 3 was down'), version: -1 });
+  await facts.workload.run(b, 'B', 2, { op: OpCode.create, path: '/golden/c', data: Buffer.from('gamma'), acl: OPEN, flags: 0 });
+  member(3).start();
+  await member(3).waitServing();
+
+  facts.phase('session A re-attaches at follower 3: REVALIDATE, REQUEST, closeSession');
+  a.destroy();
+  const a2 = await connect(ens.ports.client[3], a);
+  if (a2.sessionId !== a.sessionId) throw new Error('session A was not re-attached');
+  await a2.addAuth('digest', 'golden:secret'); // auth belongs to the connection, not the session
+  await facts.workload.run(a2, 'A', 3, { op: OpCode.setData, path: '/golden/a', data: Buffer.from('delta'), version: -1 });
+  await sleep(PING_WAIT_MS);
+  await facts.workload.run(a2, 'A', 3, { op: OpCode.closeSession });
+  a2.destroy();
+  await facts.workload.run(b, 'B', 2, { op: OpCode.closeSession });
+  b.destroy();
+  await sleep(PING_WAIT_MS);
+}
+
+/** Session A's requests at follower 1: each kind of write a follower forwards, and a sync. */
+const SESSION_A_REQUESTS: Request[] = [
+  { op: OpCode.create, path: '/golden', data: Buffer.from('q'), acl: OPEN, flags: 0 },
+  { op: OpCode.create, path: '/golden/a', data: Buffer.from('alpha'), acl: CREATOR_ALL, flags: 0 },
+  { op: OpCode.setData, path: '/golden/a', data: Buffer.from('beta'), version: -1 },
+  { op: OpCode.create, path: '/golden/e', data: Buffer.from('ephemeral'), acl: OPEN, flags: 1 },
+  {
+    op: OpCode.multi,
+    ops: [
+      { op: OpCode.create, path: '/golden/m', data: null, acl: OPEN, flags: 0 },
+      { op: OpCode.setData, path: '/golden/m', data: Buffer.from('multi'), version: 0 },
+      { op: OpCode.delete, path: '/golden/m', version: -1 },
+    ],
+  },
+  { op: OpCode.sync, path: '/golden' },
+];
+
+async function main(): Promise<void> {
+  const outDir = path.resolve(process.argv[2] ?? 'test/golden/quorum');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-quorum-capture-'));
   try {
-    phase('start members 1 and 2: election, then FOLLOWERINFO/LEADERINFO/ACKEPOCH/DIFF/NEWLEADER/UPTODATE');
-    member(1).start();
-    // Member 1 retries its connections with a doubling interval. Started just after a retry, 2
-    // connects to 1 first; had 1 connected to 2 first, 2 would drop that connection and connect
-    // back to 1's real port, past the proxy.
-    await member(1).waitForLog(/Notification time out: (6400|12800) ms/);
-    member(2).start();
-    const modes = [await member(1).waitServing(), await member(2).waitServing()];
-    if (modes[1] !== 'leader') throw new Error(`member 2 should lead (modes ${modes.join(', ')}); run again`);
-    phase('start observer 4: OBSERVERINFO, INFORM');
-    member(4).start();
-    await member(4).waitServing();
-
-    phase('session A at follower 1: REQUEST (createSession, writes, sync), PROPOSAL, ACK, COMMIT');
-    const a = await connect(ports.client[1]);
-    sessions.push({ name: 'A', sessionId: a.sessionId.toString(), timeoutMs: a.negotiatedTimeout, passwd: a.passwd.toString('hex') });
-    await a.addAuth('digest', 'golden:secret');
-    const writesA: Request[] = [
-      { op: OpCode.create, path: '/golden', data: Buffer.from('q'), acl: OPEN, flags: 0 },
-      { op: OpCode.create, path: '/golden/a', data: Buffer.from('alpha'), acl: CREATOR_ALL, flags: 0 },
-      { op: OpCode.setData, path: '/golden/a', data: Buffer.from('beta'), version: -1 },
-      { op: OpCode.create, path: '/golden/e', data: Buffer.from('ephemeral'), acl: OPEN, flags: 1 },
-      {
-        op: OpCode.multi,
-        ops: [
-          { op: OpCode.create, path: '/golden/m', data: null, acl: OPEN, flags: 0 },
-          { op: OpCode.setData, path: '/golden/m', data: Buffer.from('multi'), version: 0 },
-          { op: OpCode.delete, path: '/golden/m', version: -1 },
-        ],
-      },
-      { op: OpCode.sync, path: '/golden' },
-    ];
-    for (const req of writesA) await workload.run(a, 'A', 1, req);
-
-    phase("session B at leader 2: proposals of the leader's own clients");
-    const b = await connect(ports.client[2]);
-    sessions.push({ name: 'B', sessionId: b.sessionId.toString(), timeoutMs: b.negotiatedTimeout, passwd: b.passwd.toString('hex') });
-    await workload.run(b, 'B', 2, { op: OpCode.create, path: '/golden/b', data: Buffer.from('from the leader'), acl: OPEN, flags: 0 });
-    await sleep(PING_WAIT_MS);
-
-    phase('start member 3 (empty): SNAP with the serialized database, multi-address V2 initial messages');
-    member(3).start();
-    await member(3).waitServing();
-    await sleep(PING_WAIT_MS);
-
-    phase('stop member 3, write, restart it: DIFF with PROPOSAL/COMMIT pairs');
-    await member(3).stop();
-    await workload.run(b, 'B', 2, { op: OpCode.setData, path: '/golden/b', data: Buffer.from('while 3 was down'), version: -1 });
-    await workload.run(b, 'B', 2, { op: OpCode.create, path: '/golden/c', data: Buffer.from('gamma'), acl: OPEN, flags: 0 });
-    member(3).start();
-    await member(3).waitServing();
-
-    phase('session A re-attaches at follower 3: REVALIDATE, REQUEST, closeSession');
-    a.destroy();
-    const a2 = await connect(ports.client[3], a);
-    if (a2.sessionId !== a.sessionId) throw new Error('session A was not re-attached');
-    await a2.addAuth('digest', 'golden:secret'); // auth belongs to the connection, not the session
-    await workload.run(a2, 'A', 3, { op: OpCode.setData, path: '/golden/a', data: Buffer.from('delta'), version: -1 });
-    await sleep(PING_WAIT_MS);
-    await workload.run(a2, 'A', 3, { op: OpCode.closeSession });
-    a2.destroy();
-    await workload.run(b, 'B', 2, { op: OpCode.closeSession });
-    b.destroy();
-    await sleep(PING_WAIT_MS);
+    const ens = await setUp(work);
+    const facts = new Facts();
+    await ens.release();
+    try {
+      await runPhases(ens, facts);
+    } catch (e) {
+      showLogTails(work);
+      throw e;
+    } finally {
+      facts.phase('stop');
+      for (const id of [4, 3, 1, 2] as const) await ens.members.get(id)?.stop();
+      await ens.recorder.close();
+    }
+    writeFixtures(outDir, work, ens.recorder, {
+      memberInfo: ens.memberInfo,
+      sessions: facts.sessions,
+      phases: facts.phases,
+      ops: facts.workload.ops,
+    });
   } finally {
-    phase('stop');
-    for (const id of [4, 3, 1, 2] as const) await member(id).stop();
-    await recorder.close();
+    fs.rmSync(work, { recursive: true, force: true });
   }
-  writeFixtures(outDir, work, recorder, { memberInfo, sessions, phases, ops: workload.ops });
-  fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** What went wrong is in the members' logs, which go with their temp dir. */
+function showLogTails(work: string): void {
+  for (const id of MEMBER_IDS) {
+    const log = path.join(work, `member${id}`, 'zookeeper.log');
+    if (!fs.existsSync(log)) continue;
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => / (WARN|ERROR) /.test(l));
+    console.error(`--- member ${id}: last warnings\n${lines.slice(-8).join('\n')}`);
+  }
 }
 
 function writeFixtures(
@@ -496,7 +571,10 @@ function loggedNotifications(logs: string[]): Manifest['notifications'] {
   return out;
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  // a failed phase can leave a client socket or a reserved port open: they must not keep us alive
+  .finally(() => process.exit());

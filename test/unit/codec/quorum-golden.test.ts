@@ -145,13 +145,24 @@ function expectedConfig(id: number): string {
   return [...lines, 'version=0'].join('\n');
 }
 
-/** A multi-address member's addresses come out of a hash set: compare them as a set. */
+/**
+ * A multi-address member's line, as a set: QuorumServer.toString takes its quorum and its election
+ * addresses from two hash sets, sorts each by host alone and pairs them by position, so with all
+ * addresses on one host a quorum port can come out beside another address's election port.
+ */
 function normalizeConfig(config: string): string {
   return config
     .split('\n')
     .map((line) => {
       const m = /^(server\.\d+=)(.*):(participant|observer)$/.exec(line);
-      return m === null ? line : `${m[1] ?? ''}${(m[2] ?? '').split('|').sort().join('|')}:${m[3] ?? ''}`;
+      if (m === null) return line;
+      const parts = (m[2] ?? '').split('|').map((a) => a.split(':'));
+      const column = (i: number): string =>
+        parts
+          .map((p) => `${p[0] ?? ''}:${p[i] ?? ''}`)
+          .sort()
+          .join(',');
+      return `${m[1] ?? ''}quorum ${column(1)} election ${column(2)} ${m[3] ?? ''}`;
     })
     .join('\n');
 }
@@ -205,8 +216,8 @@ describe('quorum golden bytes from ZooKeeper 3.8.0', () => {
   test('every stream splits into whole records that re-encode to their own bytes', () => {
     let records = 0;
     for (const s of streams()) records += s.records.length;
-    // the capture holds a few hundred records; an empty split would pass the loop above
-    assert.ok(records > 200, `${records} records`);
+    // the capture holds about 200 records; an empty split would pass the loop above
+    assert.ok(records >= 100, `${records} records`);
   });
 
   test('an election connection opens with the sid and election address(es) of the member that opened it', () => {
@@ -216,8 +227,9 @@ describe('quorum golden bytes from ZooKeeper 3.8.0', () => {
       const first = s.records[0];
       assert.equal(first?.kind, 'initialMessage', s.conn.name);
       const m = member(s.conn.from);
-      const addresses = m.electionPorts.map((port) => ({ host: '127.0.0.1', port }));
+      // a multi-address member's addresses come out of a hash set: compare them sorted
       const sortByPort = (a: { port: number }, b: { port: number }): number => a.port - b.port;
+      const addresses = m.electionPorts.map((port) => ({ host: '127.0.0.1', port })).sort(sortByPort);
       assert.ok(first.value.protocolVersion !== null);
       assert.deepEqual(
         { ...first.value, addresses: [...first.value.addresses].sort(sortByPort) },
@@ -362,10 +374,14 @@ describe('quorum golden bytes from ZooKeeper 3.8.0', () => {
     for (const f of quorumStreams('forward')) {
       const b = quorumStreams('backward').find((x) => x.conn === f.conn);
       assert.ok(b);
-      const asked = leaderMessages(b).flatMap((m) => (m.type === PacketType.ping ? [m.zxid] : []));
+      // the leader pings from NEWLEADER on; a learner drops a PING that comes before UPTODATE
+      const fromLeader = leaderMessages(b);
+      const upToDate = fromLeader.findIndex((m) => m.type === PacketType.upToDate);
+      assert.ok(upToDate > 0, f.conn.name);
+      const asked = fromLeader.slice(upToDate).flatMap((m) => (m.type === PacketType.ping ? [m.zxid] : []));
       const answers = learnerMessages(f).flatMap((m) => (m.type === PacketType.ping ? [m] : []));
       assert.ok(asked.length > 0, f.conn.name);
-      // the last ping may have been cut off by the members' shutdown
+      // the last ping may have found the learner stopping
       assert.ok(answers.length === asked.length || answers.length === asked.length - 1, f.conn.name);
       assert.deepEqual(
         answers.map((a) => a.zxid),
