@@ -22,7 +22,8 @@
  * the address bytes with a single `read`, not readFully: an initial message split across TCP
  * segments can be refused ("Read only N bytes"), so it should leave in one write.
  */
-import { ELECTION_ADDRESS_BYTES_MAX, NOTIFICATION_BYTES_MIN } from '../base/index.js';
+import { ELECTION_ADDRESS_BYTES_MAX, ELECTION_MESSAGE_BYTES_MAX, NOTIFICATION_BYTES_MIN } from '../base/index.js';
+import { FrameDecoder } from './frame.js';
 import { CodecError, JuteReader, type JuteWriter } from './jute.js';
 import { INCOMPLETE } from './measure.js';
 
@@ -125,6 +126,14 @@ export function parseElectionAddress(text: string): ElectionAddress {
 /** NetUtils.formatInetAddr: an IPv6 host goes in brackets. */
 export function formatElectionAddress(a: ElectionAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/**
+ * A decoder for the frames after the initial message. ZooKeeper's RecvWorker closes the
+ * connection on a length of 0 or less, or over PACKETMAXSIZE: FrameLengthError.
+ */
+export function electionFrameDecoder(maxMessageBytes = ELECTION_MESSAGE_BYTES_MAX): FrameDecoder {
+  return new FrameDecoder(maxMessageBytes, 1);
 }
 
 // ---------------------------------------------------------------- notifications

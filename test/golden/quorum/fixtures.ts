@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ELECTION_MESSAGE_BYTES_MAX } from '../../../src/base/index.js';
 import {
   INCOMPLETE,
   JuteReader,
   PacketType,
+  electionFrameDecoder,
   measureInitialMessage,
   measureQuorumPacket,
   readSnapTransfer,
@@ -117,37 +117,38 @@ export interface SplitStream {
  * The quorum port carries bare QuorumPackets, and the SNAP transfer right after a SNAP packet.
  */
 export function splitStream(port: 'election' | 'quorum', direction: Direction, bytes: Buffer): SplitStream {
+  if (port === 'election') return splitElectionStream(direction, bytes);
   const records: StreamRecord[] = [];
   let at = 0;
-  let next: RecordKind = port === 'quorum' ? 'quorumPacket' : direction === 'forward' ? 'initialMessage' : 'electionFrame';
+  let next: 'quorumPacket' | 'snapTransfer' = 'quorumPacket';
   while (at < bytes.length) {
-    const length = measureRecord(next, bytes, at);
+    const length = next === 'quorumPacket' ? measureQuorumPacket(bytes, at, bytes.length) : measureSnapTransfer(bytes, at);
     if (length === INCOMPLETE) return { records, complete: false };
     records.push({ kind: next, start: at, end: at + length });
-    if (next === 'initialMessage') next = 'electionFrame';
-    else if (next === 'snapTransfer') next = 'quorumPacket';
-    else if (next === 'quorumPacket' && bytes.readInt32BE(at) === PacketType.snap) next = 'snapTransfer';
+    next = next === 'quorumPacket' && bytes.readInt32BE(at) === PacketType.snap ? 'snapTransfer' : 'quorumPacket';
     at += length;
   }
   return { records, complete: true };
 }
 
-function measureRecord(kind: RecordKind, bytes: Buffer, at: number): number {
-  switch (kind) {
-    case 'initialMessage':
-      return measureInitialMessage(bytes, at, bytes.length);
-    case 'electionFrame': {
-      if (bytes.length - at < 4) return INCOMPLETE;
-      const length = bytes.readInt32BE(at);
-      if (length <= 0 || length > ELECTION_MESSAGE_BYTES_MAX) throw new Error(`election frame length ${length} at ${at}`);
-      return bytes.length - at < 4 + length ? INCOMPLETE : 4 + length;
-    }
-    case 'quorumPacket':
-      return measureQuorumPacket(bytes, at, bytes.length);
-    case 'snapTransfer': {
-      const r = new JuteReader(bytes, at);
-      readSnapTransfer(r);
-      return r.offset - at;
-    }
+function splitElectionStream(direction: Direction, bytes: Buffer): SplitStream {
+  const records: StreamRecord[] = [];
+  let at = 0;
+  if (direction === 'forward' && bytes.length > 0) {
+    const length = measureInitialMessage(bytes, 0, bytes.length);
+    if (length === INCOMPLETE) return { records, complete: false };
+    records.push({ kind: 'initialMessage', start: 0, end: length });
+    at = length;
   }
+  const frames = electionFrameDecoder();
+  frames.push(bytes.subarray(at));
+  while (frames.nextFrame()) records.push({ kind: 'electionFrame', start: at + frames.frameStart - 4, end: at + frames.frameEnd });
+  return { records, complete: frames.buffered === 0 };
+}
+
+/** The transfer has no length: it ends where a whole read of it ends. */
+function measureSnapTransfer(bytes: Buffer, at: number): number {
+  const r = new JuteReader(bytes, at);
+  readSnapTransfer(r);
+  return r.offset - at;
 }

@@ -4,9 +4,9 @@ import {
   CodecError,
   ELECTION_PROTOCOL_V1,
   ELECTION_PROTOCOL_V2,
-  FrameDecoder,
   FrameLengthError,
   INCOMPLETE,
+  electionFrameDecoder,
   JuteReader,
   JuteWriter,
   NO_VOTE_LONG,
@@ -202,8 +202,8 @@ describe('FastLeaderElection notification', () => {
     assert.throws(() => writeNotification(new JuteWriter(8), { ...n, config: null }), RangeError);
   });
 
-  test('framing: a FrameDecoder with a 1-byte minimum refuses the empty frame the election receiver refuses', () => {
-    const d = new FrameDecoder(ELECTION_MESSAGE_BYTES_MAX, 1);
+  test('framing: the election frame decoder refuses the empty frame and the over-long one the receiver refuses', () => {
+    const d = electionFrameDecoder();
     const body = currentForm();
     d.push(Buffer.concat([i32(body.length), body, i32(0)]));
     assert.deepEqual(d.next(), body);
@@ -211,7 +211,7 @@ describe('FastLeaderElection notification', () => {
       () => d.next(),
       (e: unknown) => e instanceof FrameLengthError && e.length === 0 && e.min === 1,
     );
-    const over = new FrameDecoder(ELECTION_MESSAGE_BYTES_MAX, 1);
+    const over = electionFrameDecoder();
     over.push(i32(ELECTION_MESSAGE_BYTES_MAX + 1));
     assert.throws(() => over.next(), FrameLengthError);
   });
