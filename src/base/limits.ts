@@ -32,3 +32,28 @@ export const FOUR_LETTER_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
 export const QUOTA_LOG_INTERVAL_MS = 15 * 60 * 1000;
 /** Distinct quota warnings whose repeats are being counted; past this the counts start over. */
 export const QUOTA_LOG_KEYS_MAX = 1024;
+
+// ---------------------------------------------------------------- quorum (election and ZAB ports)
+
+/**
+ * `zookeeper.jute.maxbuffer.extrasize`: how far a string or buffer read by a peer may exceed
+ * jute.maxbuffer (ZooKeeper's default is jute.maxbuffer itself, and never below 1024).
+ */
+export const JUTE_MAXBUFFER_EXTRASIZE_DEFAULT = JUTE_MAXBUFFER_DEFAULT;
+/**
+ * Largest string or buffer a peer accepts inside a quorum-port record or a SNAP stream:
+ * BinaryInputArchive refuses a length above jute.maxbuffer + extrasize (2 MiB - 2 by default).
+ */
+export const QUORUM_RECORD_BYTES_MAX = JUTE_MAXBUFFER_DEFAULT + JUTE_MAXBUFFER_EXTRASIZE_DEFAULT;
+/**
+ * Largest whole QuorumPacket we wait for. ZooKeeper bounds each buffer and string but not the
+ * authinfo vector's count; without a bound on the total, a bogus count would keep us buffering
+ * bytes that never complete a packet. Real packets are one data buffer plus a few auth ids.
+ */
+export const QUORUM_PACKET_BYTES_MAX = 2 * QUORUM_RECORD_BYTES_MAX;
+/** QuorumCnxManager.maxBuffer: longest address string in an election connection's initial message. */
+export const ELECTION_ADDRESS_BYTES_MAX = 2048;
+/** QuorumCnxManager.PACKETMAXSIZE: longest election message (the receiver closes the link past it). */
+export const ELECTION_MESSAGE_BYTES_MAX = 512 * 1024;
+/** Shortest notification FastLeaderElection decodes (the pre-3.4 form); shorter ones are dropped. */
+export const NOTIFICATION_BYTES_MIN = 28;

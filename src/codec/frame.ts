@@ -1,18 +1,21 @@
 import { int32At } from './jute.js';
 
 /**
- * Splits a client byte stream into frames: a 4-byte big-endian length, then that many bytes.
- * The very first 4 bytes of a connection may instead be a four-letter word ("ruok", "stat", ...).
+ * Splits a byte stream into frames: a 4-byte big-endian length, then that many bytes. On the
+ * client port the very first 4 bytes of a connection may instead be a four-letter word ("ruok",
+ * "stat", ...); on the election port the frames follow the connection's initial message
+ * (election.ts), and an empty frame is refused.
  */
 
-/** A frame whose length is negative or over jute.maxbuffer: ZooKeeper closes such a connection. */
+/** A frame whose length is out of range (over jute.maxbuffer, negative): ZooKeeper closes such a connection. */
 export class FrameLengthError extends Error {
   override readonly name = 'FrameLengthError';
   constructor(
     readonly length: number,
     readonly limit: number,
+    readonly min = 0,
   ) {
-    super(`frame length ${length} outside [0, ${limit}]`);
+    super(`frame length ${length} outside [${min}, ${limit}]`);
   }
 }
 
@@ -24,7 +27,10 @@ export class FrameDecoder {
   private rest: Buffer[] = [];
   private restBytes = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly minFrameBytes = 0,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.offset >= this.head.length && this.rest.length === 0) {
@@ -70,7 +76,7 @@ export class FrameDecoder {
     if (this.buffered < 4) return false;
     this.contiguous(4);
     const len = int32At(this.head, this.offset);
-    if (len < 0 || len > this.maxFrameBytes) throw new FrameLengthError(len, this.maxFrameBytes);
+    if (len < this.minFrameBytes || len > this.maxFrameBytes) throw new FrameLengthError(len, this.maxFrameBytes, this.minFrameBytes);
     if (this.buffered < 4 + len) return false;
     this.contiguous(4 + len);
     this.frameStart = this.offset + 4;

@@ -66,6 +66,23 @@ export class JuteReader {
     return hi * TWO_32 + lo;
   }
 
+  /**
+   * A long that must be exact as a number (|v| < 2^53): zxids, epochs and versions from a peer.
+   * readLong would round a larger value silently; here it is malformed input.
+   */
+  readSafeLong(): number {
+    const at = this.pos;
+    const v = this.readLong();
+    if (!Number.isSafeInteger(v)) throw new CodecError(`long at offset ${at} is outside the exact number range`);
+    return v;
+  }
+
+  /** The next int, without consuming it (a length to check before reading what it counts). */
+  peekInt(): number {
+    this.need(4);
+    return int32At(this.buf, this.pos);
+  }
+
   /** A long as a bigint: for session ids and ephemeralOwner, which use all 64 bits. */
   readBigLong(): bigint {
     this.need(8);

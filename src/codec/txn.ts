@@ -154,3 +154,58 @@ export function readTxn(type: number, r: JuteReader): Txn {
       throw new CodecError(`unknown txn type ${type}`);
   }
 }
+
+// ---------------------------------------------------------------- txn entries (proposals)
+
+/** A reconfig's txn: a SetDataTxn of the new config text on /zookeeper/config (Txn leaves it out: only a quorum makes one). */
+export interface ReconfigTxn {
+  type: typeof OpCode.reconfig;
+  path: string;
+  data: Buffer | null;
+  version: number;
+}
+
+/** TxnDigest: the data tree's digest after the txn (3.6+, `zookeeper.digest.enabled`, on by default). */
+export interface TxnDigest {
+  version: number;
+  treeDigest: bigint;
+}
+const TXN_DIGEST_BYTES = 12;
+
+/**
+ * A txn as a PROPOSAL or INFORM carries it (Util.marshallTxnEntry, read by
+ * SerializeUtils.deserializeTxn): TxnHeader, the txn record of the header's type, then the
+ * TxnDigest when the leader keeps digests. The txn log holds the same entry.
+ */
+export interface TxnEntry {
+  header: TxnHeader;
+  txn: Txn | ReconfigTxn;
+  digest: TxnDigest | null;
+}
+
+/**
+ * Decodes a txn entry filling the reader to its end. Two readings are narrower than ZooKeeper's:
+ * an entry whose txn is cut short is an error (ZooKeeper re-reads a short create as the 3.2
+ * CreateTxnV0, which no 3.8 leader sends), and so is anything after the txn but a whole digest
+ * (ZooKeeper drops a partial digest and ignores what follows it). A closeSession txn is read as
+ * the 3.6+ CloseSessionTxn, which needs `zookeeper.closeSessionTxn.enabled` (the default) on the
+ * leader: without it the leader sends none, and the digest would be misread as its path list.
+ */
+export function readTxnEntry(r: JuteReader): TxnEntry {
+  const header = readTxnHeader(r);
+  const txn = header.type === OpCode.reconfig ? readReconfigTxn(r) : readTxn(header.type, r);
+  if (r.remaining === 0) return { header, txn, digest: null };
+  if (r.remaining !== TXN_DIGEST_BYTES) throw new CodecError(`${r.remaining} bytes after the txn, not a TxnDigest`);
+  return { header, txn, digest: { version: r.readInt(), treeDigest: r.readBigLong() } };
+}
+
+export function writeTxnEntry(w: JuteWriter, e: TxnEntry): void {
+  writeTxnHeader(w, e.header);
+  if (e.txn.type === OpCode.reconfig) w.writeString(e.txn.path).writeBuffer(e.txn.data).writeInt(e.txn.version);
+  else writeTxn(w, e.txn);
+  if (e.digest !== null) w.writeInt(e.digest.version).writeBigLong(e.digest.treeDigest);
+}
+
+function readReconfigTxn(r: JuteReader): ReconfigTxn {
+  return { type: OpCode.reconfig, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
+}

@@ -308,3 +308,24 @@ describe('JuteReader', () => {
     });
   });
 });
+
+describe('JuteReader for peer input', () => {
+  test('readSafeLong takes every exact long and refuses one a number would round', () => {
+    for (const v of [0, -1, 2 ** 53 - 1, -(2 ** 53 - 1), 0x100000005]) {
+      assert.equal(new JuteReader(Buffer.from(new JuteWriter().writeLong(v).toBuffer())).readSafeLong(), v);
+    }
+    assertCodecError(() => reader('0020000000000000').readSafeLong(), /exact/); // 2^53
+    assertCodecError(() => reader('8000000000000000').readSafeLong(), /exact/);
+    assertCodecError(() => reader('00000000000000').readSafeLong(), /truncated/);
+  });
+
+  test('peekInt reads the next int without consuming it', () => {
+    const r = reader('0000000700000008');
+    assert.equal(r.peekInt(), 7);
+    assert.equal(r.readInt(), 7);
+    assert.equal(r.peekInt(), 8);
+    assert.equal(r.offset, 4);
+    r.readInt();
+    assertCodecError(() => r.peekInt(), /truncated/);
+  });
+});
