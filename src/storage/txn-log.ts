@@ -166,9 +166,12 @@ export class TxnLog {
   /**
    * ZAB's TRUNC: cuts every txn above `zxid` from the log files, durably, crash-safe (see
    * log-truncate.ts); false if none was above it. The log must be idle (drain it first); the
-   * next append starts a new file. Snapshots are not touched: none may be above `zxid` (as in
-   * ZooKeeper, whose TRUNC target is always at or above what any of its snapshots hold). A
-   * disk failure is fatal, as for a write.
+   * next append starts a new file. A disk failure is fatal, as for a write.
+   *
+   * Snapshots are not touched, as in ZooKeeper: none may hold a txn above `zxid`. ZooKeeper
+   * keeps that by writing no snapshot on a follower between start-up (whose replay may hold
+   * txns never committed) and its sync with the leader; only a leader snapshots as it starts
+   * (ZooKeeperServer.loadData), as a standalone server does.
    */
   async truncate(zxid: number): Promise<boolean> {
     assert(this.idle && !this.truncating, 'txn log: truncate needs an idle log (drain it first)');
@@ -200,7 +203,7 @@ export class TxnLog {
 
   /** Resolves once everything queued so far is durable. */
   async drain(): Promise<void> {
-    while (this.inFlight > 0 || !this.filling.empty) {
+    while (!this.idle) {
       if (this.failure !== null) throw this.failure;
       await new Promise((resolve) => setImmediate(resolve));
     }
