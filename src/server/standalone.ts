@@ -55,11 +55,12 @@ export class StandaloneServer {
     const snapDir = path.join(path.resolve(config.dataDir), 'version-2');
     const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
     const compression = config.snapshotCompressionMethod;
+    const maxEntryBytes = config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES;
     const recovered = await recover(nodeFileSystem, {
       snapDir,
       logDir,
       extendedTypesEnabled: config.extendedTypesEnabled,
-      maxEntryBytes: config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES,
+      maxEntryBytes,
       compression,
       warn: (msg, details) => this.log.warn(details, msg),
     });
@@ -77,6 +78,8 @@ export class StandaloneServer {
       random: (n) => Math.floor(Math.random() * n),
       onFatal: (e) => this.onFatal(e),
       info: (msg, details) => this.log.info(details, msg),
+      lastZxid: recovered.tree.lastProcessedZxid,
+      maxEntryBytes,
     });
     const core = new ZkServer(
       {

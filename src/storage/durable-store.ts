@@ -3,11 +3,10 @@
  * once fsynced; every ~snapCount txns the log rolls and a snapshot is written in the background
  * (the tree is serialized at one zxid between two applies, then written without blocking).
  */
-import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
 import { writeSnapshot, type SnapshotCompression } from './snapshots.js';
-import { TxnLog, type OnDurable } from './txn-log.js';
+import { TxnLog, type OnDurable, type TxnLogEntry } from './txn-log.js';
 
 export interface DurableStoreOptions {
   snapDir: string;
@@ -20,6 +19,10 @@ export interface DurableStoreOptions {
   random: (n: number) => number;
   onFatal: (e: StorageError) => void;
   info: (msg: string, details: object) => void;
+  /** The recovered state's zxid: logged zxids must be above it (default 0). */
+  lastZxid?: number;
+  /** The largest entry length read back as a record (jute.maxbuffer + TXN_ENTRY_EXTRA_BYTES). */
+  maxEntryBytes?: number;
 }
 
 export class DurableStore {
@@ -35,7 +38,8 @@ export class DurableStore {
     private readonly fs: FileSystem,
     private readonly o: DurableStoreOptions,
   ) {
-    this.log = new TxnLog(fs, o.logDir, { preAllocBytes: o.preAllocBytes, forceSync: o.forceSync }, o.onFatal);
+    const { preAllocBytes, forceSync, lastZxid, maxEntryBytes } = o;
+    this.log = new TxnLog(fs, o.logDir, { preAllocBytes, forceSync, lastZxid, maxEntryBytes }, o.onFatal);
     this.snapAt = this.nextSnapPoint();
   }
 
@@ -51,8 +55,8 @@ export class DurableStore {
   }
 
   /** TxnSink: durable first, then the caller applies. */
-  append(prepared: Prepared, done: OnDurable): void {
-    this.log.append(prepared.header, prepared.txn, done);
+  append(entry: TxnLogEntry, done: OnDurable): void {
+    this.log.append(entry.header, entry.txn, done);
     if (++this.sinceSnapshot >= this.snapAt) {
       this.sinceSnapshot = 0;
       this.snapAt = this.nextSnapPoint();

@@ -58,16 +58,25 @@ export function logFileHeader(dbid = 0): Buffer {
 }
 
 /**
+ * A txn's body as the log takes it: typed (as prep makes it), or already encoded (as a
+ * PROPOSAL carries it: the txn record, and any TxnDigest after it, which the log keeps).
+ */
+export type TxnBody = Txn | Uint8Array;
+
+/**
  * Appends one log record to `w`: checksum, length, entry, end-of-record marker. The log
  * encodes a whole group commit into one writer this way, with no buffer per record.
  */
-export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: Txn): void {
+export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: TxnBody): void {
   const at = w.reserveInt(); // the checksum is a long: its high int stays 0
   w.reserveInt();
   const lengthAt = w.reserveInt();
   const start = w.length;
   writeTxnHeader(w, header);
-  writeTxn(w, txn);
+  if (txn instanceof Uint8Array) {
+    const bodyAt = w.reserve(txn.length); // first: reserving may move the writer to a new buffer
+    w.view().set(txn, bodyAt);
+  } else writeTxn(w, txn);
   const end = w.length;
   w.patchInt(at, 0);
   w.patchUint(at + 4, adler32(w.view(), start, end));
@@ -76,7 +85,7 @@ export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: Txn): voi
 }
 
 /** One log record as its own buffer. */
-export function encodeTxnRecord(header: TxnHeader, txn: Txn): Buffer {
+export function encodeTxnRecord(header: TxnHeader, txn: TxnBody): Buffer {
   const w = new JuteWriter(160);
   appendTxnRecord(w, header, txn);
   return Buffer.from(w.toBuffer());
@@ -104,8 +113,40 @@ export interface ParsedLog {
   damage: LogDamage | null;
 }
 
-function onlyZerosFrom(buf: Buffer, offset: number): boolean {
-  for (let i = offset; i < buf.length; i++) if (buf[i] !== 0) return false;
+/** checkLogRecord: zeros (preallocated space) where the next record would start. */
+export const END_OF_RECORDS = -1;
+/** checkLogRecord: the bytes end inside the record (a reader with more to read reads on). */
+export const RECORD_CUT_SHORT = -2;
+
+/**
+ * What starts at `pos` of a txn log's bytes (`end`: how many there are): a whole record, with
+ * its checksum and end-of-record marker checked (its entry's length), END_OF_RECORDS,
+ * RECORD_CUT_SHORT, or a string saying why the bytes there are no record.
+ */
+export function checkLogRecord(buf: Buffer, pos: number, end: number, maxEntryBytes: number): number | string {
+  if (pos + 12 > end) return onlyZeros(buf, pos, end) ? END_OF_RECORDS : RECORD_CUT_SHORT;
+  const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;
+  const len = buf.readInt32BE(pos + 8);
+  if (len === 0 && crc === 0) return END_OF_RECORDS;
+  if (len < 0 || len > maxEntryBytes) return `record length ${len} out of range`;
+  if (pos + 12 + len + 1 > end) return RECORD_CUT_SHORT;
+  if (adler32(buf, pos + 12, pos + 12 + len) !== crc) return 'checksum mismatch';
+  if (buf[pos + 12 + len] !== 0x42) return 'missing end-of-record marker';
+  return len;
+}
+
+/**
+ * The txn of a log entry (TxnHeader + txn [+ TxnDigest, ignored]) at buf[from, to); CodecError
+ * if it does not decode. Data fields are views of `buf`.
+ */
+export function decodeTxnEntry(buf: Buffer, from: number, to: number): { header: TxnHeader; txn: Txn } {
+  const r = new JuteReader(buf, from, to);
+  const header = readTxnHeader(r);
+  return { header, txn: readTxn(header.type === OpCode.error ? OpCode.error : header.type, r) };
+}
+
+function onlyZeros(buf: Buffer, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (buf[i] !== 0) return false;
   return true;
 }
 
@@ -124,18 +165,14 @@ export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
     // (unacknowledged) write. One with valid records after it is corruption.
     damage: { offset: pos, reason, tornTail: !hasLaterRecord(buf, pos) },
   });
-  while (pos + 12 <= buf.length) {
-    const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;
-    const len = buf.readInt32BE(pos + 8);
-    if (len === 0 && crc === 0) return { records, end: pos, damage: null }; // preallocated zeros: end of log
-    if (len < 0 || len > maxEntryBytes) return damaged(`record length ${len} out of range`);
-    if (pos + 12 + len + 1 > buf.length) return damaged('record runs past the end of the file');
-    if (adler32(buf, pos + 12, pos + 12 + len) !== crc) return damaged('checksum mismatch');
-    if (buf[pos + 12 + len] !== 0x42) return damaged('missing end-of-record marker');
+  for (;;) {
+    const len = checkLogRecord(buf, pos, buf.length, maxEntryBytes);
+    if (len === END_OF_RECORDS) return { records, end: pos, damage: null };
+    if (len === RECORD_CUT_SHORT)
+      return damaged(pos + 12 > buf.length ? 'truncated record header' : 'record runs past the end of the file');
+    if (typeof len === 'string') return damaged(len);
     try {
-      const r = new JuteReader(buf, pos + 12, pos + 12 + len);
-      const header = readTxnHeader(r);
-      const txn = readTxn(header.type === OpCode.error ? OpCode.error : header.type, r);
+      const { header, txn } = decodeTxnEntry(buf, pos + 12, pos + 12 + len);
       records.push({ header, txn, offset: pos });
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
@@ -143,8 +180,6 @@ export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
     }
     pos += 12 + len + 1;
   }
-  if (pos < buf.length && !onlyZerosFrom(buf, pos)) return damaged('truncated record header');
-  return { records, end: pos, damage: null };
 }
 
 /** A crude scan for a well-formed record after `from`: tells corruption from a torn tail. */

@@ -9,6 +9,7 @@ import { OpCode } from '../codec/index.js';
 import { DataTree, type TreeChange } from '../tree/index.js';
 import { LOG_HEADER_BYTES, parseLogFile, parseSnapshot, SnapshotError } from './format.js';
 import type { FileSystem } from './file-system.js';
+import { finishInterruptedTruncation } from './log-truncate.js';
 import { listDataFiles, logsFrom, readSnapshotBytes, writeSnapshot, type SnapshotCompression } from './snapshots.js';
 
 export class CorruptDataError extends Error {
@@ -35,6 +36,9 @@ export interface Recovered {
 export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recovered> {
   await fs.mkdirp(o.snapDir);
   await fs.mkdirp(o.logDir);
+  for (const zxid of await finishInterruptedTruncation(fs, o.logDir, o.maxEntryBytes)) {
+    o.warn('finished a txn log truncation a crash interrupted', { logDir: o.logDir, zxid: `0x${zxid.toString(16)}` });
+  }
   const { snapshots, logs } = await listDataFiles(fs, o.snapDir, o.logDir);
   if (snapshots.length === 0) {
     if (logs.length > 0) {

@@ -324,6 +324,8 @@ class Run {
       random: (n) => this.rng.int(n),
       onFatal: (e) => fatal.push(e),
       info: () => undefined,
+      lastZxid: recovered.tree.lastProcessedZxid,
+      maxEntryBytes: MAX_ENTRY_BYTES,
     });
     const sink: TxnSink = {
       append: (prepared, done) => {
