@@ -32,3 +32,8 @@ export const FOUR_LETTER_OUTPUT_BYTES_MAX = 64 * 1024 * 1024;
 export const QUOTA_LOG_INTERVAL_MS = 15 * 60 * 1000;
 /** Distinct quota warnings whose repeats are being counted; past this the counts start over. */
 export const QUOTA_LOG_KEYS_MAX = 1024;
+/**
+ * Longest stretch a snapshot's serialization (or compression) holds the event loop before it
+ * lets requests and applies run: its slices take about this long, with the server's work between.
+ */
+export const SNAPSHOT_SLICE_MS = 2;

@@ -15,3 +15,4 @@ export function sha1Base64(text: string): string {
   return createHash('sha1').update(text, 'utf8').digest('base64');
 }
 export { collectGarbage } from './collect-garbage.js';
+export { EventLoopPacer } from './slice-pacer.js';

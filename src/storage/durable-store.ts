@@ -1,12 +1,14 @@
 /**
  * The durable txn pipeline of a server: txns go to the log (group commit) and are applied only
- * once fsynced; every ~snapCount txns the log rolls and a snapshot is written in the background
- * (the tree is serialized at one zxid between two applies, then written without blocking).
+ * once fsynced; every ~snapCount txns the log rolls and a fuzzy snapshot is taken: it is named
+ * by the last zxid applied when it begins and written in slices (snapshot-serializer.ts) while
+ * txns go on being applied, so request handling never waits for more than one slice.
  */
 import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
-import { writeSnapshot, type SnapshotCompression } from './snapshots.js';
+import { writeSnapshotImage, type SnapshotCompression } from './snapshots.js';
+import { runSerializer, SnapshotSerializer, type SlicePacer } from './snapshot-serializer.js';
 import { TxnLog, type OnDurable } from './txn-log.js';
 
 export interface DurableStoreOptions {
@@ -18,6 +20,8 @@ export interface DurableStoreOptions {
   compression: SnapshotCompression;
   /** Random integer in [0, n): randomises the snapshot point as ZooKeeper does. */
   random: (n: number) => number;
+  /** A pacer for each snapshot: how its slices share the event loop with request handling. */
+  pacer: () => SlicePacer;
   onFatal: (e: StorageError) => void;
   info: (msg: string, details: object) => void;
 }
@@ -61,7 +65,10 @@ export class DurableStore {
     }
   }
 
-  /** Called after each apply: the moment a due snapshot is taken (the tree is consistent). */
+  /**
+   * Called after each apply: a due snapshot begins here, between two applies, so its zxid is
+   * a whole txn (a multi included) and its sessions are those of that moment.
+   */
   applied(zxid: number): void {
     if (!this.snapshotDue || this.tree === null) return;
     this.snapshotDue = false;
@@ -69,20 +76,22 @@ export class DurableStore {
       this.o.info('a snapshot is still being written; skipping this one', { zxid });
       return;
     }
-    this.snapshotting = this.snapshot(zxid).finally(() => {
+    const serializer = new SnapshotSerializer(this.tree, this.sessions());
+    this.snapshotting = this.snapshot(serializer).finally(() => {
       this.snapshotting = null;
     });
   }
 
-  private async snapshot(zxid: number): Promise<void> {
-    const tree = this.tree;
-    if (tree === null) return;
+  private async snapshot(serializer: SnapshotSerializer): Promise<void> {
+    const pacer = this.o.pacer();
     try {
-      const name = await writeSnapshot(this.fs, this.o.snapDir, tree, new Map(this.sessions()), zxid, this.o.compression);
-      this.o.info('snapshot written', { file: name });
+      const image = await runSerializer(serializer, pacer);
+      const name = await writeSnapshotImage(this.fs, this.o.snapDir, image, this.o.compression, pacer);
+      const fuzzy = { zxid: image.zxid, walkEndZxid: image.walkEndZxid };
+      this.o.info('snapshot written', { file: name, znodes: image.nodes, bytes: image.bytes, ...fuzzy, ...pacer.report?.() });
     } catch (e) {
       // A snapshot that fails is not fatal by itself: the log still holds every txn.
-      this.o.info('snapshot failed', { zxid, reason: (e as Error).message });
+      this.o.info('snapshot failed', { zxid: serializer.zxid, reason: (e as Error).message });
     }
   }
 

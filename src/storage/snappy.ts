@@ -122,18 +122,50 @@ function uncompressBlock(src: Buffer): Buffer {
 }
 
 export function snappyJavaCompress(raw: Buffer): Buffer {
+  return Buffer.concat([...snappyJavaCompressChunks([raw])]);
+}
+
+/**
+ * The snappy-java stream of the concatenation of `chunks`, one part per 32 KiB block (the
+ * stream header first): a caller that writes a large snapshot can pause between blocks. The
+ * blocks are cut at the same offsets whatever the chunks are.
+ */
+export function* snappyJavaCompressChunks(chunks: Iterable<Buffer>): Generator<Buffer, void, undefined> {
   const header = Buffer.alloc(16);
   MAGIC.copy(header, 0);
   header.writeInt32BE(1, 8);
   header.writeInt32BE(1, 12);
-  const parts: Buffer[] = [header];
-  for (let at = 0; at < raw.length; at += BLOCK_BYTES) {
-    const block = compressBlock(raw.subarray(at, Math.min(raw.length, at + BLOCK_BYTES)));
-    const len = Buffer.alloc(4);
-    len.writeInt32BE(block.length, 0);
-    parts.push(len, block);
+  yield header;
+  const pending = Buffer.allocUnsafe(BLOCK_BYTES);
+  let filled = 0;
+  for (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      if (filled === 0 && chunk.length - at >= BLOCK_BYTES) {
+        yield framedBlock(chunk.subarray(at, at + BLOCK_BYTES));
+        at += BLOCK_BYTES;
+        continue;
+      }
+      const n = Math.min(BLOCK_BYTES - filled, chunk.length - at);
+      chunk.copy(pending, filled, at, at + n);
+      filled += n;
+      at += n;
+      if (filled === BLOCK_BYTES) {
+        yield framedBlock(pending);
+        filled = 0;
+      }
+    }
   }
-  return Buffer.concat(parts);
+  if (filled > 0) yield framedBlock(pending.subarray(0, filled));
+}
+
+/** One block as the stream holds it: its compressed length, then the compressed bytes. */
+function framedBlock(src: Buffer): Buffer {
+  const block = compressBlock(src);
+  const framed = Buffer.allocUnsafe(4 + block.length);
+  framed.writeInt32BE(block.length, 0);
+  block.copy(framed, 4);
+  return framed;
 }
 
 export function snappyJavaUncompress(buf: Buffer): Buffer {

@@ -2,13 +2,20 @@
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DataTree } from '../tree/index.js';
-import { encodeSnapshot, snapshotFileName, zxidOfFileName } from './format.js';
-import { snappyJavaCompress, snappyJavaUncompress } from './snappy.js';
+import { snapshotFileName, zxidOfFileName } from './format.js';
+import { SnapshotSerializer, UNSLICED, type SlicePacer, type SnapshotImage } from './snapshot-serializer.js';
+import { snappyJavaCompressChunks, snappyJavaUncompress } from './snappy.js';
 import type { FileSystem } from './file-system.js';
 
 export type SnapshotCompression = '' | 'gz' | 'snappy';
 
-/** Writes snapshot.<zxid> atomically (temp file, fsync, rename, directory fsync). Returns its name. */
+/** Bytes of snapshot compressed per gzip member: about a millisecond of deflate. */
+const GZIP_MEMBER_BYTES = 64 * 1024;
+
+/**
+ * Writes the tree as snapshot.<zxid> at once (the tree must not change meanwhile: start-up,
+ * a fresh dataDir). Returns the file's name.
+ */
 export async function writeSnapshot(
   fs: FileSystem,
   dir: string,
@@ -17,13 +24,34 @@ export async function writeSnapshot(
   zxid: number,
   compression: SnapshotCompression,
 ): Promise<string> {
-  const raw = encodeSnapshot(tree, sessions);
-  const bytes = compression === 'gz' ? gzipSync(raw) : compression === 'snappy' ? snappyJavaCompress(raw) : raw;
-  const name = snapshotFileName(zxid, compression);
-  const temp = path.join(dir, `.${name}.tmp`);
+  const serializer = new SnapshotSerializer(tree, sessions);
+  serializer.step(() => false);
+  return writeSnapshotImage(fs, dir, { ...serializer.result(), zxid }, compression);
+}
+
+/**
+ * Writes a serialized snapshot as snapshot.<zxid>[.gz|.snappy], atomically: a temp file
+ * (".snapshot.<zxid>.tmp", which no reader takes for a snapshot), fsync, rename, directory
+ * fsync. A crash before the rename leaves only the temp file, which recovery removes.
+ * Compression runs in slices as `pacer` allows. Returns the file's name.
+ */
+export async function writeSnapshotImage(
+  fs: FileSystem,
+  dir: string,
+  image: SnapshotImage,
+  compression: SnapshotCompression,
+  pacer: SlicePacer = UNSLICED,
+): Promise<string> {
+  const parts = compression === '' ? image.chunks : await compressInSlices(image.chunks, compression, pacer);
+  const name = snapshotFileName(image.zxid, compression);
+  const temp = path.join(dir, tempSnapshotName(name));
   const handle = await fs.create(temp);
   try {
-    await handle.write(bytes, 0);
+    let position = 0;
+    for (const part of parts) {
+      await handle.write(part, position);
+      position += part.length;
+    }
     await handle.sync();
   } finally {
     await handle.close();
@@ -31,6 +59,42 @@ export async function writeSnapshot(
   await fs.rename(temp, path.join(dir, name));
   await fs.syncDir(dir);
   return name;
+}
+
+/** The name a snapshot file has while it is being written. */
+function tempSnapshotName(name: string): string {
+  return `.${name}.tmp`;
+}
+
+/** Whether `name` is a snapshot left half-written (by a crash, or a failed write). */
+export function isTempSnapshotName(name: string): boolean {
+  return /^\.snapshot\.[0-9a-fA-F]+(\.(gz|snappy))?\.tmp$/.test(name);
+}
+
+/**
+ * Compresses the chunks, pausing between blocks as `pacer` allows. gzip: one member per
+ * GZIP_MEMBER_BYTES of input (a gzip file may hold several; java.util.zip.GZIPInputStream,
+ * which ZooKeeper reads snapshots with, and zlib read them as one stream), so that no single
+ * deflate call holds the thread for long.
+ */
+async function compressInSlices(chunks: readonly Buffer[], compression: 'gz' | 'snappy', pacer: SlicePacer): Promise<Buffer[]> {
+  const parts: Buffer[] = [];
+  const pieces = compression === 'gz' ? gzipMembers(chunks) : snappyJavaCompressChunks(chunks);
+  await pacer.nextSlice();
+  for (const piece of pieces) {
+    parts.push(piece);
+    if (pacer.sliceDone()) await pacer.nextSlice();
+  }
+  pacer.finished();
+  return parts;
+}
+
+function* gzipMembers(chunks: readonly Buffer[]): Generator<Buffer, void, undefined> {
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += GZIP_MEMBER_BYTES) {
+      yield gzipSync(chunk.subarray(at, Math.min(chunk.length, at + GZIP_MEMBER_BYTES)));
+    }
+  }
 }
 
 /** The raw (decompressed) bytes of a snapshot file. */
