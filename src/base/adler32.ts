@@ -29,21 +29,3 @@ export function adler32(buf: Uint8Array, start = 0, end = buf.length, seed = 1):
   }
   return ((b << 16) | a) >>> 0;
 }
-
-/**
- * The Adler-32 of `a || b` from the checksums of `a` and `b` and the length of `b`: a snapshot
- * writes its ACL table before its nodes but knows the table only once every node is written,
- * so the nodes' checksum is taken as they are written and joined to the head's at the end.
- * With A = 1 + the byte sum and B = the sum of the A's: A(ab) = A(a) + A(b) - 1 and
- * B(ab) = B(a) + B(b) + len(b) * (A(a) - 1), all modulo 65521.
- */
-export function adler32Combine(adlerA: number, adlerB: number, lengthB: number): number {
-  const aA = adlerA & 0xffff;
-  const bA = (adlerA >>> 16) & 0xffff;
-  const aB = adlerB & 0xffff;
-  const bB = (adlerB >>> 16) & 0xffff;
-  const n = lengthB % MOD;
-  const a = (aA + aB + MOD - 1) % MOD;
-  const b = (bA + bB + ((n * ((aA + MOD - 1) % MOD)) % MOD)) % MOD;
-  return ((b << 16) | a) >>> 0;
-}

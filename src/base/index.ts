@@ -19,5 +19,5 @@ export {
   type ReaperCandidate,
   type ReaperSetSize,
 } from './java-hash-order.js';
-export { adler32, adler32Combine } from './adler32.js';
+export { adler32 } from './adler32.js';
 export { ReleasingMap } from './releasing-map.js';

@@ -29,10 +29,16 @@ export class EventLoopPacer implements SlicePacer {
 
   readonly sliceDone = (): boolean => performance.now() - this.sliceStart >= this.sliceMs;
 
-  finished(): void {
-    this.endSlice();
+  endSlice(): void {
+    if (!this.inSlice) return;
+    this.inSlice = false;
+    const ms = performance.now() - this.sliceStart;
+    this.slices++;
+    this.busyMs += ms;
+    if (ms > this.longestSliceMs) this.longestSliceMs = ms;
   }
 
+  /** Slices run, the longest, their total, and the job's time from start to now (ms). */
   report(): object {
     const round = (ms: number): number => Math.round(ms * 100) / 100;
     return {
@@ -41,14 +47,5 @@ export class EventLoopPacer implements SlicePacer {
       busyMs: round(this.busyMs),
       elapsedMs: round(performance.now() - this.startedAt),
     };
-  }
-
-  private endSlice(): void {
-    if (!this.inSlice) return;
-    this.inSlice = false;
-    const ms = performance.now() - this.sliceStart;
-    this.slices++;
-    this.busyMs += ms;
-    if (ms > this.longestSliceMs) this.longestSliceMs = ms;
   }
 }

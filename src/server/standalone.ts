@@ -105,7 +105,7 @@ export class StandaloneServer {
     // recovered state (as ZooKeeper does) so the next start need not replay them again.
     store.log.roll();
     if (recovered.replayedTxns > 0) {
-      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, compression);
+      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), compression);
     }
     // Give back what loading took beyond the tree itself before serving (see collectGarbage).
     collectGarbage();

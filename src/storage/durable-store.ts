@@ -7,8 +7,8 @@
 import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
-import { writeSnapshotImage, type SnapshotCompression } from './snapshots.js';
-import { runSerializer, SnapshotSerializer, type SlicePacer } from './snapshot-serializer.js';
+import { SnapshotFileWriter, type SnapshotCompression } from './snapshots.js';
+import type { SlicePacer } from './snapshot-serializer.js';
 import { TxnLog, type OnDurable } from './txn-log.js';
 
 export interface DurableStoreOptions {
@@ -76,22 +76,20 @@ export class DurableStore {
       this.o.info('a snapshot is still being written; skipping this one', { zxid });
       return;
     }
-    const serializer = new SnapshotSerializer(this.tree, this.sessions());
-    this.snapshotting = this.snapshot(serializer).finally(() => {
+    const writer = new SnapshotFileWriter(this.fs, this.o.snapDir, this.tree, this.sessions(), this.o.compression);
+    this.snapshotting = this.snapshot(writer).finally(() => {
       this.snapshotting = null;
     });
   }
 
-  private async snapshot(serializer: SnapshotSerializer): Promise<void> {
+  private async snapshot(writer: SnapshotFileWriter): Promise<void> {
     const pacer = this.o.pacer();
     try {
-      const image = await runSerializer(serializer, pacer);
-      const name = await writeSnapshotImage(this.fs, this.o.snapDir, image, this.o.compression, pacer);
-      const fuzzy = { zxid: image.zxid, walkEndZxid: image.walkEndZxid };
-      this.o.info('snapshot written', { file: name, znodes: image.nodes, bytes: image.bytes, ...fuzzy, ...pacer.report?.() });
+      const { name, zxid, walkEndZxid, nodes, bytes } = await writer.run(pacer);
+      this.o.info('snapshot written', { file: name, zxid, walkEndZxid, znodes: nodes, bytes, ...pacer.report?.() });
     } catch (e) {
       // A snapshot that fails is not fatal by itself: the log still holds every txn.
-      this.o.info('snapshot failed', { zxid: serializer.zxid, reason: (e as Error).message });
+      this.o.info('snapshot failed', { zxid: writer.zxid, reason: (e as Error).message });
     }
   }
 

@@ -181,16 +181,30 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
     const tree = new DataTree(extendedTypesEnabled);
     tree.clearForRestore();
+    // Lists are interned as nodes use them: one no node uses is dropped (as ZooKeeper's
+    // loader purges unused ACL cache entries), so lists do not pile up across restarts.
+    const tableAcls = new Map<number, ACL[]>();
     const acls = new Map<number, readonly ACL[]>();
     const aclCount = r.readInt();
     for (let i = 0; i < aclCount; i++) {
       const index = r.readLong();
-      acls.set(index, tree.internAcl(r.readVector(readAcl) ?? []));
+      tableAcls.set(index, r.readVector(readAcl) ?? []);
     }
+    const aclOf = (index: number): readonly ACL[] | undefined => {
+      if (index === OPEN_UNSAFE_ACL_ID) return OPEN_ACL_UNSAFE;
+      let acl = acls.get(index);
+      if (acl === undefined) {
+        const listed = tableAcls.get(index);
+        if (listed === undefined) return undefined;
+        acl = tree.internAcl(listed);
+        acls.set(index, acl);
+      }
+      return acl;
+    };
     for (let path = r.readText(); path !== '/'; path = r.readText()) {
       const data = r.readLatin1Buffer();
       const aclIndex = r.readLong();
-      const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
+      const acl = aclOf(aclIndex);
       if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
       const czxid = r.readLong();
       const mzxid = r.readLong();

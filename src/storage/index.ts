@@ -3,7 +3,8 @@ export * from './file-system.js';
 export { TxnLog, type OnDurable, type TxnLogOptions } from './txn-log.js';
 export {
   writeSnapshot,
-  writeSnapshotImage,
+  SnapshotFileWriter,
+  type SnapshotWritten,
   isTempSnapshotName,
   readSnapshotBytes,
   listDataFiles,
@@ -11,14 +12,6 @@ export {
   purge,
   type SnapshotCompression,
 } from './snapshots.js';
-export {
-  SnapshotSerializer,
-  serializeSnapshot,
-  runSerializer,
-  encodeSnapshot,
-  UNSLICED,
-  type SlicePacer,
-  type SnapshotImage,
-} from './snapshot-serializer.js';
+export { SnapshotSerializer, encodeSnapshot, UNSLICED, type ChunkSink, type SlicePacer, type StepResult } from './snapshot-serializer.js';
 export { recover, replayTxn, removeDeadSessionsEphemerals, CorruptDataError, type Recovered, type RecoveryOptions } from './recovery.js';
 export { DurableStore, type DurableStoreOptions } from './durable-store.js';

@@ -76,7 +76,7 @@ export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recov
     }
     // A fresh dataDir: ZooKeeper writes snapshot.0 first.
     const tree = new DataTree(o.extendedTypesEnabled);
-    const name = await writeSnapshot(fs, o.snapDir, tree, new Map(), 0, o.compression);
+    const name = await writeSnapshot(fs, o.snapDir, tree, new Map(), o.compression);
     return { tree, sessions: new Map(), snapshotName: name, replayedTxns: 0 };
   }
   let loaded: { tree: DataTree; sessions: Map<bigint, number>; name: string; zxid: number } | null = null;

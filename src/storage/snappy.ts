@@ -122,41 +122,54 @@ function uncompressBlock(src: Buffer): Buffer {
 }
 
 export function snappyJavaCompress(raw: Buffer): Buffer {
-  return Buffer.concat([...snappyJavaCompressChunks([raw])]);
+  const c = new SnappyJavaCompressor();
+  return Buffer.concat([c.header(), ...c.push(raw), ...c.end()]);
 }
 
 /**
- * The snappy-java stream of the concatenation of `chunks`, one part per 32 KiB block (the
- * stream header first): a caller that writes a large snapshot can pause between blocks. The
- * blocks are cut at the same offsets whatever the chunks are.
+ * The snappy-java stream of input given in pieces: blocks are cut every 32 KiB of the whole
+ * input, wherever the pieces end, and come out one at a time, so that a caller compressing a
+ * large snapshot can pause between blocks.
  */
-export function* snappyJavaCompressChunks(chunks: Iterable<Buffer>): Generator<Buffer, void, undefined> {
-  const header = Buffer.alloc(16);
-  MAGIC.copy(header, 0);
-  header.writeInt32BE(1, 8);
-  header.writeInt32BE(1, 12);
-  yield header;
-  const pending = Buffer.allocUnsafe(BLOCK_BYTES);
-  let filled = 0;
-  for (const chunk of chunks) {
+export class SnappyJavaCompressor {
+  private readonly pending = Buffer.allocUnsafe(BLOCK_BYTES);
+  private filled = 0;
+
+  header(): Buffer {
+    const header = Buffer.alloc(16);
+    MAGIC.copy(header, 0);
+    header.writeInt32BE(1, 8);
+    header.writeInt32BE(1, 12);
+    return header;
+  }
+
+  /** The blocks `input` completes, one per iteration (`input` is read as they are taken). */
+  *push(input: Buffer): Generator<Buffer, void, undefined> {
     let at = 0;
-    while (at < chunk.length) {
-      if (filled === 0 && chunk.length - at >= BLOCK_BYTES) {
-        yield framedBlock(chunk.subarray(at, at + BLOCK_BYTES));
+    while (at < input.length) {
+      if (this.filled === 0 && input.length - at >= BLOCK_BYTES) {
+        yield framedBlock(input.subarray(at, at + BLOCK_BYTES));
         at += BLOCK_BYTES;
         continue;
       }
-      const n = Math.min(BLOCK_BYTES - filled, chunk.length - at);
-      chunk.copy(pending, filled, at, at + n);
-      filled += n;
+      const n = Math.min(BLOCK_BYTES - this.filled, input.length - at);
+      input.copy(this.pending, this.filled, at, at + n);
+      this.filled += n;
       at += n;
-      if (filled === BLOCK_BYTES) {
-        yield framedBlock(pending);
-        filled = 0;
+      if (this.filled === BLOCK_BYTES) {
+        this.filled = 0;
+        yield framedBlock(this.pending);
       }
     }
   }
-  if (filled > 0) yield framedBlock(pending.subarray(0, filled));
+
+  /** The last, partial block, if any. */
+  end(): Buffer[] {
+    if (this.filled === 0) return [];
+    const last = framedBlock(this.pending.subarray(0, this.filled));
+    this.filled = 0;
+    return [last];
+  }
 }
 
 /** One block as the stream holds it: its compressed length, then the compressed bytes. */

@@ -350,7 +350,7 @@ class Run {
     const core = new ZkServer(SETTINGS, clock, sha1, silentLogger, sink, recovered.tree, recovered.sessions);
     store.attach(core.tree, () => core.sessionTimeouts());
     store.log.roll();
-    await writeSnapshot(fs, this.snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, this.compression);
+    await writeSnapshot(fs, this.snapDir, core.tree, core.sessionTimeouts(), this.compression);
     return { core, store, sessions: recovered.sessions, snapshotName: recovered.snapshotName, fatal, warnings };
   }
 
@@ -364,7 +364,7 @@ class Run {
     return {
       nextSlice: () => fs.sched.submit('snapshot slice', () => undefined),
       sliceDone: () => this.rng.int(k) === 0,
-      finished: () => undefined,
+      endSlice: () => undefined,
     };
   }
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   AssertionError,
   adler32,
-  adler32Combine,
   assert as invariant,
   JavaRandom,
   SeededRandom,
@@ -152,19 +151,5 @@ describe('adler32 (java.util.zip.Adler32)', () => {
     }
     for (const len of [5551, 5552, 5553, 11103, 11999]) assert.equal(adler32(buf, 1, 1 + len), reference(buf, 1, 1 + len), `len ${len}`);
     assert.equal(adler32(buf, 10, 500, 0x12345678 % 65521), reference(buf, 10, 500, 0x12345678 % 65521), 'seeded');
-  });
-
-  test('adler32Combine: the checksum of a concatenation from its parts, at every split and past the modulus', () => {
-    const rng = new SeededRandom(11);
-    const buf = Buffer.alloc(140_000);
-    for (let i = 0; i < buf.length; i++) buf[i] = i % 5 === 0 ? 0xff : rng.int(256);
-    const splits = [0, 1, 2, 3, 7, 5552, 65520, 65521, 65522, 131_042, buf.length - 1, buf.length];
-    for (const at of splits) {
-      const joined = adler32Combine(adler32(buf, 0, at), adler32(buf, at), buf.length - at);
-      assert.equal(joined, reference(buf, 0, buf.length), `split at ${at}`);
-    }
-    // Three parts, joined left to right, as a snapshot's head, nodes and more nodes.
-    const ab = adler32Combine(adler32(buf, 0, 1000), adler32(buf, 1000, 70_000), 69_000);
-    assert.equal(adler32Combine(ab, adler32(buf, 70_000), buf.length - 70_000), adler32(buf));
   });
 });
