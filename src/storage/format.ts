@@ -9,6 +9,7 @@
  *   ACL cache {int count, {long index, vector<ACL>}*}, nodes {string path ("" = root),
  *   buffer data, long aclIndex, StatPersisted}* in parent-first order, string "/", then the
  *   seal: long adler32(all previous bytes), string "/". Later seals (digest, 3.6+) are ignored.
+ * Snapshots are written by snapshot-serializer.ts (in slices, fuzzy) and read here.
  */
 import { adler32 } from '../base/index.js';
 import {
@@ -19,15 +20,13 @@ import {
   readAcl,
   readTxn,
   readTxnHeader,
-  writeAcl,
-  writeStatPersisted,
   writeTxn,
   writeTxnHeader,
   type ACL,
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
-import { DataTree, OPEN_ACL_UNSAFE, ZNode } from '../tree/index.js';
+import { DataTree, OPEN_ACL_UNSAFE } from '../tree/index.js';
 
 const NO_OWNER = 0n;
 
@@ -36,7 +35,7 @@ export const SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
 export const FORMAT_VERSION = 2;
 export const LOG_HEADER_BYTES = 16;
 /** ZooKeeper's ACL cache index for "no ACL list", which reads back as world:anyone ALL. */
-const OPEN_UNSAFE_ACL_ID = -1;
+export const OPEN_UNSAFE_ACL_ID = -1;
 
 export function logFileName(zxid: number): string {
   return `log.${zxid.toString(16)}`;
@@ -197,61 +196,6 @@ function hasLaterRecord(buf: Buffer, from: number): boolean {
 
 // ---------------------------------------------------------------- snapshots
 
-/**
- * Serializes the tree and sessions as ZooKeeper's FileSnap does. ACL lists are numbered in
- * first-use order; the tree's shared world:anyone-ALL list (system nodes) is stored as -1.
- */
-export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer {
-  const w = new JuteWriter(64 * 1024);
-  w.writeInt(SNAP_MAGIC).writeInt(FORMAT_VERSION).writeLong(-1);
-  w.writeInt(sessions.size);
-  for (const [id, timeout] of sessions) w.writeBigLong(id).writeInt(timeout);
-  const aclIds = new Map<readonly ACL[], number>();
-  const byContent = new Map<string, number>();
-  const lists: Array<readonly ACL[]> = [];
-  const aclIdOf = (acl: readonly ACL[]): number => {
-    if (acl === OPEN_ACL_UNSAFE) return OPEN_UNSAFE_ACL_ID;
-    let id = aclIds.get(acl);
-    if (id !== undefined) return id;
-    const key = acl.map((a) => `${a.perms}|${a.id.scheme}|${a.id.id}`).join('\n');
-    id = byContent.get(key);
-    if (id === undefined) {
-      lists.push(acl);
-      id = lists.length;
-      byContent.set(key, id);
-    }
-    aclIds.set(acl, id);
-    return id;
-  };
-  const order: Array<[string, ZNode]> = [];
-  const stack: string[] = ['/'];
-  for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
-    const node = tree.get(path);
-    if (node === undefined) continue;
-    order.push([path, node]);
-    aclIdOf(node.acl);
-    // children in the tree's order: pushed last-first so they pop first-first
-    const children = [...node.childPaths];
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] ?? '');
-  }
-  w.writeInt(lists.length);
-  lists.forEach((acl, i) => {
-    w.writeLong(i + 1);
-    w.writeVector(acl, writeAcl);
-  });
-  for (const [path, node] of order) {
-    w.writeString(path === '/' ? '' : path);
-    w.writeLatin1Buffer(node.dataLatin1);
-    w.writeLong(aclIdOf(node.acl));
-    writeStatPersisted(w, node);
-  }
-  w.writeString('/');
-  const body = w.toBuffer();
-  const seal = new JuteWriter(16);
-  seal.writeLong(adler32(body)).writeString('/');
-  return Buffer.concat([body, seal.toBuffer()]);
-}
-
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
 }
@@ -272,16 +216,30 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
     const tree = new DataTree(extendedTypesEnabled);
     tree.clearForRestore();
+    // Lists are interned as nodes use them: one no node uses is dropped (as ZooKeeper's
+    // loader purges unused ACL cache entries), so lists do not pile up across restarts.
+    const tableAcls = new Map<number, ACL[]>();
     const acls = new Map<number, readonly ACL[]>();
     const aclCount = r.readInt();
     for (let i = 0; i < aclCount; i++) {
       const index = r.readLong();
-      acls.set(index, tree.internAcl(r.readVector(readAcl) ?? []));
+      tableAcls.set(index, r.readVector(readAcl) ?? []);
     }
+    const aclOf = (index: number): readonly ACL[] | undefined => {
+      if (index === OPEN_UNSAFE_ACL_ID) return OPEN_ACL_UNSAFE;
+      let acl = acls.get(index);
+      if (acl === undefined) {
+        const listed = tableAcls.get(index);
+        if (listed === undefined) return undefined;
+        acl = tree.internAcl(listed);
+        acls.set(index, acl);
+      }
+      return acl;
+    };
     for (let path = r.readText(); path !== '/'; path = r.readText()) {
       const data = r.readLatin1Buffer();
       const aclIndex = r.readLong();
-      const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
+      const acl = aclOf(aclIndex);
       if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
       const czxid = r.readLong();
       const mzxid = r.readLong();

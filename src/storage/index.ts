@@ -14,6 +14,17 @@ export {
   CURRENT_EPOCH_FILE,
   EPOCH_MAX,
 } from './epochs.js';
-export { writeSnapshot, readSnapshotBytes, listDataFiles, logsFrom, purge, type SnapshotCompression } from './snapshots.js';
-export { recover, CorruptDataError, type Recovered, type RecoveryOptions } from './recovery.js';
+export {
+  writeSnapshot,
+  SnapshotFileWriter,
+  type SnapshotWritten,
+  isTempSnapshotName,
+  readSnapshotBytes,
+  listDataFiles,
+  logsFrom,
+  purge,
+  type SnapshotCompression,
+} from './snapshots.js';
+export { SnapshotSerializer, encodeSnapshot, UNSLICED, type ChunkSink, type SlicePacer, type StepResult } from './snapshot-serializer.js';
+export { recover, replayTxn, removeDeadSessionsEphemerals, CorruptDataError, type Recovered, type RecoveryOptions } from './recovery.js';
 export { DurableStore, type DurableStoreOptions } from './durable-store.js';

@@ -161,7 +161,7 @@ const same = (a: readonly number[], b: readonly number[]): boolean => a.length =
 async function buildLog(run: Run): Promise<{ log: TxnLog; zxids: number[] }> {
   const { rng } = run;
   await run.complete(run.fs.mkdirp(DIR));
-  await run.complete(writeSnapshot(run.fs, DIR, new DataTree(false), new Map(), 0, ''));
+  await run.complete(writeSnapshot(run.fs, DIR, new DataTree(false), new Map(), ''));
   const preAllocBytes = rng.chance(0.5) ? 4096 : 64 * 1024;
   const log = new TxnLog(run.fs, DIR, { preAllocBytes, forceSync: true, maxEntryBytes: MAX_ENTRY }, (e) => run.fail(`fatal: ${e.message}`));
   const zxids: number[] = [];

@@ -312,7 +312,7 @@ describe('truncation (TRUNC)', () => {
   async function truncateAndCheck(seed: number, zxid: number, expectFiles: string[]): Promise<{ fs: SimFs; log: TxnLog }> {
     const fs = newFs(seed);
     await run(fs, fs.mkdirp(DIR));
-    await run(fs, writeSnapshot(fs, DIR, new DataTree(false), new Map(), 0, ''));
+    await run(fs, writeSnapshot(fs, DIR, new DataTree(false), new Map(), ''));
     const log = await buildLog(fs, groups, { preAllocBytes: seed % 2 === 0 ? 4096 : 64 * 1024 });
     const expected = all.filter((z) => z <= zxid);
     const cut = await run(fs, log.truncate(zxid));
@@ -395,7 +395,7 @@ describe('truncation (TRUNC)', () => {
   test('a marker left by a crash is carried out by recovery before the log is read', async () => {
     const fs = newFs(29);
     await run(fs, fs.mkdirp(DIR));
-    await run(fs, writeSnapshot(fs, DIR, new DataTree(false), new Map(), 0, ''));
+    await run(fs, writeSnapshot(fs, DIR, new DataTree(false), new Map(), ''));
     await buildLog(fs, groups);
     fs.poke(`${DIR}/${truncationMarkerName(6)}`, Buffer.alloc(0));
     const warnings: string[] = [];
