@@ -115,12 +115,17 @@ describe('recovery from damaged data files', { timeout: 120000 }, () => {
       // Small pipelined batches: with everything sent at once, group commit puts the whole load in
       // one or two fsyncs and the snapshot triggers collapse into one; this way there are several.
       for (let b = 0; b < 30; b++) await batch(10);
-      // Make sure the newest log holds enough records to damage one in its middle.
-      while (recordsOf(logFiles(pristine).at(-1)?.path ?? '').length < 8) await batch(4);
-      // The last record is a create, so cutting it off is visible as a missing node.
-      const last = await c.create('/c/last', Buffer.from('last'));
-      assert.equal(last.err, 0);
-      writes.push({ zxid: last.zxid, path: '/c/last', data: 'last' });
+      // The newest log must hold enough records to damage one in its middle, and end with a
+      // create, so cutting its last record off is visible as a missing node. A create can itself
+      // roll the log (snapCount is small), so create until both hold.
+      for (let i = 0; ; i++) {
+        const path = `/c/last-${i}`;
+        const last = await c.create(path, Buffer.from('last'));
+        assert.equal(last.err, 0);
+        writes.push({ zxid: last.zxid, path, data: 'last' });
+        const records = recordsOf(logFiles(pristine).at(-1)?.path ?? '');
+        if (records.length >= 8 && records.at(-1)?.zxid === last.zxid) break;
+      }
       writes.sort((a, b) => a.zxid - b.zxid);
     } finally {
       await s.kill9();
