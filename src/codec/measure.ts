@@ -30,12 +30,32 @@ export class JuteScanner {
     return this.pos - this.start;
   }
 
+  /**
+   * After a scan that ran out of bytes: how many bytes from the record's start it needs at least.
+   * A reader waiting for a long record measures it again only once that many have arrived.
+   */
+  needed = 0;
+
   skip(n: number): void {
     if (this.pos + n - this.start > this.maxRecordBytes) {
       throw new CodecError(`record longer than ${this.maxRecordBytes} bytes`);
     }
-    if (this.pos + n > this.end) throw OUT_OF_BYTES;
+    if (this.pos + n > this.end) {
+      this.needed = this.pos + n - this.start;
+      throw OUT_OF_BYTES;
+    }
     this.pos += n;
+  }
+
+  /** A jute string (not null) of at most maxBytes: whether it is exactly `ascii`. */
+  textEquals(maxBytes: number, ascii: string): boolean {
+    const length = this.int();
+    if (length < 0 || length > maxBytes) throw new CodecError(`length ${length} outside [0, ${maxBytes}]`);
+    const at = this.pos;
+    this.skip(length);
+    if (length !== ascii.length) return false;
+    for (let i = 0; i < length; i++) if (this.buf[at + i] !== ascii.charCodeAt(i)) return false;
+    return true;
   }
 
   int(): number {

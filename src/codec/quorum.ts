@@ -128,15 +128,18 @@ export function measureQuorumPacket(
   maxRecordBytes = QUORUM_RECORD_BYTES_MAX,
   maxPacketBytes = QUORUM_PACKET_BYTES_MAX,
 ): number {
-  return measure(new JuteScanner(buf, start, end, maxPacketBytes), (s) => {
-    s.skip(12); // type, zxid
+  return measure(new JuteScanner(buf, start, end, maxPacketBytes), (s) => walkQuorumPacket(s, maxRecordBytes));
+}
+
+/** Walks one QuorumPacket's lengths (for measureQuorumPacket and RecordStream). */
+export function walkQuorumPacket(s: JuteScanner, maxRecordBytes = QUORUM_RECORD_BYTES_MAX): void {
+  s.skip(12); // type, zxid
+  s.lengthPrefixed(maxRecordBytes);
+  const ids = s.count();
+  for (let i = 0; i < ids; i++) {
     s.lengthPrefixed(maxRecordBytes);
-    const ids = s.count();
-    for (let i = 0; i < ids; i++) {
-      s.lengthPrefixed(maxRecordBytes);
-      s.lengthPrefixed(maxRecordBytes);
-    }
-  });
+    s.lengthPrefixed(maxRecordBytes);
+  }
 }
 
 // ---------------------------------------------------------------- packet data

@@ -29,7 +29,9 @@
  */
 import { QUORUM_RECORD_BYTES_MAX } from '../base/index.js';
 import { readBoundedBuffer, readBoundedText } from './bounded.js';
-import { CodecError, type JuteReader, type JuteWriter } from './jute.js';
+import { CodecError, int32At, JuteReader, type JuteWriter } from './jute.js';
+import type { JuteScanner } from './measure.js';
+import type { RecordStream } from './record-stream.js';
 import { readStatPersisted, writeStatPersisted, type ACL, type StatPersisted } from './records.js';
 
 /** LearnerHandler's end-of-snapshot marker, checked by the learner. */
@@ -62,19 +64,34 @@ export interface SnapshotBody {
 /** Every length inside the body is held to `maxRecordBytes`, as the learner's archive holds it. */
 export function readSnapshotBody(r: JuteReader, maxRecordBytes = QUORUM_RECORD_BYTES_MAX): SnapshotBody {
   const sessions: SnapSession[] = [];
-  for (let n = readCount(r, 12); n > 0; n--) sessions.push({ sessionId: r.readBigLong(), timeoutMs: r.readInt() });
+  for (let n = readCount(r, SESSION_BYTES); n > 0; n--) sessions.push(readSnapSession(r));
   const acls: SnapAclList[] = [];
-  for (let n = readCount(r, 12); n > 0; n--) {
-    const index = r.readSafeLong();
-    const acl = r.readVector((ar) => readAcl(ar, maxRecordBytes));
-    if (acl === null) throw new CodecError(`ACL list ${index} is null`);
-    acls.push({ index, acl });
-  }
+  for (let n = readCount(r, 12); n > 0; n--) acls.push(readSnapAclList(r, maxRecordBytes));
   const nodes: SnapNode[] = [];
   for (let path = readBoundedText(r, maxRecordBytes); path !== '/'; path = readBoundedText(r, maxRecordBytes)) {
-    nodes.push({ path, data: readBoundedBuffer(r, maxRecordBytes), aclIndex: r.readSafeLong(), stat: readStatPersisted(r) });
+    nodes.push(readSnapNodeAfterPath(r, path, maxRecordBytes));
   }
   return { sessions, acls, nodes };
+}
+
+/** {long sessionId, int timeout} */
+const SESSION_BYTES = 12;
+/** StatPersisted: four longs, three ints, two longs. */
+const STAT_PERSISTED_BYTES = 60;
+
+function readSnapSession(r: JuteReader): SnapSession {
+  return { sessionId: r.readBigLong(), timeoutMs: r.readInt() };
+}
+
+function readSnapAclList(r: JuteReader, maxRecordBytes: number): SnapAclList {
+  const index = r.readSafeLong();
+  const acl = r.readVector((ar) => readAcl(ar, maxRecordBytes));
+  if (acl === null) throw new CodecError(`ACL list ${index} is null`);
+  return { index, acl };
+}
+
+function readSnapNodeAfterPath(r: JuteReader, path: string, maxRecordBytes: number): SnapNode {
+  return { path, data: readBoundedBuffer(r, maxRecordBytes), aclIndex: r.readSafeLong(), stat: readStatPersisted(r) };
 }
 
 export function writeSnapshotBody(w: JuteWriter, body: SnapshotBody): void {
@@ -115,4 +132,104 @@ function readCount(r: JuteReader, minBytes: number): number {
 function readAcl(r: JuteReader, maxBytes: number): ACL {
   const perms = r.readInt();
   return { perms, id: { scheme: readBoundedText(r, maxBytes), id: readBoundedText(r, maxBytes) } };
+}
+
+/** One record of a SNAP transfer, in stream order. */
+export type SnapItem =
+  | { kind: 'session'; session: SnapSession }
+  | { kind: 'acl'; list: SnapAclList }
+  | { kind: 'node'; node: SnapNode }
+  /** The signature arrived: the transfer is complete, and the bytes after it are packets again. */
+  | { kind: 'end' };
+
+type SnapPhase = 'sessionCount' | 'sessions' | 'aclCount' | 'acls' | 'nodes' | 'signature' | 'done';
+
+/**
+ * Reads a SNAP transfer off a stream one record at a time, as its bytes arrive: a learner can
+ * build its tree in slices, and never holds the transfer whole. Bounds as readSnapTransfer.
+ */
+export class SnapTransferReader {
+  private phase: SnapPhase = 'sessionCount';
+  private left = 0;
+  private endOfNodes = false;
+
+  constructor(private readonly maxRecordBytes = QUORUM_RECORD_BYTES_MAX) {}
+
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  /** The next record, or null until more bytes arrive. Throws CodecError on garbage. */
+  next(stream: RecordStream): SnapItem | null {
+    for (;;) {
+      switch (this.phase) {
+        case 'sessionCount':
+        case 'aclCount': {
+          if (!stream.next((s) => s.skip(4), 4)) return null;
+          const n = int32At(stream.buffer, stream.start);
+          if (n < 0) throw new CodecError(`negative count ${n} in a SNAP transfer`);
+          this.left = n;
+          this.phase = this.phase === 'sessionCount' ? 'sessions' : 'acls';
+          break;
+        }
+        case 'sessions':
+          if (this.left === 0) {
+            this.phase = 'aclCount';
+            break;
+          }
+          if (!stream.next((s) => s.skip(SESSION_BYTES), SESSION_BYTES)) return null;
+          this.left--;
+          return { kind: 'session', session: readSnapSession(this.reader(stream)) };
+        case 'acls':
+          if (this.left === 0) {
+            this.phase = 'nodes';
+            break;
+          }
+          if (!stream.next((s) => this.walkAclList(s), this.maxRecordBytes * 4)) return null;
+          this.left--;
+          return { kind: 'acl', list: readSnapAclList(this.reader(stream), this.maxRecordBytes) };
+        case 'nodes': {
+          if (!stream.next((s) => this.walkNode(s), this.maxRecordBytes * 2 + 4 + 8 + STAT_PERSISTED_BYTES)) return null;
+          if (this.endOfNodes) {
+            this.phase = 'signature';
+            break;
+          }
+          const r = this.reader(stream);
+          return { kind: 'node', node: readSnapNodeAfterPath(r, readBoundedText(r, this.maxRecordBytes), this.maxRecordBytes) };
+        }
+        case 'signature': {
+          if (!stream.next((s) => s.lengthPrefixed(this.maxRecordBytes), this.maxRecordBytes + 4)) return null;
+          const signature = readBoundedText(this.reader(stream), this.maxRecordBytes);
+          if (signature !== SNAP_SIGNATURE) throw new CodecError(`SNAP signature ${JSON.stringify(signature.slice(0, 32))} missing`);
+          this.phase = 'done';
+          return { kind: 'end' };
+        }
+        case 'done':
+          throw new CodecError('read past the end of a SNAP transfer');
+      }
+    }
+  }
+
+  private reader(stream: RecordStream): JuteReader {
+    return new JuteReader(stream.buffer, stream.start, stream.end);
+  }
+
+  private walkAclList(s: JuteScanner): void {
+    s.skip(8);
+    const n = s.count();
+    if (n < 0) throw new CodecError('null ACL list in a SNAP transfer');
+    for (let i = 0; i < n; i++) {
+      s.skip(4);
+      s.lengthPrefixed(this.maxRecordBytes);
+      s.lengthPrefixed(this.maxRecordBytes);
+    }
+  }
+
+  /** A node, or the "/" that ends the nodes (then `endOfNodes` is set). */
+  private walkNode(s: JuteScanner): void {
+    this.endOfNodes = s.textEquals(this.maxRecordBytes, '/');
+    if (this.endOfNodes) return;
+    s.lengthPrefixed(this.maxRecordBytes);
+    s.skip(8 + STAT_PERSISTED_BYTES);
+  }
 }
