@@ -18,11 +18,14 @@ import {
   JuteWriter,
   OpCode,
   readAcl,
+  readStatPersisted,
   readTxn,
   readTxnHeader,
   writeTxn,
   writeTxnHeader,
   type ACL,
+  type SnapItem,
+  type StatPersisted,
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
@@ -211,58 +214,97 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     if (r.readInt() !== SNAP_MAGIC) throw new SnapshotError('bad snapshot header (magic "ZKSN" expected)');
     r.readInt();
     r.readLong();
-    const sessions = new Map<bigint, number>();
+    const loader = new SnapshotLoader(extendedTypesEnabled);
     const sessionCount = r.readInt();
-    for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
-    const tree = new DataTree(extendedTypesEnabled);
-    tree.clearForRestore();
-    // Lists are interned as nodes use them: one no node uses is dropped (as ZooKeeper's
-    // loader purges unused ACL cache entries), so lists do not pile up across restarts.
-    const tableAcls = new Map<number, ACL[]>();
-    const acls = new Map<number, readonly ACL[]>();
+    for (let i = 0; i < sessionCount; i++) loader.session(r.readBigLong(), r.readInt());
     const aclCount = r.readInt();
-    for (let i = 0; i < aclCount; i++) {
-      const index = r.readLong();
-      tableAcls.set(index, r.readVector(readAcl) ?? []);
-    }
-    const aclOf = (index: number): readonly ACL[] | undefined => {
-      if (index === OPEN_UNSAFE_ACL_ID) return OPEN_ACL_UNSAFE;
-      let acl = acls.get(index);
-      if (acl === undefined) {
-        const listed = tableAcls.get(index);
-        if (listed === undefined) return undefined;
-        acl = tree.internAcl(listed);
-        acls.set(index, acl);
-      }
-      return acl;
-    };
+    for (let i = 0; i < aclCount; i++) loader.aclList(r.readLong(), r.readVector(readAcl) ?? []);
     for (let path = r.readText(); path !== '/'; path = r.readText()) {
       const data = r.readLatin1Buffer();
       const aclIndex = r.readLong();
-      const acl = aclOf(aclIndex);
-      if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
-      const czxid = r.readLong();
-      const mzxid = r.readLong();
-      const ctime = r.readLong();
-      const mtime = r.readLong();
-      const version = r.readInt();
-      const cversion = r.readInt();
-      const aversion = r.readInt();
-      const owner = r.readBigLong();
-      const pzxid = r.readLong();
-      // most nodes have no owner: share one 0n rather than keep a bigint per node
-      const ephemeralOwner = owner === 0n ? NO_OWNER : owner;
-      const node = tree.newNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
-      if (!tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
+      loader.node(path, data, aclIndex, readStatPersisted(r));
     }
     const sealed = r.offset;
     const checksum = r.readLong();
     if (checksum !== adler32(buf, 0, sealed)) throw new SnapshotError('snapshot checksum mismatch');
     if (r.readText() !== '/') throw new SnapshotError('snapshot seal missing');
-    tree.restoreQuotas();
-    return { tree, sessions };
+    return loader.finish();
   } catch (e) {
     if (e instanceof CodecError) throw new SnapshotError(`snapshot truncated or malformed: ${e.message}`);
     throw e;
+  }
+}
+
+/**
+ * Builds a tree from a snapshot's records in stream order: a file's (parseSnapshot) or a SNAP
+ * transfer's, which a learner feeds in as its records arrive (SnapTransferReader). Throws
+ * SnapshotError on a node without its parent or with an ACL index the table lacks.
+ */
+export class SnapshotLoader {
+  readonly tree: DataTree;
+  readonly sessions = new Map<bigint, number>();
+  private readonly tableAcls = new Map<number, ACL[]>();
+  /**
+   * Lists interned as nodes use them: one no node uses is dropped (as ZooKeeper's loader purges
+   * unused ACL cache entries), so lists do not pile up across restarts.
+   */
+  private readonly acls = new Map<number, readonly ACL[]>();
+
+  constructor(extendedTypesEnabled: boolean) {
+    this.tree = new DataTree(extendedTypesEnabled);
+    this.tree.clearForRestore();
+  }
+
+  session(id: bigint, timeoutMs: number): void {
+    this.sessions.set(id, timeoutMs);
+  }
+
+  aclList(index: number, acl: ACL[]): void {
+    this.tableAcls.set(index, acl);
+  }
+
+  /** A node ("" is the root); `data` as the tree keeps it (latin1 text of the bytes, or null). */
+  node(path: string, data: string | null, aclIndex: number, stat: StatPersisted): void {
+    const acl = this.aclOf(aclIndex);
+    if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
+    // most nodes have no owner: share one 0n rather than keep a bigint per node
+    const owner = stat.ephemeralOwner === 0n ? NO_OWNER : stat.ephemeralOwner;
+    const s = stat;
+    const node = this.tree.newNode(data, acl, s.czxid, s.mzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion, owner, s.pzxid);
+    if (!this.tree.restoreNode(path === '' ? '/' : path, node)) throw new SnapshotError(`node ${path} has no parent in the snapshot`);
+  }
+
+  /** One record of a SNAP transfer; true once it ends (then call `finish`). */
+  item(item: SnapItem): boolean {
+    switch (item.kind) {
+      case 'session':
+        this.session(item.session.sessionId, item.session.timeoutMs);
+        return false;
+      case 'acl':
+        this.aclList(item.list.index, item.list.acl);
+        return false;
+      case 'node':
+        this.node(item.node.path, item.node.data === null ? null : item.node.data.toString('latin1'), item.node.aclIndex, item.node.stat);
+        return false;
+      case 'end':
+        return true;
+    }
+  }
+
+  finish(): ParsedSnapshot {
+    this.tree.restoreQuotas();
+    return { tree: this.tree, sessions: this.sessions };
+  }
+
+  private aclOf(index: number): readonly ACL[] | undefined {
+    if (index === OPEN_UNSAFE_ACL_ID) return OPEN_ACL_UNSAFE;
+    let acl = this.acls.get(index);
+    if (acl === undefined) {
+      const listed = this.tableAcls.get(index);
+      if (listed === undefined) return undefined;
+      acl = this.tree.internAcl(listed);
+      this.acls.set(index, acl);
+    }
+    return acl;
   }
 }

@@ -25,6 +25,14 @@ export {
   purge,
   type SnapshotCompression,
 } from './snapshots.js';
-export { SnapshotSerializer, encodeSnapshot, UNSLICED, type ChunkSink, type SlicePacer, type StepResult } from './snapshot-serializer.js';
+export {
+  SnapshotSerializer,
+  encodeSnapshot,
+  UNSLICED,
+  type ChunkSink,
+  type SlicePacer,
+  type StepResult,
+  type SnapshotForm,
+} from './snapshot-serializer.js';
 export { recover, replayTxn, removeDeadSessionsEphemerals, CorruptDataError, type Recovered, type RecoveryOptions } from './recovery.js';
 export { DurableStore, type DurableStoreOptions } from './durable-store.js';

@@ -36,7 +36,7 @@
  * milliseconds while one was written (10-40 ms pauses with 5*10^5 znodes).
  */
 import { adler32 } from '../base/index.js';
-import { JuteWriter, writeAcl, writeStatPersisted, type ACL } from '../codec/index.js';
+import { JuteWriter, SNAP_SIGNATURE, writeAcl, writeStatPersisted, type ACL } from '../codec/index.js';
 import { OPEN_ACL_UNSAFE, type DataTree, type ZNode } from '../tree/index.js';
 import { FORMAT_VERSION, OPEN_UNSAFE_ACL_ID, SNAP_MAGIC } from './format.js';
 
@@ -77,6 +77,13 @@ export interface ChunkSink {
 
 export type StepResult = 'done' | 'sliceDone' | 'full';
 
+/**
+ * 'file': a snapshot file (FileHeader, body, Adler-32 seal). 'transfer': what a leader streams
+ * to a learner after a SNAP packet: the same body with no header or seal, then the signature
+ * (codec/snap-stream.ts).
+ */
+export type SnapshotForm = 'file' | 'transfer';
+
 interface WalkFrame {
   /** The parent's children, live: entries deleted before their turn are not met. */
   children: Iterator<string>;
@@ -116,11 +123,12 @@ export class SnapshotSerializer {
     sessions: ReadonlyMap<bigint, number>,
     private readonly sink: ChunkSink,
     private readonly chunksInFlight = CHUNKS_IN_FLIGHT,
+    private readonly form: SnapshotForm = 'file',
   ) {
     this.zxid = tree.lastProcessedZxid;
     const head = (this.current = this.buffer());
     if (head === null) throw new RangeError('a snapshot needs at least one buffer');
-    head.writeInt(SNAP_MAGIC).writeInt(FORMAT_VERSION).writeLong(-1);
+    if (form === 'file') head.writeInt(SNAP_MAGIC).writeInt(FORMAT_VERSION).writeLong(-1);
     head.writeInt(sessions.size);
     for (const [id, timeout] of sessions) head.writeBigLong(id).writeInt(timeout);
     this.writeAclTable(head);
@@ -223,15 +231,22 @@ export class SnapshotSerializer {
     });
   }
 
-  /** The end marker, then the seal: the Adler-32 of every byte before it, and "/". */
+  /**
+   * The end marker, then a file's seal (the Adler-32 of every byte before it, and "/") or a
+   * transfer's signature.
+   */
   private finish(w: JuteWriter): void {
     this.finished = true;
     this.abort();
     this.current = null;
     w.writeString('/');
-    const bytes = w.toBuffer();
-    this.adler = adler32(bytes, 0, bytes.length, this.adler);
-    w.writeLong(this.adler).writeString('/');
+    if (this.form === 'transfer') {
+      w.writeString(SNAP_SIGNATURE);
+    } else {
+      const bytes = w.toBuffer();
+      this.adler = adler32(bytes, 0, bytes.length, this.adler);
+      w.writeLong(this.adler).writeString('/');
+    }
     this.emit(w, w.toBuffer());
   }
 
@@ -289,14 +304,15 @@ export class SnapshotSerializer {
 }
 
 /** Serializes the tree at once (the tree must not change meanwhile): one buffer. */
-export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer {
+export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>, form: SnapshotForm = 'file'): Buffer {
   const chunks: Buffer[] = [];
-  const serializer = new SnapshotSerializer(tree, sessions, {
+  const sink: ChunkSink = {
     chunk: (bytes, release) => {
       chunks.push(Buffer.from(bytes));
       release();
     },
-  });
+  };
+  const serializer = new SnapshotSerializer(tree, sessions, sink, CHUNKS_IN_FLIGHT, form);
   serializer.step(() => false);
   return Buffer.concat(chunks);
 }

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { OpCode, Perms, type ACL, type Txn, type TxnHeader } from '../../../src/codec/index.js';
+import {
+  OpCode,
+  Perms,
+  RecordStream,
+  SNAP_SIGNATURE,
+  SnapTransferReader,
+  type ACL,
+  type Txn,
+  type TxnHeader,
+} from '../../../src/codec/index.js';
 import { DataTree, OPEN_ACL_UNSAFE, type TreeChange } from '../../../src/tree/index.js';
 import {
   encodeSnapshot,
@@ -17,6 +26,7 @@ import {
   removeDeadSessionsEphemerals,
   replayTxn,
   SnapshotFileWriter,
+  SnapshotLoader,
   SnapshotSerializer,
   UNSLICED,
   type SlicePacer,
@@ -339,4 +349,67 @@ describe('snapshot files', () => {
     assert.deepEqual(await runUntilSettled(fs.sched, fs.list(dir)), []);
     assert.equal(tree.onAclReplaced, null);
   });
+});
+
+describe('SNAP transfers (what a leader streams to a learner)', () => {
+  /** The transfer's bytes in random chunks, read as a learner reads them, loaded record by record. */
+  function loadTransfer(bytes: Buffer, rng: SeededRandom): { tree: DataTree; sessions: Map<bigint, number> } {
+    const stream = new RecordStream();
+    const reader = new SnapTransferReader();
+    const loader = new SnapshotLoader(true);
+    let ended = false;
+    for (let at = 0; at < bytes.length;) {
+      const n = 1 + rng.int(700);
+      stream.push(bytes.subarray(at, at + n));
+      at += n;
+      for (let item = ended ? null : reader.next(stream); item !== null; item = ended ? null : reader.next(stream))
+        ended = loader.item(item);
+    }
+    assert.ok(ended, 'the transfer ended with its signature');
+    assert.equal(stream.buffered, 0);
+    return loader.finish();
+  }
+
+  test('the body of the file with the signature instead of header and seal', () => {
+    const live = smallTree();
+    const file = encodeSnapshot(live.tree, live.sessions);
+    const transfer = encodeSnapshot(live.tree, live.sessions, 'transfer');
+    const sealBytes = 8 + 4 + 1; // long checksum, string "/"
+    const signatureBytes = 4 + SNAP_SIGNATURE.length;
+    assert.deepEqual(transfer.subarray(0, transfer.length - signatureBytes), file.subarray(16, file.length - sealBytes));
+    assert.equal(transfer.subarray(transfer.length - SNAP_SIGNATURE.length).toString(), SNAP_SIGNATURE);
+  });
+
+  for (let seed = 1; seed <= 10; seed++) {
+    test(`seed ${seed}: a fuzzy transfer taken while txns apply, loaded as it arrives, replays to the live tree`, () => {
+      const rng = new SeededRandom(seed);
+      const live = smallTree();
+      const chunks: Buffer[] = [];
+      const serializer = new SnapshotSerializer(
+        live.tree,
+        new Map(live.sessions),
+        {
+          chunk: (bytes, release) => {
+            chunks.push(Buffer.from(bytes));
+            release();
+          },
+        },
+        4,
+        'transfer',
+      );
+      const s = serializer.zxid;
+      for (let i = 0; serializer.step(() => rng.chance(0.3)) !== 'done'; i++) {
+        const pick = rng.int(4);
+        if (pick === 0) live.create(`/a/new${i}`);
+        else if (pick === 1 && live.tree.get(`/a/c${i % 5}`) !== undefined) live.delete(`/a/c${i % 5}`);
+        else if (pick === 2) live.setData('/b/x', `x${i}`);
+        else live.create(`/b/y${i}`, 'y', digest(`u${i}`));
+      }
+      const { tree, sessions } = loadTransfer(Buffer.concat(chunks), rng);
+      tree.lastProcessedZxid = s;
+      const changes: TreeChange[] = [];
+      for (const { header, txn } of live.history) if (header.zxid > s) replayTxn(tree, sessions, header, txn, changes);
+      assertSameTree(tree, live.tree, `seed ${seed}`);
+    });
+  }
 });
