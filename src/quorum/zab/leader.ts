@@ -144,11 +144,17 @@ export class ZabLeader {
     return this.lastCommitted;
   }
 
-  /** The zxid the next proposal must carry, or null if the counter is spent (propose gives up then). */
+  /**
+   * The zxid the next proposal must carry. Null when the epoch's counter is spent: the leader
+   * then gives up (a `looking` action), as ZooKeeper does rather than roll the counter over.
+   */
   nextZxid(): Zxid | null {
+    if (this.phase === 'done') return null;
     assert(this.phase === 'broadcast' && this.epoch !== null, 'nextZxid before the leader serves');
     const counter = counterOf(this.lastProposed) + 1;
-    return counter >= ZXID_COUNTER_MAX ? null : makeZxid(this.epoch, counter);
+    if (counter < ZXID_COUNTER_MAX) return makeZxid(this.epoch, counter);
+    this.giveUp('zxid counter would roll over: a new epoch is needed');
+    return null;
   }
 
   // ------------------------------------------------------------------ inputs
@@ -255,13 +261,9 @@ export class ZabLeader {
   propose(txn: ZabTxn): void {
     assert(this.phase === 'broadcast' && this.epoch !== null, 'propose before the leader serves');
     assert(
-      txn.zxid === this.lastProposed + 1 && epochOf(txn.zxid) === this.epoch,
+      txn.zxid === this.lastProposed + 1 && epochOf(txn.zxid) === this.epoch && counterOf(txn.zxid) < ZXID_COUNTER_MAX,
       `proposal ${hex(txn.zxid)} after ${hex(this.lastProposed)}`,
     );
-    if (counterOf(txn.zxid) >= ZXID_COUNTER_MAX) {
-      this.giveUp('zxid counter would roll over: a new epoch is needed');
-      return;
-    }
     this.outstanding.set(txn.zxid, { txn, acks: new Set() });
     this.lastProposed = txn.zxid;
     this.out.push({ kind: 'append', txn });
