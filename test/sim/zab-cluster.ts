@@ -786,8 +786,11 @@ function injectFault(sim: ZabCluster): void {
   const rnd = sim.rnd;
   const pick = (): Member => rnd.pick(sim.members);
   const r = rnd.next();
-  if (r < 0.03) sim.crash(pick());
-  else if (r < 0.08) sim.restart(pick());
+  if (r < 0.02) {
+    // a shared power cut: several members lose their unsynced writes at the same moment
+    for (const m of sim.members) if (rnd.chance(0.6)) sim.crash(m);
+  } else if (r < 0.04) sim.crash(pick());
+  else if (r < 0.1) sim.restart(pick());
   else if (r < 0.11) {
     const a = pick();
     const b = pick();
