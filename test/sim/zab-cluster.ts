@@ -299,7 +299,7 @@ export class ZabCluster {
   // ------------------------------------------------------------------ disk
 
   private diskOp(m: Member, effect: () => void, done: () => void): void {
-    const delay = m.diskSlow ? 5 + this.rnd.int(40) : 1 + this.rnd.int(6);
+    const delay = m.diskSlow ? 10 + this.rnd.int(60) : 1 + this.rnd.int(15);
     const readyAt = Math.max(this.now, m.diskFreeAt) + delay;
     m.diskFreeAt = readyAt;
     m.diskQueue.push({ readyAt, term: m.term, effect, done });
@@ -744,7 +744,7 @@ export function runRandom(opts: SimOptions): SimResult {
   sim.startClock((tick) => {
     if (tick < opts.faultTicks) {
       if (opts.faults !== false) injectFault(sim);
-      if (rnd.chance(0.6)) sim.clientWrite();
+      for (let n = rnd.int(4); n > 0; n--) sim.clientWrite();
       return;
     }
     if (healedAt < 0) {
