@@ -66,6 +66,7 @@ export interface SimResult {
 }
 
 export const TICK = 10; // time units per tick
+const OUTSTANDING_MAX = 20;
 
 interface DbState {
   last: Zxid;
@@ -299,7 +300,9 @@ export class ZabCluster {
   // ------------------------------------------------------------------ disk
 
   private diskOp(m: Member, effect: () => void, done: () => void): void {
-    const delay = m.diskSlow ? 10 + this.rnd.int(60) : 1 + this.rnd.int(15);
+    // group commit: a write queued behind a busy disk lands with the next flush, soon after
+    const busy = m.diskFreeAt > this.now;
+    const delay = busy ? 1 + this.rnd.int(3) : m.diskSlow ? 10 + this.rnd.int(60) : 1 + this.rnd.int(15);
     const readyAt = Math.max(this.now, m.diskFreeAt) + delay;
     m.diskFreeAt = readyAt;
     m.diskQueue.push({ readyAt, term: m.term, effect, done });
@@ -318,6 +321,20 @@ export class ZabCluster {
         op.done();
         this.drive(m);
       }
+    }
+  }
+
+  /** A slow disk recovers: its queued writes complete at the normal pace from now on. */
+  fixDisk(m: Member): void {
+    m.diskSlow = false;
+    let at = this.now;
+    m.diskQueue = m.diskQueue.map((op) => ({ ...op, readyAt: (at = Math.min(op.readyAt, at + 1 + this.rnd.int(15))) }));
+    m.diskFreeAt = at;
+    const gen = m.gen;
+    for (const op of m.diskQueue) {
+      this.events.push(op.readyAt, () => {
+        if (m.gen === gen) this.completeDisk(m, op.readyAt);
+      });
     }
   }
 
@@ -666,6 +683,9 @@ export class ZabCluster {
     const serving = this.members.filter((m) => m.up && m.role.kind !== 'looking' && m.role.core.isServing);
     if (serving.length === 0) return;
     const m = this.rnd.pick(serving);
+    const leader = this.servingLeader();
+    // the leader's prep throttles (globalOutstandingLimit): no more than this many in flight
+    if (leader?.role.kind === 'leader' && leader.role.core.outstandingCount > OUTSTANDING_MAX) return;
     if (m.role.kind === 'leader') this.propose(m, m.role.core, BigInt(m.sid), this.writeSeq);
     else if (m.role.kind === 'learner') {
       m.role.core.forward({ sessionId: BigInt(m.sid), cxid: this.writeSeq, requestType: 5, body: new Uint8Array(0), authinfo: null });
@@ -753,7 +773,7 @@ export function runRandom(opts: SimOptions): SimResult {
       sim.healAll();
       for (const m of sim.members) {
         sim.restart(m);
-        m.diskSlow = false;
+        sim.fixDisk(m);
       }
     }
     if (healedAfter >= 0) return;

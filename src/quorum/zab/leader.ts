@@ -143,6 +143,10 @@ export class ZabLeader {
   get lastCommittedZxid(): Zxid {
     return this.lastCommitted;
   }
+  /** Proposals not yet committed (what a host's throttle, `globalOutstandingLimit`, looks at). */
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
 
   /**
    * The zxid the next proposal must carry. Null when the epoch's counter is spent: the leader
