@@ -200,6 +200,11 @@ export class ZabCluster {
   readonly trace: string[] = [];
   /** How often each path ran (packets by name, `readLog`, `crash`, `looking`, `serving`). */
   readonly stats = new Map<string, number>();
+  private readonly newLeaderAcked = new Set<string>();
+  private readonly lastTxnSent = new Map<string, Zxid>();
+  private readonly syncEnd = new Map<string, Zxid>();
+  /** The counter a new leader's epoch starts from (ZooKeeper's testing-only initialZxid). */
+  initialCounter = 0;
   private writeSeq = 0;
   /** Set by tests: called with each action before the sim carries it out; false skips it. */
   intercept: ((m: Member, a: ZabAction) => boolean) | null = null;
@@ -402,6 +407,7 @@ export class ZabCluster {
       commitWindow: this.window,
       initLimitTicks: this.initLimit,
       syncLimitTicks: this.syncLimit,
+      initialCounter: this.initialCounter,
     });
     m.role = { kind: 'leader', core };
     this.log(`${m.sid} LEADING from ${hex(m.lastLogged)} (accepted ${m.disk.acceptedEpoch}, current ${m.disk.currentEpoch})`);
@@ -511,6 +517,9 @@ export class ZabCluster {
       const m = this.liveEnd(c.learner, c.learnerTerm);
       if (m?.role.kind !== 'learner') return;
       if (snapshot !== null) m.state = cloneState(snapshot);
+      const key = `${m.sid}/${m.term}`;
+      if (msg.type === PacketType.proposal || msg.type === PacketType.inform) this.lastTxnSent.set(key, msg.txn.zxid);
+      if (msg.type === PacketType.newLeader) this.syncEnd.set(key, this.lastTxnSent.get(key) ?? 0);
       if (msg.type === PacketType.diff || msg.type === PacketType.trunc || msg.type === PacketType.snap)
         this.count(describe(msg).split(' ')[0] ?? '');
       this.log(`${leader.sid}->${m.sid} ${describe(msg)}`);
@@ -549,6 +558,7 @@ export class ZabCluster {
   }
 
   private carryOut(m: Member, role: Exclude<Role, { kind: 'looking' }>, a: ZabAction): void {
+    this.checkAction(m, role, a);
     switch (a.kind) {
       case 'send':
         if (role.kind === 'leader') this.sendToLearner(m, a.to, a.message as ToLearner);
@@ -719,6 +729,50 @@ export class ZabCluster {
   }
 
   // ------------------------------------------------------------------ checks
+
+  private durableOn(m: Member, zxid: Zxid): boolean {
+    return m.disk.snapState.zxids.has(zxid) || m.disk.log.some((t) => t.zxid === zxid);
+  }
+
+  /**
+   * Durability rules checked as the cores act, where the bugs ZooKeeper shipped would show:
+   * - a COMMIT of the leader's epoch goes out only for a txn durable on a quorum of voters
+   *   (the leader counts itself only once its own log is durable);
+   * - a learner's ACK of a proposal only for a txn durable on it, and never before its
+   *   NEWLEADER ACK (ZOOKEEPER-4685);
+   * - a learner writes currentEpoch and ACKs NEWLEADER only once every txn it was sent is
+   *   durable (ZOOKEEPER-3911, 4643, 4646, 4785): its durable log is at its last txn.
+   */
+  private checkAction(m: Member, role: Exclude<Role, { kind: 'looking' }>, a: ZabAction): void {
+    if (role.kind === 'leader') {
+      if (a.kind !== 'send' || a.message.type !== PacketType.commit) return;
+      const z = a.message.zxid;
+      if (epochOf(z) !== role.core.newEpoch) return;
+      const durable = this.voters.filter((s) => this.durableOn(this.member(s), z)).length;
+      if (durable * 2 <= this.voters.length) this.fail(`leader ${m.sid} commits ${hex(z)} durable on only ${durable} voters`);
+      return;
+    }
+    const atLastTxn = (): boolean => m.lastLogged >= this.lastSentTo(m);
+    if (a.kind === 'writeEpoch' && a.file === 'currentEpoch' && !atLastTxn()) {
+      this.fail(`learner ${m.sid} writes currentEpoch with its log durable only at ${hex(m.lastLogged)}`);
+    }
+    if (a.kind !== 'send' || a.message.type !== PacketType.ack) return;
+    const z = a.message.zxid;
+    if (counterOf(z) === 0) {
+      if (m.disk.currentEpoch !== epochOf(z))
+        this.fail(`learner ${m.sid} ACKs NEWLEADER ${hex(z)} with currentEpoch ${m.disk.currentEpoch} on disk`);
+      if (!atLastTxn()) this.fail(`learner ${m.sid} ACKs NEWLEADER with its log durable only at ${hex(m.lastLogged)}`);
+      this.newLeaderAcked.add(`${m.sid}/${m.term}`);
+      return;
+    }
+    if (!this.newLeaderAcked.has(`${m.sid}/${m.term}`)) this.fail(`learner ${m.sid} ACKs ${hex(z)} before NEWLEADER`);
+    if (!this.durableOn(m, z)) this.fail(`learner ${m.sid} ACKs ${hex(z)} before it is durable`);
+  }
+
+  /** The last txn the member's current learner core was sent before NEWLEADER (what its log must reach). */
+  private lastSentTo(m: Member): Zxid {
+    return this.syncEnd.get(`${m.sid}/${m.term}`) ?? 0;
+  }
 
   servingLeader(): Member | null {
     return this.members.find((m) => m.up && m.role.kind === 'leader' && m.role.core.isServing) ?? null;
