@@ -106,7 +106,7 @@ interface Conn {
 
 type Role = { kind: 'looking' } | { kind: 'leader'; core: ZabLeader } | { kind: 'learner'; core: ZabLearner; conn: Conn | null };
 
-class Member {
+export class Member {
   up = true;
   gen = 0; // power cycles
   term = 0; // cores: a new one per role
