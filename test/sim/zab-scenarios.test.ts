@@ -83,10 +83,10 @@ test('ZOOKEEPER-3911/4646/4785/4643: NEWLEADER is ACKed only with the synced txn
   sim.becomeLooking(leader, 'test: new epoch');
   sim.restart(three);
   three.diskSlow = true;
-  let cut = false;
+  const power = { cut: false };
   sim.intercept = (m, a) => {
-    if (m === three && a.kind === 'send' && a.message.type === PacketType.ack && counterOf(a.message.zxid) === 0 && !cut) {
-      cut = true;
+    if (m === three && a.kind === 'send' && a.message.type === PacketType.ack && counterOf(a.message.zxid) === 0 && !power.cut) {
+      power.cut = true;
       sim.crash(sim.member(1));
       sim.crash(sim.member(2));
     }
@@ -95,9 +95,9 @@ test('ZOOKEEPER-3911/4646/4785/4643: NEWLEADER is ACKed only with the synced txn
   sim.startLeader(leader);
   sim.startLearner(sim.member(2), leader);
   sim.startLearner(three, leader);
-  for (let i = 0; i < 60 && !cut; i++) runTicks(sim, 1);
+  for (let i = 0; i < 60 && !power.cut; i++) runTicks(sim, 1);
   assert.ok(
-    cut,
+    power.cut,
     'member 3 never ACKed NEWLEADER\n' +
       sim.trace
         .filter((l) => !l.includes(' ping '))
