@@ -33,7 +33,6 @@
  * One leader per epoch follows from the epoch rules (a learner accepts an epoch only above its
  * acceptedEpoch; a leader needs a quorum of them); the simulator checks it.
  *
- * wire.ts maps the cores' messages to QuorumPackets and back.
  */
 export * from './types.js';
 export { ZabLeader, COMMIT_WINDOW_DEFAULT, type LeaderConfig } from './leader.js';

@@ -1,7 +1,7 @@
 /**
  * What the ZAB cores (leader.ts, learner.ts) take and give. Messages use the quorum port's
  * packet type numbers (codec/quorum.ts `PacketType`) as their tags, so a driver maps each one to
- * a QuorumPacket and back without a table of its own (wire.ts).
+ * a QuorumPacket and back without a table of its own (the mapping is the host's, not written yet).
  */
 import { assert, type Zxid } from '../../base/index.js';
 import { PacketType, type SessionTouch } from '../../codec/quorum.js';
@@ -37,7 +37,7 @@ export function hex(zxid: Zxid): string {
 /**
  * A txn as the cores see it: opaque bytes (a PROPOSAL's data: TxnHeader, txn, digest, exactly as
  * they go into the log) with the header fields the protocol reads. The host prepares it (leader)
- * or decodes the fields from the bytes (learner, wire.ts).
+ * or decodes the fields from the bytes (learner: TxnHeader from the PROPOSAL data).
  */
 export interface ZabTxn {
   readonly zxid: Zxid;
