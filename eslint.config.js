@@ -2,7 +2,7 @@
 // from docs/ARCHITECTURE.md (the pure core never imports I/O modules or node:*).
 import tseslint from 'typescript-eslint';
 
-const coreModules = ['base', 'codec', 'tree', 'session', 'watch', 'prep', 'config'];
+const coreModules = ['base', 'codec', 'tree', 'session', 'watch', 'prep', 'config', 'quorum'];
 const ioPatterns = ['node:*', '**/net/**', '**/server/**', '**/runtime/**', '**/storage/**', '**/cli/**', '**/admin/**'];
 
 export default tseslint.config(

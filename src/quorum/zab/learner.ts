@@ -1,0 +1,386 @@
+/**
+ * ZAB's follower and observer, as ZooKeeper 3.8's Learner, Follower and Observer run them (with
+ * the later fixes to Learner.syncWithLeader), as a pure state machine.
+ *
+ * Discovery: FOLLOWERINFO (OBSERVERINFO) with acceptedEpoch; on LEADERINFO of a newer epoch,
+ * acceptedEpoch is written and durable before ACKEPOCH (with currentEpoch and the last zxid)
+ * goes out; of the same epoch, ACKEPOCH says -1 (no vote); of an older one, back to election.
+ * Synchronization: DIFF, TRUNC (the log is cut and the database reset before anything else) or
+ * SNAP (the driver has loaded the stream; it is saved durably), then PROPOSAL/COMMIT pairs,
+ * every one appended to the log. NEWLEADER is ACKed only once every txn received is durable,
+ * the cut or the snapshot too, and then currentEpoch (ZOOKEEPER-3911, 4643, 4646, 4785): a
+ * learner that ACKed NEWLEADER can lose nothing in a power cut. Its ACKs of proposals come
+ * after that ACK (ZOOKEEPER-4685). A COMMIT may arrive at any point after its PROPOSAL, before
+ * or after NEWLEADER (ZOOKEEPER-4394). Broadcast: a PROPOSAL is appended and ACKed once
+ * durable; a COMMIT (INFORM for an observer) applies the txn once it is logged here too.
+ */
+import { assert } from '../../base/index.js';
+import {
+  ActionQueue,
+  epochOf,
+  hex,
+  makeZxid,
+  PacketType,
+  type EpochFile,
+  type ForwardedWrite,
+  type SessionTouch,
+  type Sid,
+  type ToLearner,
+  type ZabAction,
+  type ZabLimits,
+  type ZabStart,
+  type ZabTxn,
+  type Zxid,
+} from './types.js';
+
+export interface LearnerConfig extends ZabStart, ZabLimits {
+  /** The leader election chose. */
+  readonly leader: Sid;
+  /** An observer: OBSERVERINFO, INFORMs, never ACKs a proposal, never counted. */
+  readonly observer: boolean;
+}
+
+type Stage = 'connecting' | 'leaderInfo' | 'acceptingEpoch' | 'sync' | 'broadcast' | 'done';
+
+export class ZabLearner {
+  private readonly out = new ActionQueue();
+  private stage: Stage = 'connecting';
+  private tickNow = 0;
+  private lastHeard = 0;
+  private acceptedEpoch: number;
+  private currentEpoch: number;
+  private newEpoch = -1;
+
+  /** Handed to the log / durable in it / applied to the database. */
+  private lastAppended: Zxid;
+  private lastLogged: Zxid;
+  private lastApplied: Zxid;
+  private lastCommitted: Zxid;
+  /** Proposals appended and not yet committed, in order (a follower's pendingTxns). */
+  private readonly pending: ZabTxn[] = [];
+  /** Committed, waiting for the log to be durable through them. */
+  private readonly toApply: ZabTxn[] = [];
+  /** Proposals to ACK once durable (and once NEWLEADER is ACKed). */
+  private readonly toAck: Zxid[] = [];
+
+  private syncOpSeen = false;
+  private truncating: Zxid | null = null;
+  private savingSnapshot: Zxid | null = null;
+  private newLeaderZxid: Zxid | null = null;
+  private writingCurrentEpoch = false;
+  private newLeaderAcked = false;
+  private readonly touches = new Map<bigint, number>();
+
+  constructor(private readonly config: LearnerConfig) {
+    this.acceptedEpoch = config.acceptedEpoch;
+    this.currentEpoch = config.currentEpoch;
+    this.lastAppended = this.lastLogged = this.lastApplied = this.lastCommitted = config.lastZxid;
+  }
+
+  take(): ZabAction[] {
+    return this.out.take();
+  }
+
+  get isServing(): boolean {
+    return this.stage === 'broadcast';
+  }
+  get isDone(): boolean {
+    return this.stage === 'done';
+  }
+  get lastAppliedZxid(): Zxid {
+    return this.lastApplied;
+  }
+  get leader(): Sid {
+    return this.config.leader;
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** The connection to the leader is open. */
+  connected(): void {
+    if (this.stage !== 'connecting') return;
+    this.stage = 'leaderInfo';
+    this.lastHeard = this.tickNow;
+    const type = this.config.observer ? PacketType.observerInfo : PacketType.followerInfo;
+    this.send({ type, acceptedEpoch: this.acceptedEpoch });
+  }
+
+  disconnected(): void {
+    this.giveUp('connection to the leader lost');
+  }
+
+  tick(): void {
+    if (this.stage === 'done') return;
+    this.tickNow++;
+    const limit = this.stage === 'broadcast' ? this.config.syncLimitTicks : this.config.initLimitTicks;
+    if (this.tickNow - this.lastHeard > limit) this.giveUp(`nothing from the leader for ${limit} ticks`);
+  }
+
+  receive(m: ToLearner): void {
+    if (this.stage === 'done' || this.stage === 'connecting') return;
+    this.lastHeard = this.tickNow;
+    if (this.stage === 'leaderInfo') {
+      if (m.type === PacketType.leaderInfo) this.onLeaderInfo(m.epoch);
+      else this.giveUp(`packet ${m.type} before LEADERINFO`);
+      return;
+    }
+    if (this.stage === 'acceptingEpoch') {
+      this.giveUp(`packet ${m.type} before ACKEPOCH`);
+      return;
+    }
+    if (this.stage === 'sync') this.onSyncPacket(m);
+    else this.onBroadcastPacket(m);
+  }
+
+  logged(zxid: Zxid): void {
+    if (this.stage === 'done') return;
+    assert(
+      zxid >= this.lastLogged && zxid <= this.lastAppended,
+      `logged ${hex(zxid)} outside ${hex(this.lastLogged)}..${hex(this.lastAppended)}`,
+    );
+    this.lastLogged = zxid;
+    this.progress();
+  }
+
+  truncated(zxid: Zxid): void {
+    if (this.stage === 'done') return;
+    assert(this.truncating === zxid, `truncated to ${hex(zxid)}, expected ${String(this.truncating)}`);
+    this.truncating = null;
+    this.progress();
+  }
+
+  snapshotSaved(zxid: Zxid): void {
+    if (this.stage === 'done') return;
+    assert(this.savingSnapshot === zxid, `snapshot ${hex(zxid)} saved, expected ${String(this.savingSnapshot)}`);
+    this.savingSnapshot = null;
+    this.progress();
+  }
+
+  epochWritten(file: EpochFile, epoch: number): void {
+    if (this.stage === 'done') return;
+    assert(epoch === this.newEpoch, `epoch ${epoch} written, ${this.newEpoch} expected`);
+    if (file === 'acceptedEpoch') {
+      assert(this.stage === 'acceptingEpoch', 'acceptedEpoch written out of turn');
+      this.acceptedEpoch = epoch;
+      this.sendAckEpoch(this.currentEpoch);
+      return;
+    }
+    this.currentEpoch = epoch;
+    this.newLeaderAcked = true;
+    assert(this.newLeaderZxid !== null, 'currentEpoch written before NEWLEADER');
+    this.send({ type: PacketType.ack, zxid: this.newLeaderZxid });
+    this.progress();
+  }
+
+  /** Forwards a client write (or createSession/closeSession/sync) to the leader. */
+  forward(request: ForwardedWrite): void {
+    assert(this.stage === 'broadcast' || this.stage === 'done', 'forward before UPTODATE');
+    if (this.stage === 'broadcast') this.send({ type: PacketType.request, request });
+  }
+
+  /** Asks the leader whether a session may re-attach here. */
+  revalidate(sessionId: bigint, timeoutMs: number): void {
+    if (this.stage === 'broadcast') this.send({ type: PacketType.revalidate, sessionId, timeoutMs });
+  }
+
+  /** A session had traffic here: reported in the next PING answer. */
+  touch(sessionId: bigint, timeoutMs: number): void {
+    this.touches.set(sessionId, timeoutMs);
+  }
+
+  // ------------------------------------------------------------------ discovery
+
+  private onLeaderInfo(epoch: number): void {
+    this.newEpoch = epoch;
+    if (epoch > this.acceptedEpoch) {
+      this.stage = 'acceptingEpoch';
+      this.out.push({ kind: 'writeEpoch', file: 'acceptedEpoch', epoch });
+    } else if (epoch === this.acceptedEpoch) {
+      this.sendAckEpoch(-1);
+    } else {
+      this.giveUp(`leader's epoch ${epoch} is older than our accepted epoch ${this.acceptedEpoch}`);
+    }
+  }
+
+  private sendAckEpoch(currentEpoch: number): void {
+    this.stage = 'sync';
+    this.send({ type: PacketType.ackEpoch, currentEpoch, lastZxid: this.lastLogged });
+  }
+
+  // ------------------------------------------------------------------ synchronization
+
+  private onSyncPacket(m: ToLearner): void {
+    switch (m.type) {
+      case PacketType.diff:
+      case PacketType.trunc:
+      case PacketType.snap:
+        this.onSyncOp(m.type, m.zxid);
+        return;
+      case PacketType.newLeader:
+        if (!this.syncOpSeen || epochOf(m.zxid) !== this.newEpoch || this.newLeaderZxid !== null) {
+          this.giveUp(`unexpected NEWLEADER ${hex(m.zxid)}`);
+          return;
+        }
+        this.newLeaderZxid = m.zxid;
+        this.progress();
+        return;
+      case PacketType.upToDate:
+        if (!this.newLeaderAcked) {
+          this.giveUp('UPTODATE before our NEWLEADER ACK');
+          return;
+        }
+        this.stage = 'broadcast';
+        this.send({ type: PacketType.ack, zxid: makeZxid(this.newEpoch, 0) });
+        this.out.push({ kind: 'serving', epoch: this.newEpoch });
+        return;
+      case PacketType.ping:
+        return; // ZooKeeper's sync loop has no case for it: dropped, not answered
+      default:
+        if (this.syncOpSeen) this.onBroadcastPacket(m);
+        else this.giveUp(`packet ${m.type} before DIFF, TRUNC or SNAP`);
+    }
+  }
+
+  private onSyncOp(type: number, zxid: Zxid): void {
+    if (this.syncOpSeen) {
+      this.giveUp(`a second sync op ${type}`);
+      return;
+    }
+    this.syncOpSeen = true;
+    if (type === PacketType.trunc) {
+      if (zxid > this.lastLogged) {
+        this.giveUp(`TRUNC to ${hex(zxid)} above our last zxid ${hex(this.lastLogged)}`);
+        return;
+      }
+      this.truncating = zxid;
+      this.resetTo(zxid);
+      this.out.push({ kind: 'truncate', zxid });
+    } else if (type === PacketType.snap) {
+      this.savingSnapshot = zxid;
+      this.resetTo(zxid);
+      this.out.push({ kind: 'saveSnapshot', zxid });
+    }
+  }
+
+  private resetTo(zxid: Zxid): void {
+    this.lastAppended = this.lastLogged = this.lastApplied = this.lastCommitted = zxid;
+  }
+
+  /** Everything that waits on durability: applies, ACKs, and the NEWLEADER ACK. */
+  private progress(): void {
+    if (this.stage === 'done') return;
+    this.drainApply();
+    if (this.newLeaderAcked) this.flushAcks();
+    else this.tryAckNewLeader();
+  }
+
+  private tryAckNewLeader(): void {
+    if (this.newLeaderZxid === null || this.writingCurrentEpoch) return;
+    if (this.truncating !== null || this.savingSnapshot !== null || this.lastLogged !== this.lastAppended) return;
+    this.writingCurrentEpoch = true;
+    this.out.push({ kind: 'writeEpoch', file: 'currentEpoch', epoch: this.newEpoch });
+  }
+
+  // ------------------------------------------------------------------ broadcast
+
+  private onBroadcastPacket(m: ToLearner): void {
+    switch (m.type) {
+      case PacketType.proposal:
+        // an observer gets PROPOSAL/COMMIT pairs while it syncs, INFORMs after
+        if (this.config.observer && this.stage === 'broadcast') this.giveUp('PROPOSAL to an observer');
+        else this.onProposal(m.txn);
+        return;
+      case PacketType.commit:
+        this.onCommit(m.zxid);
+        return;
+      case PacketType.inform:
+        if (!this.config.observer) this.giveUp('INFORM to a follower');
+        else this.onInform(m.txn);
+        return;
+      case PacketType.ping:
+        this.send({ type: PacketType.ping, zxid: m.zxid, touches: this.takeTouches() });
+        return;
+      case PacketType.revalidate:
+        this.out.push({ kind: 'revalidated', sessionId: m.sessionId, valid: m.valid });
+        return;
+      case PacketType.sync:
+        this.out.push({ kind: 'syncDone' });
+        return;
+      default:
+        this.giveUp(`unexpected packet ${m.type} in ${this.stage}`);
+    }
+  }
+
+  private append(txn: ZabTxn): boolean {
+    if (txn.zxid <= this.lastAppended) {
+      this.giveUp(`txn ${hex(txn.zxid)} after ${hex(this.lastAppended)}: zxids must increase`);
+      return false;
+    }
+    this.lastAppended = txn.zxid;
+    this.out.push({ kind: 'append', txn });
+    return true;
+  }
+
+  private onProposal(txn: ZabTxn): void {
+    if (!this.append(txn)) return;
+    this.pending.push(txn);
+    if (!this.config.observer) this.toAck.push(txn.zxid);
+  }
+
+  private onCommit(zxid: Zxid): void {
+    const head = this.pending[0];
+    if (head?.zxid !== zxid) {
+      // a follower commits in the order it logged (FollowerZooKeeperServer.commit stops the server otherwise)
+      this.giveUp(`COMMIT ${hex(zxid)} but the next pending proposal is ${head === undefined ? 'none' : hex(head.zxid)}`);
+      return;
+    }
+    this.pending.shift();
+    this.commit(head);
+  }
+
+  private onInform(txn: ZabTxn): void {
+    if (this.append(txn)) this.commit(txn);
+  }
+
+  private commit(txn: ZabTxn): void {
+    this.lastCommitted = txn.zxid;
+    this.toApply.push(txn);
+    this.progress();
+  }
+
+  private drainApply(): void {
+    while (this.toApply.length > 0) {
+      const txn = this.toApply[0];
+      if (txn === undefined || txn.zxid > this.lastLogged) return;
+      this.toApply.shift();
+      assert(txn.zxid > this.lastApplied, `apply ${hex(txn.zxid)} after ${hex(this.lastApplied)}`);
+      this.lastApplied = txn.zxid;
+      this.out.push({ kind: 'apply', txn });
+    }
+  }
+
+  private flushAcks(): void {
+    while (this.toAck.length > 0) {
+      const zxid = this.toAck[0];
+      if (zxid === undefined || zxid > this.lastLogged) return;
+      this.toAck.shift();
+      if (zxid > this.lastCommitted) this.send({ type: PacketType.ack, zxid });
+    }
+  }
+
+  private takeTouches(): SessionTouch[] {
+    const out = [...this.touches].map(([sessionId, timeoutMs]) => ({ sessionId, timeoutMs }));
+    this.touches.clear();
+    return out;
+  }
+
+  private send(message: Parameters<ActionQueue['send']>[1]): void {
+    this.out.send(this.config.leader, message);
+  }
+
+  private giveUp(reason: string): void {
+    if (this.stage === 'done') return;
+    this.stage = 'done';
+    this.out.push({ kind: 'looking', reason });
+  }
+}
