@@ -38,3 +38,4 @@ export * from './types.js';
 export { ZabLeader, COMMIT_WINDOW_DEFAULT, type LeaderConfig } from './leader.js';
 export { ZabLearner, type LearnerConfig } from './learner.js';
 export { planFromHistory, planFromLog, type SyncPlan } from './sync.js';
+export { encodeToLearner, decodeToLearner, encodeToLeader, decodeToLeader, learnerInfoOf, zabTxnOf } from './packets.js';
