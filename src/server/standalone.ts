@@ -95,6 +95,7 @@ export class StandaloneServer {
         containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
         containerCheckIntervalMs: config.containerCheckIntervalMs,
         sessionServerId: 1,
+        globalOutstandingLimit: config.globalOutstandingLimit,
       },
       systemClock,
       sha1Base64,
