@@ -19,6 +19,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // Time, randomness and the disk come in through the injected Clock, random source and
+  // FileSystem (src/runtime has the real ones), so a simulation can boot the real server code.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/runtime/**', 'src/cli/**', 'src/bin/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'Use the injected Clock.' },
+        { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'Use the injected random source.' },
+        { selector: "MemberExpression[object.name='performance'][property.name='now']", message: 'Use the injected Clock.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({
+          name,
+          message: 'Use the injected FileSystem (src/runtime has the real one).',
+        })),
+      ],
+    },
+  },
   ...coreModules.map((m) => ({
     files: [`src/${m}/**/*.ts`],
     rules: {

@@ -103,7 +103,7 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
     ['zk_avg_latency', avgLatency(c.totalLatencyMs, c.latencyCount)],
     ['zk_outstanding_requests', server.outstandingRequests],
     ['zk_znode_count', zkNodeCount(server)],
-    ['zk_global_sessions', server.sessions.sessions.size],
+    ['zk_global_sessions', server.sessionTable.size],
     ['zk_packets_sent', c.packetsSent],
     ['zk_packets_received', c.packetsReceived],
     ['zk_watch_count', server.watches.watchCount],
@@ -119,8 +119,8 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
 }
 
 function dump(server: ZkServer): string[] {
-  const lines = ['SessionTracker dump:', `Session Sets (${server.sessions.sessions.size})/(${server.sessions.sessions.size}):`];
-  for (const s of server.sessions.sessions.values()) lines.push(`\t${hex(s.sessionId)}`);
+  const lines = ['SessionTracker dump:', `Session Sets (${server.sessionTable.size})/(${server.sessionTable.size}):`];
+  for (const sessionId of server.sessionTable.keys()) lines.push(`\t${hex(sessionId)}`);
   lines.push('ephemeral nodes dump:', `Sessions with Ephemerals (${server.tree.ephemerals.size}):`);
   for (const [sid, paths] of server.tree.ephemerals) {
     lines.push(`${hex(sid)}:`);

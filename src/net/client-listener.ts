@@ -4,7 +4,7 @@
  * Any malformed input closes that one connection and is logged; other clients are unaffected.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CONNECTION_OUTPUT_BYTES_MAX, CONNECTION_PENDING_REQUESTS_MAX, ReleasingMap } from '../base/index.js';
+import { CONNECTION_OUTPUT_BYTES_MAX, ReleasingMap } from '../base/index.js';
 import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
 import type { ZkServer } from '../server/zk-server.js';
@@ -205,7 +205,8 @@ export class ClientListener {
     const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
     let sawFrame = false;
     // Set while we stop reading this client: its replies are piling up unread ('socket'), or
-    // too many of its requests wait for their txns to become durable ('queue').
+    // too many requests (its own, or the server's while it has some) wait for their answers
+    // ('queue'; globalOutstandingLimit).
     let waitingFor: 'socket' | 'queue' | null = null;
     const resume = (): void => {
       waitingFor = null;
@@ -233,7 +234,7 @@ export class ClientListener {
             socket.once('drain', resume);
             return;
           }
-          if (this.core.pendingRequests(conn.id) >= CONNECTION_PENDING_REQUESTS_MAX) {
+          if (this.core.shouldThrottle(conn.id)) {
             waitingFor = 'queue';
             socket.pause();
             return;

@@ -4,7 +4,7 @@
  * the txn to log and apply. Failures become error txns, which consume a zxid as in ZooKeeper.
  */
 /* eslint-disable @typescript-eslint/only-throw-error -- PrepError is control flow; see its comment. */
-import { assert, TTL_MS_MAX, javaHashCapacity, javaClosingSetOrder } from '../base/index.js';
+import { assert, EPOCH_MAX, ZXID_COUNTER_SPAN, epochOfZxid, TTL_MS_MAX, javaHashCapacity, javaClosingSetOrder } from '../base/index.js';
 import {
   OpCode,
   ErrorCode,
@@ -195,8 +195,26 @@ export class RequestPreparer {
     return p !== undefined && p.zxid > this.appliedZxid ? p : undefined;
   }
 
+  /**
+   * A new leader's epoch begins (ZAB's NEWLEADER): zxids go on as epoch * 2^32 + counter, the
+   * counter from 0, so the epoch's first txn is epoch * 2^32 + 1 as in ZooKeeper. Records
+   * prepared in an earlier epoch and never applied are dropped: what was not committed is gone.
+   */
+  resetEpoch(epoch: number): void {
+    assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, `epoch ${epoch} out of range`);
+    const first = epoch * ZXID_COUNTER_SPAN;
+    assert(first >= this.appliedZxid, `epoch ${epoch} starts below the applied zxid ${this.appliedZxid}`);
+    this.pending.clear();
+    this.pendingOrder.length = 0;
+    this.pendingHead = 0;
+    this.nextZxid = first + 1;
+  }
+
   private takeZxid(): number {
-    return this.nextZxid++;
+    const zxid = this.nextZxid++;
+    // ZooKeeper's leader gives up its leadership (a new election) before the counter wraps.
+    assert(zxid % ZXID_COUNTER_SPAN !== 0, `zxid counter exhausted in epoch ${epochOfZxid(zxid) - 1}`);
+    return zxid;
   }
 
   private header(ctx: PrepContext, type: number, zxid: number): TxnHeader {

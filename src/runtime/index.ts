@@ -17,3 +17,4 @@ export function sha1Base64(text: string): string {
 export { collectGarbage } from './collect-garbage.js';
 export { readOptionalTextFile } from './read-optional-file.js';
 export { EventLoopPacer } from './slice-pacer.js';
+export { randomInt, dirBytes, openFileDescriptors } from './host.js';

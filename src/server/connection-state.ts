@@ -12,7 +12,7 @@ export interface QueuedReply {
   run(): void;
 }
 
-/** What the server does with a committed txn once its turn to be answered comes. */
+/** What the server does with an applied txn once its turn to be answered comes. */
 export const Then = {
   /** Answer a client's write with its result, and record its latency. */
   reply: 0,
@@ -24,30 +24,30 @@ export const Then = {
   closeSession: 3,
   /** Close the expired session's connection, if it has one (no queue: nothing waits on it). */
   expire: 4,
-  /** Nothing: a container or TTL node the server deletes by itself. */
+  /** Nothing: a container or TTL node the server deletes by itself, or a forwarded request. */
   none: 5,
 } as const;
 export type Then = (typeof Then)[keyof typeof Then];
 
-/** The server's side of a CommitEntry and a QueuedRead. */
-export interface CommitOwner {
-  /** The entry's txn is durable: apply it, then answer in the connection's order. */
-  committed(entry: CommitEntry): void;
+/** The server's side of a LocalTxn and a QueuedRead. */
+export interface LocalTxnOwner {
+  /** The entry's txn may be applied now (durable when standalone): apply, then answer in order. */
+  applyLocal(entry: LocalTxn): void;
   /** The entry's turn has come: send its answer. */
-  answer(entry: CommitEntry): void;
+  answer(entry: LocalTxn): void;
   /** A queued read's turn has come: answer it from the tree as it is now. */
   answerRead(read: QueuedRead): void;
 }
 
 /**
- * A read behind writes of its connection still waiting to be durable: answered in order, from
+ * A read behind writes of its connection still waiting to be applied: answered in order, from
  * the tree as it is then. An object rather than a closure (one allocation instead of three).
  */
 export class QueuedRead implements QueuedReply {
   readonly ready = true;
 
   constructor(
-    private readonly owner: CommitOwner,
+    private readonly owner: LocalTxnOwner,
     readonly state: ConnectionState,
     readonly xid: number,
     readonly req: Request,
@@ -60,23 +60,28 @@ export class QueuedRead implements QueuedReply {
 }
 
 /**
- * A txn on its way to the tree: the log tells it once the txn is durable, and a request's
- * entry then waits in its connection's queue until every earlier request is answered. One
- * object per write carries all this, where a context object, a queue entry and two closures
- * did before: they were a tenth of what a setData allocated (4.3 KB before, 3.9 KB after).
+ * A txn this server answers for (a local request, or the server's own: expiry, reaper): logged,
+ * applied once durable (once committed, in an ensemble), then answered when every earlier
+ * request of its connection is. The log tells the object itself, and it is also the entry in
+ * the connection's queue: one object per write, where a context object, a queue entry and two
+ * closures did before (a tenth of what a setData allocated: 4.3 KB before, 3.9 KB after).
  */
-export class CommitEntry implements QueuedReply, OnDurable {
+export class LocalTxn implements QueuedReply, OnDurable {
   ready = false;
   /** The apply's result, once applied. */
   result: ApplyResult | null = null;
   /** The Stat of the result's node as applied, kept only if the reply could not be sent at once. */
   stat: Stat | null = null;
+  /** The applied txn's zxid and session, once applied (the reply's zxid, the session it binds). */
+  zxid = 0;
+  sessionId = 0n;
   /** Whether it waits in its connection's queue (else it is answered as soon as applied). */
   readonly queued: boolean;
 
   constructor(
-    private readonly owner: CommitOwner,
-    readonly prepared: Prepared,
+    private readonly owner: LocalTxnOwner,
+    /** The txn, when this server prepared it; null while a learner waits for the leader's. */
+    readonly prepared: Prepared | null,
     /** The connection it answers or closes, if any. */
     readonly state: ConnectionState | null,
     readonly then: Then,
@@ -91,7 +96,7 @@ export class CommitEntry implements QueuedReply, OnDurable {
   }
 
   durable(): void {
-    this.owner.committed(this);
+    this.owner.applyLocal(this);
   }
 
   run(): void {

@@ -3,34 +3,36 @@
  * by tests that want an in-process server.
  */
 import type { AddressInfo } from 'node:net';
-import { statSync, readdirSync } from 'node:fs';
 import { hostname, userInfo, type, arch, release, freemem, totalmem } from 'node:os';
 import path from 'node:path';
 import { FOUR_LETTER_WORDS, describeConfig, type Config } from '../config/index.js';
 import { runFourLetterWord } from '../admin/index.js';
 import { ClientListener, type ListenerSettings } from '../net/client-listener.js';
 import { SNAPSHOT_SLICE_MS, TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
-import { DurableStore, purge, recover, writeSnapshot } from '../storage/index.js';
+import { DurableStore, purge, recover, writeSnapshot, type FileSystem } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { systemClock, sha1Base64, collectGarbage, EventLoopPacer } from '../runtime/index.js';
+import { systemClock, sha1Base64, collectGarbage, EventLoopPacer, randomInt, dirBytes, openFileDescriptors } from '../runtime/index.js';
 import { ZkServer } from './zk-server.js';
-import type { Logger } from './types.js';
+import type { Clock, Logger } from './types.js';
 
-function dirBytes(dir: string): number {
-  let total = 0;
-  try {
-    for (const name of readdirSync(dir)) {
-      try {
-        total += statSync(path.join(dir, name)).size;
-      } catch {
-        // vanished while listing
-      }
-    }
-  } catch {
-    return 0;
-  }
-  return total;
+/** The host's services a server uses; a simulation passes its own. */
+export interface ServerEnvironment {
+  fs: FileSystem;
+  clock: Clock;
+  /** Random integer in [0, n). */
+  random: (n: number) => number;
+  /** Bytes under a directory (`conf`, `mntr`). */
+  dirBytes: (dir: string) => number;
+  openFileDescriptors: () => number;
 }
+
+export const nodeEnvironment: ServerEnvironment = {
+  fs: nodeFileSystem,
+  clock: systemClock,
+  random: randomInt,
+  dirBytes,
+  openFileDescriptors,
+};
 
 export class StandaloneServer {
   private started: { core: ZkServer; listener: ClientListener; store: DurableStore } | null = null;
@@ -42,6 +44,7 @@ export class StandaloneServer {
     private readonly log: Logger,
     /** Called when the disk fails: the server must stop (it can no longer promise durability). */
     private readonly onFatal: (e: Error) => void,
+    private readonly env: ServerEnvironment = nodeEnvironment,
   ) {}
 
   get core(): ZkServer {
@@ -56,7 +59,7 @@ export class StandaloneServer {
     const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
     const compression = config.snapshotCompressionMethod;
     const maxEntryBytes = config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES;
-    const recovered = await recover(nodeFileSystem, {
+    const recovered = await recover(this.env.fs, {
       snapDir,
       logDir,
       extendedTypesEnabled: config.extendedTypesEnabled,
@@ -68,14 +71,14 @@ export class StandaloneServer {
       { snapshot: recovered.snapshotName, replayedTxns: recovered.replayedTxns, zxid: recovered.tree.lastProcessedZxid },
       'data recovered',
     );
-    const store = new DurableStore(nodeFileSystem, {
+    const store = new DurableStore(this.env.fs, {
       snapDir,
       logDir,
       snapCount: config.snapCount,
       preAllocBytes: config.preAllocSizeKb * 1024,
       forceSync: config.forceSync,
       compression,
-      random: (n) => Math.floor(Math.random() * n),
+      random: this.env.random,
       pacer: () => new EventLoopPacer(SNAPSHOT_SLICE_MS),
       onFatal: (e) => this.onFatal(e),
       info: (msg, details) => this.log.info(details, msg),
@@ -95,8 +98,9 @@ export class StandaloneServer {
         containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
         containerCheckIntervalMs: config.containerCheckIntervalMs,
         sessionServerId: 1,
+        globalOutstandingLimit: config.globalOutstandingLimit,
       },
-      systemClock,
+      this.env.clock,
       sha1Base64,
       this.log,
       store,
@@ -108,7 +112,7 @@ export class StandaloneServer {
     // recovered state (as ZooKeeper does) so the next start need not replay them again.
     store.log.roll();
     if (recovered.replayedTxns > 0) {
-      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), compression);
+      await writeSnapshot(this.env.fs, snapDir, core.tree, core.sessionTimeouts(), compression);
     }
     // Give back what loading took beyond the tree itself before serving (see collectGarbage).
     collectGarbage();
@@ -121,7 +125,7 @@ export class StandaloneServer {
       const every = config.autopurgePurgeIntervalHours * 3600 * 1000;
       this.timers.push(
         setInterval(() => {
-          purge(nodeFileSystem, snapDir, logDir, config.autopurgeSnapRetainCount).catch((e: unknown) =>
+          purge(this.env.fs, snapDir, logDir, config.autopurgeSnapRetainCount).catch((e: unknown) =>
             this.log.warn({ err: e }, 'autopurge failed'),
           );
         }, every),
@@ -146,8 +150,8 @@ export class StandaloneServer {
           conf: () =>
             describeConfig(config, {
               clientPort: this.address?.port ?? config.clientPort,
-              dataDirSize: dirBytes(snapDir),
-              dataLogSize: dirBytes(logDir),
+              dataDirSize: this.env.dirBytes(snapDir),
+              dataLogSize: this.env.dirBytes(logDir),
               absolutePath: (p) => path.resolve(p),
             }),
           environment: () => [
@@ -162,16 +166,10 @@ export class StandaloneServer {
             ['os.memory.free', `${Math.round(freemem() / 1048576)}MB`],
             ['os.memory.total', `${Math.round(totalmem() / 1048576)}MB`],
           ],
-          dirSizes: () => ({ dataDir: dirBytes(snapDir), logDir: dirBytes(logDir) }),
-          openFileDescriptors: () => {
-            try {
-              return readdirSync('/proc/self/fd').length;
-            } catch {
-              return 0;
-            }
-          },
+          dirSizes: () => ({ dataDir: this.env.dirBytes(snapDir), logDir: this.env.dirBytes(logDir) }),
+          openFileDescriptors: this.env.openFileDescriptors,
           maxFileDescriptors: () => 0,
-          nowMs: () => Date.now(),
+          nowMs: () => this.env.clock.wallMs(),
         }),
     };
   }

@@ -4,7 +4,15 @@
  * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
  * the driver calls `tick` and `checkContainers`.
  */
-import { ReleasingMap, javaReaperOrder, sessionPassword, SESSION_PASSWORD_BYTES, type ReaperCandidate } from '../base/index.js';
+import {
+  assert,
+  CONNECTION_PENDING_REQUESTS_MAX,
+  ReleasingMap,
+  javaReaperOrder,
+  sessionPassword,
+  SESSION_PASSWORD_BYTES,
+  type ReaperCandidate,
+} from '../base/index.js';
 import {
   CodecError,
   ErrorCode,
@@ -23,11 +31,14 @@ import {
   writeOpResults,
   writeStat,
   type OpResult,
+  type Id,
   type Request,
   type RequestOf,
+  type Txn,
+  type TxnHeader,
 } from '../codec/index.js';
-import { DataTree, nodeKind, ttlOf, type TreeChange } from '../tree/index.js';
-import { SessionTracker } from '../session/index.js';
+import { DataTree, nodeKind, ttlOf, type ApplyResult, type TreeChange } from '../tree/index.js';
+import { LocalSessionAuthority, SessionTracker, sessionTableApply, type Revalidation, type SessionAuthority } from '../session/index.js';
 import { WatchManager, type WatchEvent } from '../watch/index.js';
 import {
   RequestPreparer,
@@ -42,7 +53,7 @@ import {
 } from '../prep/index.js';
 import { finishErrorReplyWithBody, finishReply, startReply, writeNotification } from './reply-frames.js';
 import { QuotaLog } from './quota-log.js';
-import { CommitEntry, ConnectionState, QueuedRead, Then, type CommitOwner } from './connection-state.js';
+import { LocalTxn, ConnectionState, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 import type { OnDurable } from '../storage/index.js';
 
@@ -60,16 +71,44 @@ export interface ServerSettings {
   containerCheckIntervalMs: number;
   /** ZooKeeper's standalone server uses 1 as the session-id server byte. */
   sessionServerId: number;
+  /**
+   * `globalOutstandingLimit`: past this many requests in process across the server, a
+   * connection with requests of its own in process is not read from (see shouldThrottle).
+   */
+  globalOutstandingLimit: number;
 }
 
 /**
- * Makes txns durable. The in-memory sink calls back at once; the txn-log sink (durability)
- * calls back after fsync. Callbacks must come in append order.
+ * Where the txns this server prepares go. `done` is told when the txn may be applied, in
+ * append order: standalone, once it is durable (the in-memory sink at once, the txn log after
+ * fsync); on a leader, once a quorum has logged it (ZAB's COMMIT).
  */
 export interface TxnSink {
   append(prepared: Prepared, done: OnDurable): void;
   /** Told after each txn is applied (the durable store takes snapshots at such points). */
   applied?(zxid: number): void;
+}
+
+/**
+ * A learner's route for writes: its clients' writes (session creation and close included) go
+ * to the leader as REQUESTs, and come back as committed txns (`ZkServer.applyCommitted`).
+ */
+export interface WriteForwarder {
+  forward(sessionId: bigint, cxid: number, request: ForwardedRequest, authIds: readonly Id[]): void;
+}
+
+/** A forwarded request: a client write, or the session's own createSession / closeSession. */
+export type ForwardedRequest =
+  WriteRequest | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number } | { readonly op: typeof OpCode.closeSession };
+
+type WriteRequest = Parameters<RequestPreparer['prepare']>[1];
+
+/** How this server fits in its ensemble; a standalone server uses the defaults. */
+export interface ServerRole {
+  /** Session ids, expiry and revalidation; default: this server's own (LocalSessionAuthority). */
+  authority?: (table: ReadonlyMap<bigint, number>, sessionIds: SessionTracker) => SessionAuthority;
+  /** Set on a learner: writes go to the leader instead of being prepared here. */
+  forwarder?: WriteForwarder;
 }
 
 export const inMemorySink: TxnSink = {
@@ -93,7 +132,13 @@ const WRITE_OPS = new Set<number>([
 
 export class ZkServer {
   readonly tree: DataTree;
-  readonly sessions: SessionTracker;
+  /**
+   * Live sessions and their timeouts, as createSession and closeSession txns leave them
+   * (ZooKeeper's sessionsWithTimeouts): what snapshots record, on every role.
+   */
+  readonly sessionTable: Map<bigint, number>;
+  /** Session ids, deadlines and re-attach answers: held here standalone or on a leader. */
+  readonly authority: SessionAuthority;
   readonly watches = new WatchManager();
   readonly prep: RequestPreparer;
   readonly connections = new ReleasingMap<number, ConnectionState>();
@@ -109,18 +154,23 @@ export class ZkServer {
     latencyCount: 0,
   };
   outstandingRequests = 0;
+  /** Requests of connections received and not yet answered (ZooKeeper's requestsInProcess). */
+  requestsInProcess = 0;
   /** Frames for a connection that is closing are encoded here and dropped. */
   private readonly discard = new JuteWriter(1024);
   /** Prep's context, refilled for each txn (prep keeps nothing of it). */
   private readonly prepCtx: PrepContext = { sessionId: 0n, cxid: 0, authIds: [], nowMs: 0 };
   /** The changes of the txn being applied, refilled for each (nothing keeps the array). */
   private readonly changes: TreeChange[] = [];
-  /** Where committed txns come back: applied, then answered. */
-  private readonly commits: CommitOwner = {
-    committed: (entry) => this.applyCommitted(entry),
-    answer: (entry) => this.answerCommitted(entry),
+  /** Where local txns come back: applied, then answered. */
+  private readonly locals: LocalTxnOwner = {
+    applyLocal: (entry) => this.applyLocal(entry),
+    answer: (entry) => this.answerApplied(entry),
     answerRead: (read) => this.answerRead(read.state, read.xid, read.req, read.startMs),
   };
+  /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
+  private readonly forwarded = new Map<bigint, LocalTxn[]>();
+  private readonly forwarder: WriteForwarder | null;
 
   constructor(
     readonly settings: ServerSettings,
@@ -130,11 +180,15 @@ export class ZkServer {
     private readonly sink: TxnSink = inMemorySink,
     tree?: DataTree,
     restoredSessions?: ReadonlyMap<bigint, number>,
+    role: ServerRole = {},
   ) {
     this.tree = tree ?? new DataTree(settings.extendedTypesEnabled);
-    this.sessions = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
+    this.sessionTable = new Map(restoredSessions);
+    const sessionIds = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
+    this.authority = role.authority?.(this.sessionTable, sessionIds) ?? new LocalSessionAuthority(sessionIds);
+    this.forwarder = role.forwarder ?? null;
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
-    for (const [id, timeoutMs] of restoredSessions ?? []) this.sessions.add(id, timeoutMs, clock.monoMs());
+    for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, clock.monoMs());
     const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
     this.tree.onQuotaProblem = (p) => quotaLog.problem(p);
     this.prep = new RequestPreparer(this.tree, {
@@ -146,11 +200,9 @@ export class ZkServer {
     this.startedMs = clock.wallMs();
   }
 
-  /** Live sessions and their timeouts, as a snapshot records them. */
+  /** Live sessions and their timeouts, as a snapshot records them (a copy). */
   sessionTimeouts(): Map<bigint, number> {
-    const out = new Map<bigint, number>();
-    for (const s of this.sessions.sessions.values()) out.set(s.sessionId, s.timeoutMs);
-    return out;
+    return new Map(this.sessionTable);
   }
 
   get lastZxid(): number {
@@ -206,7 +258,7 @@ export class ZkServer {
       return;
     }
     const now = this.clock.monoMs();
-    this.sessions.touch(state.sessionId, now);
+    this.authority.touch(state.sessionId, now);
     if (type === OpCode.deleteContainer) {
       this.onClientDeleteContainer(state, xid);
       return;
@@ -232,8 +284,7 @@ export class ZkServer {
    * such path invalid: the answer is always BADARGUMENTS, after an error txn.
    */
   private onClientDeleteContainer(state: ConnectionState, xid: number): void {
-    const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.BADARGUMENTS);
-    this.commit(prepared, state, Then.replyError, xid);
+    this.submitError(state, xid, ErrorCode.BADARGUMENTS);
   }
 
   /** As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on). */
@@ -252,8 +303,7 @@ export class ZkServer {
   private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError, emptyResults: boolean): void {
     this.log.warn({ type, session: hex(state.sessionId ?? 0n), reason: e.message }, 'undecodable request body');
     if (WRITE_OPS.has(type)) {
-      const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.MARSHALLINGERROR);
-      this.commit(prepared, state, Then.replyError, xid);
+      this.submitError(state, xid, ErrorCode.MARSHALLINGERROR);
       return;
     }
     this.enqueueReply(state, xid, () => {
@@ -290,23 +340,25 @@ export class ZkServer {
     // Re-attach: whatever the outcome, the session's current connection is closed first.
     const previous = this.bySession.get(req.sessionId);
     if (previous !== undefined && previous !== state) this.closeConnection(previous, 'session re-attached from another connection');
-    const valid =
-      req.passwd.length === SESSION_PASSWORD_BYTES &&
-      req.passwd.equals(sessionPassword(req.sessionId)) &&
-      this.sessions.touch(req.sessionId, this.clock.monoMs());
+    if (req.passwd.length !== SESSION_PASSWORD_BYTES || !req.passwd.equals(sessionPassword(req.sessionId))) {
+      this.finishReattach(state, req.sessionId, timeoutMs, false);
+      return;
+    }
+    const answer: Revalidation = { revalidated: (id, valid) => this.finishReattach(state, id, timeoutMs, valid) };
+    this.authority.revalidate(req.sessionId, timeoutMs, this.clock.monoMs(), answer);
+  }
+
+  /** The session authority has answered a re-attach (at once, or after asking the leader). */
+  private finishReattach(state: ConnectionState, sessionId: bigint, timeoutMs: number, valid: boolean): void {
+    if (state.closing) return;
     if (!valid) {
-      this.log.info(
-        { session: hex(req.sessionId), client: state.conn.remoteAddress },
-        'invalid session re-attach: expired or bad password',
-      );
+      this.log.info({ session: hex(sessionId), client: state.conn.remoteAddress }, 'invalid session re-attach: expired or bad password');
       this.sendConnectResponse(state, 0, 0n, Buffer.alloc(SESSION_PASSWORD_BYTES));
       this.closeConnection(state, 'session expired');
       return;
     }
-    // The newly negotiated timeout governs the session from now on, as in ZooKeeper.
-    this.sessions.add(req.sessionId, timeoutMs, this.clock.monoMs());
-    this.bindSession(state, req.sessionId, timeoutMs);
-    this.sendConnectResponse(state, timeoutMs, req.sessionId, sessionPassword(req.sessionId));
+    this.bindSession(state, sessionId, timeoutMs);
+    this.sendConnectResponse(state, timeoutMs, sessionId, sessionPassword(sessionId));
   }
 
   private bindSession(state: ConnectionState, sessionId: bigint, timeoutMs: number): void {
@@ -316,11 +368,15 @@ export class ZkServer {
   }
 
   private createSession(state: ConnectionState, timeoutMs: number): void {
-    const sessionId = this.sessions.newSessionId();
-    const prepared = this.prep.createSession(this.ctx(state, sessionId, 0), timeoutMs);
-    this.sessions.add(sessionId, timeoutMs, this.clock.monoMs());
+    const sessionId = this.authority.newSessionId();
     state.sessionId = sessionId;
-    this.commit(prepared, state, Then.connect, 0, -1, 0, timeoutMs);
+    if (this.forwarder !== null) {
+      this.forward(state, sessionId, 0, { op: OpCode.createSession, timeoutMs }, Then.connect, 0, timeoutMs);
+      return;
+    }
+    const prepared = this.prep.createSession(this.ctx(state, sessionId, 0), timeoutMs);
+    this.authority.created(sessionId, timeoutMs, this.clock.monoMs());
+    this.logAndApply(prepared, state, Then.connect, 0, -1, 0, timeoutMs);
   }
 
   private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
@@ -351,7 +407,7 @@ export class ZkServer {
   }
 
   /** A reply without a body, or a write's reply with the body its op gives `entry` (if err is 0). */
-  private reply(state: ConnectionState, xid: number, zxid: number, err: number, op = -1, entry: CommitEntry | null = null): void {
+  private reply(state: ConnectionState, xid: number, zxid: number, err: number, op = -1, entry: LocalTxn | null = null): void {
     const w = this.frameWriter(state);
     startReply(w, xid, zxid);
     if (err === 0 && entry !== null) this.writeWriteBody(w, op, entry);
@@ -361,7 +417,7 @@ export class ZkServer {
   }
 
   /** Writes the body of a write's successful reply, from its apply result. */
-  private writeWriteBody(w: JuteWriter, op: number, entry: CommitEntry): void {
+  private writeWriteBody(w: JuteWriter, op: number, entry: LocalTxn): void {
     const res = entry.result;
     if (res === null) return;
     switch (op) {
@@ -387,7 +443,7 @@ export class ZkServer {
   }
 
   /** The Stat of the node a write left: taken at apply time if the reply waited, else read now. */
-  private writeResultStat(w: JuteWriter, entry: CommitEntry): void {
+  private writeResultStat(w: JuteWriter, entry: LocalTxn): void {
     if (entry.stat !== null) writeStat(w, entry.stat);
     else if (entry.result?.node !== undefined) this.tree.writeStat(w, entry.result.node);
   }
@@ -398,7 +454,12 @@ export class ZkServer {
       run();
       return;
     }
-    state.queue.push({ ready: true, run });
+    this.enqueue(state, { ready: true, run });
+  }
+
+  private enqueue(state: ConnectionState, item: QueuedReply): void {
+    state.queue.push(item);
+    this.requestsInProcess++;
   }
 
   private drain(state: ConnectionState): void {
@@ -406,6 +467,7 @@ export class ZkServer {
       const head = state.queue[0];
       if (head === undefined || !head.ready) return;
       state.queue.shift();
+      this.requestsInProcess--;
       head.run();
     }
     state.conn.drained?.();
@@ -414,6 +476,18 @@ export class ZkServer {
   /** Requests of this connection still waiting for their answer. */
   pendingRequests(connId: number): number {
     return this.connections.get(connId)?.queue.length ?? 0;
+  }
+
+  /**
+   * Whether to stop reading a connection's requests for now: it has too many of its own
+   * waiting, or (ZooKeeper's globalOutstandingLimit, as 3.8's shouldThrottle) the server has
+   * more than the limit in process and this connection has some of them. The net layer asks
+   * before each frame and again when the connection's queue moves (`drained`).
+   */
+  shouldThrottle(connId: number): boolean {
+    const pending = this.pendingRequests(connId);
+    if (pending >= CONNECTION_PENDING_REQUESTS_MAX) return true;
+    return this.requestsInProcess > this.settings.globalOutstandingLimit && pending > 0;
   }
 
   private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
@@ -442,28 +516,108 @@ export class ZkServer {
   }
 
   /**
-   * Durable -> apply -> events -> answer. The txn is logged first; its effects (and the
-   * watch events, which reach clients before the reply that follows) happen once durable.
-   * A connection's answer waits in its queue behind the requests it received earlier.
+   * The log, then the apply. The txn goes to the sink (the txn log standalone, ZAB's proposal
+   * on a leader); the sink tells `entry` once it may be applied (durable, or committed), in
+   * zxid order, and `applyTxn` then applies it and answers. A connection's answer waits in its
+   * queue behind the requests it received earlier.
    */
-  private commit(prepared: Prepared, state: ConnectionState | null, then: Then, xid = 0, op = -1, startMs = 0, timeoutMs = 0): void {
-    const entry = new CommitEntry(this.commits, prepared, state, then, xid, op, startMs, timeoutMs);
-    if (entry.queued && state !== null) state.queue.push(entry);
+  private logAndApply(prepared: Prepared, state: ConnectionState | null, then: Then, xid = 0, op = -1, startMs = 0, timeoutMs = 0): void {
+    const entry = new LocalTxn(this.locals, prepared, state, then, xid, op, startMs, timeoutMs);
+    if (entry.queued && state !== null) this.enqueue(state, entry);
     this.outstandingRequests++;
     this.sink.append(prepared, entry);
   }
 
-  private applyCommitted(entry: CommitEntry): void {
-    this.outstandingRequests--;
-    const { header, txn } = entry.prepared;
+  /** A learner's write goes to the leader; its txn comes back through applyCommitted. */
+  private forward(
+    state: ConnectionState,
+    sessionId: bigint,
+    xid: number,
+    req: ForwardedRequest,
+    then: Then,
+    startMs: number,
+    timeoutMs = 0,
+  ): void {
+    assert(this.forwarder !== null, 'only a learner forwards writes');
+    const entry = new LocalTxn(this.locals, null, state, then, xid, req.op, startMs, timeoutMs);
+    if (entry.queued) this.enqueue(state, entry);
+    this.outstandingRequests++;
+    let waiting = this.forwarded.get(sessionId);
+    if (waiting === undefined) this.forwarded.set(sessionId, (waiting = []));
+    waiting.push(entry);
+    this.forwarder.forward(sessionId, xid, req, state.authIds);
+  }
+
+  /** A txn this server prepared may be applied now. */
+  private applyLocal(entry: LocalTxn): void {
+    const prepared = entry.prepared;
+    assert(prepared !== null, 'a local txn without its txn');
+    this.applyTxn(prepared.header, prepared.txn, entry);
+  }
+
+  /**
+   * A txn committed by the ensemble (a learner's COMMIT, or a txn of a DIFF or INFORM):
+   * applied as any other. It answers this server's client if it is that client's forwarded
+   * request: the session's oldest forwarded write, with the same cxid (as ZooKeeper's
+   * CommitProcessor matches a commit to its session's queue).
+   */
+  applyCommitted(header: TxnHeader, txn: Txn): ApplyResult {
+    return this.applyTxn(header, txn, this.takeForwarded(header.clientId, header.cxid));
+  }
+
+  private takeForwarded(sessionId: bigint, cxid: number): LocalTxn | null {
+    const waiting = this.forwarded.get(sessionId);
+    const head = waiting?.[0];
+    if (waiting === undefined || head?.xid !== cxid) return null;
+    waiting.shift();
+    if (waiting.length === 0) this.forwarded.delete(sessionId);
+    return head;
+  }
+
+  /**
+   * The one apply step, whatever the txn's source (this server's prep, a leader's COMMIT, a
+   * learner's sync): the tree, the session table and its authority, prep's pending overlay,
+   * the watch events, the sink's snapshot point, then the answer to `local`, the request the
+   * txn came from, if this server has it. Zxids must increase (the tree asserts it).
+   */
+  applyTxn(header: TxnHeader, txn: Txn, local: LocalTxn | null = null): ApplyResult {
     const changes = this.changes;
     changes.length = 0;
     const res = this.tree.applyTxn(header, txn, changes);
     this.prep.applied(header.zxid);
-    if (txn.type === OpCode.closeSession) this.sessions.remove(header.clientId);
+    if (txn.type === OpCode.createSession || txn.type === OpCode.closeSession) this.applySessionTxn(header.clientId, txn);
     this.deliver(this.watches.eventsFor(changes));
     this.sink.applied?.(header.zxid);
+    if (local !== null) this.applied(local, header, res);
+    else if (txn.type === OpCode.closeSession) this.closedElsewhere(header.clientId);
+    return res;
+  }
+
+  /**
+   * A session closed by a txn this server has no request for (the leader expired it, or its
+   * client closed it through another server): its connection here, if any, is closed, as
+   * ZooKeeper's FinalRequestProcessor does for a closeSession without a connection.
+   */
+  private closedElsewhere(sessionId: bigint): void {
+    const state = this.bySession.get(sessionId);
+    if (state === undefined) return;
+    this.bySession.delete(sessionId);
+    this.closeConnection(state, 'session expired');
+  }
+
+  /** The session table follows the txn (as recovery's replay does); the authority is told. */
+  private applySessionTxn(sessionId: bigint, txn: Txn): void {
+    sessionTableApply(this.sessionTable, sessionId, txn);
+    if (txn.type === OpCode.createSession) this.authority.committed(sessionId, txn.timeOut, this.clock.monoMs());
+    else this.authority.removed(sessionId);
+  }
+
+  /** The local request's txn is applied: answer it now, or when its connection's turn comes. */
+  private applied(entry: LocalTxn, header: TxnHeader, res: ApplyResult): void {
+    this.outstandingRequests--;
     entry.result = res;
+    entry.zxid = header.zxid;
+    entry.sessionId = header.clientId;
     entry.ready = true;
     if (entry.queued && entry.state !== null) {
       // A reply reads its Stat from the node, which the next txn may change: one that cannot
@@ -471,15 +625,15 @@ export class ZkServer {
       // keeps the Stat as it is.
       if (entry.state.queue[0] !== entry && res.node !== undefined) entry.stat = this.tree.statOf(res.node);
       this.drain(entry.state);
-    } else this.answerCommitted(entry);
+    } else this.answerApplied(entry);
   }
 
-  private answerCommitted(entry: CommitEntry): void {
+  private answerApplied(entry: LocalTxn): void {
     const state = entry.state;
     const res = entry.result;
     if (state === null || res === null) return;
-    const zxid = entry.prepared.header.zxid;
-    const sessionId = entry.prepared.header.clientId;
+    const zxid = entry.zxid;
+    const sessionId = entry.sessionId;
     switch (entry.then) {
       case Then.reply:
         this.recordLatency(state, entry.startMs, entry.op, entry.xid);
@@ -529,11 +683,11 @@ export class ZkServer {
    * The closures of the request path live in small methods of their own (answerPing,
    * answerSetWatches, onUnknownOpcode): a function that creates a closure in any branch
    * allocates the closure's context on every call, so dispatch and onFrame create none. Writes
-   * and queued reads are objects (CommitEntry, QueuedRead), with no closure at all.
+   * and queued reads are objects (LocalTxn, QueuedRead), with no closure at all.
    */
   private dispatch(state: ConnectionState, xid: number, req: Request, startMs: number): void {
     if (WRITE_OPS.has(req.op)) {
-      this.submitWrite(state, xid, req as Parameters<RequestPreparer['prepare']>[1], startMs);
+      this.submitWrite(state, xid, req as WriteRequest, startMs);
       return;
     }
     switch (req.op) {
@@ -543,8 +697,7 @@ export class ZkServer {
       case OpCode.reconfig: {
         // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper, whose
         // prep stage refuses it after taking a zxid: an error txn.
-        const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), ErrorCode.RECONFIGDISABLED);
-        this.commit(prepared, state, Then.replyError, xid);
+        this.submitError(state, xid, ErrorCode.RECONFIGDISABLED);
         return;
       }
       case OpCode.auth:
@@ -560,13 +713,56 @@ export class ZkServer {
         return;
       default:
         if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
-        else state.queue.push(new QueuedRead(this.commits, state, xid, req, startMs));
+        else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
     }
   }
 
-  private submitWrite(state: ConnectionState, xid: number, req: Parameters<RequestPreparer['prepare']>[1], startMs: number): void {
-    const prepared = this.prep.prepare(this.ctx(state, state.sessionId ?? 0n, xid), req);
-    this.commit(prepared, state, Then.reply, xid, req.op, startMs);
+  /**
+   * A client's write, top to bottom: prepared here into a txn (standalone, leader) or
+   * forwarded to the leader (learner); then logged and, once it may be, applied and answered
+   * (`logAndApply` -> the sink -> `applyTxn`).
+   */
+  private submitWrite(state: ConnectionState, xid: number, req: WriteRequest, startMs: number): void {
+    const sessionId = state.sessionId ?? 0n;
+    if (this.forwarder !== null) {
+      this.forward(state, sessionId, xid, req, Then.reply, startMs);
+      return;
+    }
+    const prepared = this.prep.prepare(this.ctx(state, sessionId, xid), req);
+    this.logAndApply(prepared, state, Then.reply, xid, req.op, startMs);
+  }
+
+  /**
+   * A write refused before prep could read it: an error txn, which consumes a zxid as in
+   * ZooKeeper. A learner can make no txn and has no request to forward: it answers the error
+   * at once.
+   */
+  private submitError(state: ConnectionState, xid: number, err: number): void {
+    if (this.forwarder !== null) {
+      this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, err));
+      return;
+    }
+    const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), err);
+    this.logAndApply(prepared, state, Then.replyError, xid);
+  }
+
+  /**
+   * A leader takes a learner's forwarded REQUEST: prepared with the auth ids it carries, then
+   * logged and applied as its own; the learner answers its client once the txn is committed.
+   */
+  submitForwarded(sessionId: bigint, cxid: number, req: ForwardedRequest, authIds: readonly Id[]): void {
+    assert(this.forwarder === null, 'a learner does not prepare txns');
+    const ctx = this.ctx(null, sessionId, cxid);
+    ctx.authIds = authIds;
+    let prepared: Prepared;
+    if (req.op === OpCode.createSession) {
+      prepared = this.prep.createSession(ctx, req.timeoutMs);
+      this.authority.created(sessionId, req.timeoutMs, this.clock.monoMs());
+    } else if (req.op === OpCode.closeSession) {
+      this.authority.setClosing(sessionId);
+      prepared = this.prep.closeSession(ctx);
+    } else prepared = this.prep.prepare(ctx, req);
+    this.logAndApply(prepared, null, Then.none);
   }
 
   private answerPing(state: ConnectionState, xid: number): void {
@@ -597,9 +793,13 @@ export class ZkServer {
   }
 
   private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {
-    this.sessions.setClosing(sessionId);
+    this.authority.setClosing(sessionId);
+    if (this.forwarder !== null) {
+      this.forward(state, sessionId, xid, { op: OpCode.closeSession }, Then.closeSession, 0);
+      return;
+    }
     const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid));
-    this.commit(prepared, state, Then.closeSession, xid);
+    this.logAndApply(prepared, state, Then.closeSession, xid);
   }
 
   private auth(state: ConnectionState, req: RequestOf<typeof OpCode.auth>): void {
@@ -769,21 +969,23 @@ export class ZkServer {
 
   /** Expires sessions whose deadline passed: ephemerals deleted, watches fired, connection closed. */
   tick(): void {
-    for (const sessionId of this.sessions.expire(this.clock.monoMs())) {
+    for (const sessionId of this.authority.expire(this.clock.monoMs())) {
       this.log.info({ session: hex(sessionId) }, 'session expired');
       this.expireSession(sessionId);
     }
   }
 
   expireSession(sessionId: bigint): void {
-    this.sessions.setClosing(sessionId);
+    this.authority.setClosing(sessionId);
     const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0));
     // the connection the session has now (it may have none): closed once the txn applies
-    this.commit(prepared, this.bySession.get(sessionId) ?? null, Then.expire);
+    this.logAndApply(prepared, this.bySession.get(sessionId) ?? null, Then.expire);
   }
 
   /** ZooKeeper's ContainerManager pass: delete empty used containers and expired TTL nodes. */
   checkContainers(): number {
+    // Only the leader (or a standalone server) reaps, as in ZooKeeper.
+    if (this.forwarder !== null) return 0;
     const now = this.clock.wallMs();
     const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
     const candidates: ReaperCandidate[] = [];
@@ -816,7 +1018,7 @@ export class ZkServer {
     let submitted = 0;
     for (const path of ordered.slice(0, perRun)) {
       const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
-      this.commit(prepared, null, Then.none);
+      this.logAndApply(prepared, null, Then.none);
       submitted++;
     }
     return submitted;

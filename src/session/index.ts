@@ -1,1 +1,9 @@
 export { SessionTracker, type Session } from './tracker.js';
+export {
+  LocalSessionAuthority,
+  LearnerSessions,
+  sessionTableApply,
+  type SessionAuthority,
+  type SessionLeaderLink,
+  type Revalidation,
+} from './authority.js';

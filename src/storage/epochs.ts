@@ -8,19 +8,14 @@
  * or writes them, and ZooKeeperServerMain never does.
  */
 import path from 'node:path';
-import { assert } from '../base/index.js';
+import { assert, EPOCH_MAX, epochOfZxid } from '../base/index.js';
 import type { FileSystem } from './file-system.js';
 
 export const ACCEPTED_EPOCH_FILE = 'acceptedEpoch';
 export const CURRENT_EPOCH_FILE = 'currentEpoch';
 /** AtomicFileOutputStream's temp suffix; ZooKeeper reads `currentEpoch.tmp` back at start-up. */
 const TMP_SUFFIX = '.tmp';
-/** The largest epoch whose zxids (epoch * 2^32 + counter) are exact as numbers. */
-export const EPOCH_MAX = 2 ** 21 - 1;
-
-export function epochOfZxid(zxid: number): number {
-  return Math.floor(zxid / 2 ** 32);
-}
+export { EPOCH_MAX, epochOfZxid };
 
 /** An epoch file holds no epoch, or the epochs disagree with each other or with the log. */
 export class EpochFileError extends Error {

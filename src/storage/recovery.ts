@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { OpCode, type Txn, type TxnHeader } from '../codec/index.js';
 import { DataTree, type TreeChange } from '../tree/index.js';
+import { sessionTableApply } from '../session/index.js';
 import { LOG_HEADER_BYTES, parseLogFile, parseSnapshot, SnapshotError } from './format.js';
 import type { FileSystem } from './file-system.js';
 import { finishInterruptedTruncation } from './log-truncate.js';
@@ -48,8 +49,7 @@ export interface Recovered {
 export function replayTxn(tree: DataTree, sessions: Map<bigint, number>, header: TxnHeader, txn: Txn, changes: TreeChange[]): void {
   tree.applyTxn(header, txn, changes);
   changes.length = 0;
-  if (txn.type === OpCode.createSession) sessions.set(header.clientId, txn.timeOut);
-  else if (txn.type === OpCode.closeSession) sessions.delete(header.clientId);
+  sessionTableApply(sessions, header.clientId, txn);
 }
 
 /** Ephemerals of sessions that no longer exist die at the end of recovery, as in ZooKeeper's loadData. */

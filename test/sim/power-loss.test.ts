@@ -75,6 +75,7 @@ const SETTINGS: ServerSettings = {
   containerMaxNeverUsedIntervalMs: 0,
   containerCheckIntervalMs: 60000,
   sessionServerId: 1,
+  globalOutstandingLimit: 1000,
 };
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('base64');
 
@@ -765,7 +766,7 @@ class Run {
   /** After each step: an expiry counts as acknowledged once its closeSession is applied. */
   private noteExpiries(server: Server, expiries: IssuedOp[]): void {
     for (const op of expiries) {
-      if (!op.acked && !server.core.sessions.sessions.has(op.session)) op.acked = true;
+      if (!op.acked && !server.core.sessionTable.has(op.session)) op.acked = true;
     }
   }
 
