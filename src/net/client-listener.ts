@@ -9,6 +9,9 @@ import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec
 import type { ClientConnection, Logger } from '../server/types.js';
 import type { ZkServer } from '../server/zk-server.js';
 
+/** What the listener hands connections and frames to: a ZkServer, or an ensemble member's current one. */
+export type ClientCore = Pick<ZkServer, 'connectionOpened' | 'connectionClosed' | 'onFrame' | 'shouldThrottle'>;
+
 export interface ListenerSettings {
   host: string;
   port: number;
@@ -159,7 +162,7 @@ export class ClientListener {
   private readonly sockets = new ReleasingMap<number, Socket>();
 
   constructor(
-    private readonly core: ZkServer,
+    private readonly core: ClientCore,
     private readonly settings: ListenerSettings,
     private readonly log: Logger,
   ) {

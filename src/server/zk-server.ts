@@ -53,7 +53,7 @@ import {
 } from '../prep/index.js';
 import { finishErrorReplyWithBody, finishReply, startReply, writeNotification } from './reply-frames.js';
 import { QuotaLog } from './quota-log.js';
-import { LocalTxn, ConnectionState, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
+import { LocalTxn, ConnectionState, PendingSync, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 import type { OnDurable } from '../storage/index.js';
 
@@ -97,9 +97,15 @@ export interface WriteForwarder {
   forward(sessionId: bigint, cxid: number, request: ForwardedRequest, authIds: readonly Id[]): void;
 }
 
-/** A forwarded request: a client write, or the session's own createSession / closeSession. */
+/**
+ * A forwarded request: a client write, the session's own createSession / closeSession, or a
+ * `sync` (no txn: the leader answers SYNC once everything proposed before it has committed).
+ */
 export type ForwardedRequest =
-  WriteRequest | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number } | { readonly op: typeof OpCode.closeSession };
+  | WriteRequest
+  | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number }
+  | { readonly op: typeof OpCode.closeSession }
+  | { readonly op: typeof OpCode.sync; readonly path: string };
 
 type WriteRequest = Parameters<RequestPreparer['prepare']>[1];
 
@@ -167,9 +173,12 @@ export class ZkServer {
     applyLocal: (entry) => this.applyLocal(entry),
     answer: (entry) => this.answerApplied(entry),
     answerRead: (read) => this.answerRead(read.state, read.xid, read.req, read.startMs),
+    answerSync: (sync) => this.answerRead(sync.state, sync.xid, { op: OpCode.sync, path: sync.path }, sync.startMs),
   };
   /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
+  /** A learner's `sync` requests sent to the leader, oldest first, until its SYNC answers each. */
+  private readonly syncs: PendingSync[] = [];
   private readonly forwarder: WriteForwarder | null;
 
   constructor(
@@ -548,6 +557,26 @@ export class ZkServer {
     this.forwarder.forward(sessionId, xid, req, state.authIds);
   }
 
+  /**
+   * A learner's `sync`: sent to the leader in line with the session's writes; answered, in its
+   * connection's order, once the leader's SYNC says every txn proposed before it is applied here.
+   */
+  private forwardSync(state: ConnectionState, xid: number, path: string, startMs: number): void {
+    assert(this.forwarder !== null, 'only a learner forwards sync');
+    const entry = new PendingSync(this.locals, state, xid, path, startMs);
+    this.enqueue(state, entry);
+    this.syncs.push(entry);
+    this.forwarder.forward(state.sessionId ?? 0n, xid, { op: OpCode.sync, path }, state.authIds);
+  }
+
+  /** The leader's SYNC: the oldest forwarded `sync` may be answered now. */
+  syncDone(): void {
+    const entry = this.syncs.shift();
+    if (entry === undefined) return;
+    entry.ready = true;
+    this.drain(entry.state);
+  }
+
   /** A txn this server prepared may be applied now. */
   private applyLocal(entry: LocalTxn): void {
     const prepared = entry.prepared;
@@ -690,6 +719,10 @@ export class ZkServer {
       this.submitWrite(state, xid, req as WriteRequest, startMs);
       return;
     }
+    if (req.op === OpCode.sync && this.forwarder !== null) {
+      this.forwardSync(state, xid, req.path, startMs);
+      return;
+    }
     switch (req.op) {
       case OpCode.closeSession:
         this.closeSessionRequest(state, xid, state.sessionId ?? 0n);
@@ -750,7 +783,12 @@ export class ZkServer {
    * A leader takes a learner's forwarded REQUEST: prepared with the auth ids it carries, then
    * logged and applied as its own; the learner answers its client once the txn is committed.
    */
-  submitForwarded(sessionId: bigint, cxid: number, req: ForwardedRequest, authIds: readonly Id[]): void {
+  submitForwarded(
+    sessionId: bigint,
+    cxid: number,
+    req: Exclude<ForwardedRequest, { op: typeof OpCode.sync }>,
+    authIds: readonly Id[],
+  ): void {
     assert(this.forwarder === null, 'a learner does not prepare txns');
     const ctx = this.ctx(null, sessionId, cxid);
     ctx.authIds = authIds;
