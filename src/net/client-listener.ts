@@ -7,10 +7,14 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { CONNECTION_OUTPUT_BYTES_MAX, ReleasingMap } from '../base/index.js';
 import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
-import type { ZkServer } from '../server/zk-server.js';
 
 /** What the listener hands connections and frames to: a ZkServer, or an ensemble member's current one. */
-export type ClientCore = Pick<ZkServer, 'connectionOpened' | 'connectionClosed' | 'onFrame' | 'shouldThrottle'>;
+export interface ClientCore {
+  connectionOpened(conn: ClientConnection): void;
+  connectionClosed(conn: ClientConnection): void;
+  onFrame(conn: ClientConnection, buf: Buffer, start?: number, end?: number): void;
+  shouldThrottle(connId: number): boolean;
+}
 
 export interface ListenerSettings {
   host: string;

@@ -1,0 +1,2 @@
+export { QuorumPeer } from './quorum-peer.js';
+export type { LeaderElection, ElectionOutcome, LocalVoteState } from './election.js';
