@@ -21,6 +21,8 @@ export interface ElectionOutcome {
 export interface LeaderElection {
   /** Looks for a leader; resolves once this member has decided. */
   lookForLeader(local: LocalVoteState): Promise<ElectionOutcome>;
+  /** The member took a new epoch (its currentEpoch): answers to members that look carry it. */
+  updateElectionVote(peerEpoch: number): void;
   /** Stops the election (connections, timers): the member is shutting down. */
   shutdown(): void;
 }

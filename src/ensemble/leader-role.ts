@@ -163,7 +163,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
             this.drive();
           } catch (e) {
             if (!(e instanceof CodecError)) throw e;
-            this.peer.log.warn({ peer: peerName, sid: learner?.sid, err: e.message }, 'bad packet from a learner, closing its connection');
+            this.peer.log.warn(
+              { peer: peerName, learner: learner?.sid, err: e.message },
+              'bad packet from a learner, closing its connection',
+            );
             link.close(e.message);
           }
         },
@@ -171,7 +174,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         closed: (reason) => {
           if (learner === null || this.learners.get(learner.sid) !== learner) return;
           this.learners.delete(learner.sid);
-          this.peer.log.info({ sid: learner.sid, reason }, 'learner disconnected');
+          this.peer.log.info({ learner: learner.sid, reason }, 'learner disconnected');
           this.core.disconnected(learner.sid);
           this.drive();
         },
@@ -192,7 +195,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const old = this.learners.get(info.sid);
     this.learners.set(info.sid, learner);
     old?.link.close('replaced by a new connection from the same server');
-    this.peer.log.info({ sid: info.sid, peer: peerName, observer: learner.observer }, 'learner connected');
+    this.peer.log.info({ learner: info.sid, peer: peerName, observer: learner.observer }, 'learner connected');
     this.core.receive(info.sid, decodeToLeader(p));
     return learner;
   }
@@ -215,7 +218,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       case 'disconnect': {
         const l = this.learners.get(a.peer);
         this.learners.delete(a.peer);
-        if (l !== undefined) this.peer.log.warn({ sid: a.peer, reason: a.reason }, 'dropping learner');
+        if (l !== undefined) this.peer.log.warn({ learner: a.peer, reason: a.reason }, 'dropping learner');
         l?.link.close(a.reason);
         return;
       }
@@ -280,13 +283,13 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       case PacketType.snap: {
         const mode: SyncMode = m.type === PacketType.diff ? 'diff' : m.type === PacketType.trunc ? 'trunc' : 'snap';
         l.sync = { mode, startedMs: now };
-        this.peer.log.info({ sid: to, mode, zxid: hex(m.zxid) }, `synchronizing learner ${to} by ${mode.toUpperCase()}`);
+        this.peer.log.info({ learner: to, mode, zxid: hex(m.zxid) }, `synchronizing learner ${to} by ${mode.toUpperCase()}`);
         break;
       }
       case PacketType.upToDate:
         l.synced = true;
         this.peer.log.info(
-          { sid: to, mode: l.sync?.mode, ms: l.sync === null ? 0 : Math.round(now - l.sync.startedMs) },
+          { learner: to, mode: l.sync?.mode, ms: l.sync === null ? 0 : Math.round(now - l.sync.startedMs) },
           `learner ${to} synced by ${l.sync?.mode.toUpperCase() ?? '?'}`,
         );
         break;
@@ -340,7 +343,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       req = forwardedRequestOf(w);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.peer.log.warn({ sid: from, err: e.message }, 'undecodable REQUEST from a learner, closing its connection');
+      this.peer.log.warn({ learner: from, err: e.message }, 'undecodable REQUEST from a learner, closing its connection');
       this.learners.get(from)?.link.close(e.message);
       return;
     }

@@ -229,7 +229,10 @@ export class LearnerRole extends RoleDriver {
         const write = a.file === 'acceptedEpoch' ? this.peer.epochs.setAcceptedEpoch(a.epoch) : this.peer.epochs.setCurrentEpoch(a.epoch);
         this.answer(
           a.file,
-          write.then(() => this.core.epochWritten(a.file, a.epoch)),
+          write.then(() => {
+            if (a.file === 'currentEpoch') this.peer.epochTaken(a.epoch);
+            this.core.epochWritten(a.file, a.epoch);
+          }),
         );
         return;
       }

@@ -71,6 +71,7 @@ export class QuorumPeer {
       tree: recovered.tree,
       sessions: recovered.sessions,
       fatal: (e) => this.fatal(e),
+      epochTaken: (epoch) => this.election.updateElectionVote(epoch),
     };
     const settings = listenerSettings(env, config, dirs, {
       core: () => clients.current,
@@ -99,7 +100,7 @@ export class QuorumPeer {
         lastLoggedZxid: state.store.log.lastZxid,
         currentEpoch: state.epochs.currentEpoch,
       });
-      if (this.stopped) return;
+      if (this.isStopped()) return;
       const ms = Math.round(this.env.clock.monoMs() - lookedAt);
       log.info({ leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms }, `election finished: server ${outcome.leader} leads`);
       const role =
@@ -112,6 +113,11 @@ export class QuorumPeer {
       const zxid = await role.settle();
       log.info({ reason, lastZxid: hex(zxid) }, 'role ended');
     }
+  }
+
+  /** (A method: `stopped` changes while the loop awaits.) */
+  private isStopped(): boolean {
+    return this.stopped;
   }
 
   private fatal(e: Error): void {

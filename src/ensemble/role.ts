@@ -34,6 +34,8 @@ export interface PeerState {
   sessions: Map<bigint, number>;
   /** The disk failed: the member stops. */
   fatal(e: Error): void;
+  /** currentEpoch was written: the election's answers carry the new epoch. */
+  epochTaken(epoch: number): void;
 }
 
 /** The ZAB phase and sync mode, for `mntr`'s zk_peer_state and the log. */
@@ -78,6 +80,10 @@ export abstract class RoleDriver {
   protected drive(): void {
     if (this.isOver) return;
     for (const a of this.core.take()) this.queue.push(a);
+    this.pump();
+  }
+
+  private pump(): void {
     while (this.busy === null && !this.isOver) {
       const a = this.queue.shift();
       if (a === undefined) return;

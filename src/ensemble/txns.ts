@@ -15,7 +15,6 @@ import {
   writeTxn,
   writeTxnHeader,
   type Id,
-  type Request,
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
@@ -50,7 +49,7 @@ export function logBodyOf(t: ZabTxn): Uint8Array {
 export function forwardedWrite(sessionId: bigint, cxid: number, req: ForwardedRequest, authIds: readonly Id[]): ForwardedWrite {
   const w = new JuteWriter(64);
   if (req.op === OpCode.createSession) w.writeInt(req.timeoutMs);
-  else if (req.op !== OpCode.closeSession) writeRequest(w, req as Request);
+  else if (req.op !== OpCode.closeSession) writeRequest(w, req);
   const authinfo = authIds.map((id) => ({ scheme: id.scheme, id: id.id }));
   return { sessionId, cxid, requestType: req.op, body: Buffer.from(w.toBuffer()), authinfo };
 }
