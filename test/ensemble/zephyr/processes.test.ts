@@ -313,7 +313,7 @@ test('a member that loses its quorum closes its clients and stops serving until 
     const c = await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 4000 });
     for (const id of others) await e.kill(id, 'SIGKILL');
     const closed = await c.closed;
-    assert.ok(closed !== undefined);
+    assert.equal(closed.byServer, true, 'the member closed its client when it lost the quorum');
     await waitFor('not serving', async () => ((await e.mode(leader)) === undefined ? true : undefined), 10000);
     assert.match(await fourLetterWord(e.port(leader), 'srvr'), /not currently serving/);
     for (const id of others) e.start(id);

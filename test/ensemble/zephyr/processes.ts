@@ -95,7 +95,7 @@ export class ProcessEnsemble {
     m.proc = proc;
     m.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     let pending = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
@@ -108,7 +108,7 @@ export class ProcessEnsemble {
         }
       }
     });
-    proc.stderr?.on('data', (chunk: Buffer) => (m.output += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (m.output += chunk.toString()));
     proc.once('exit', () => {
       live.delete(proc);
       if (m.proc === proc) m.proc = null;
