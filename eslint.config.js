@@ -2,7 +2,7 @@
 // from docs/ARCHITECTURE.md (the pure core never imports I/O modules or node:*).
 import tseslint from 'typescript-eslint';
 
-const coreModules = ['base', 'codec', 'tree', 'session', 'watch', 'prep', 'config'];
+const coreModules = ['base', 'codec', 'tree', 'session', 'watch', 'prep', 'config', 'quorum'];
 const ioPatterns = ['node:*', '**/net/**', '**/server/**', '**/runtime/**', '**/storage/**', '**/cli/**', '**/admin/**'];
 
 export default tseslint.config(
@@ -26,6 +26,14 @@ export default tseslint.config(
         'error',
         { patterns: [{ group: ioPatterns, message: 'The pure core must not import I/O modules or node:*.' }] },
       ],
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'performance', 'process'].map((name) => ({
+          name,
+          message: 'The pure core takes time as nowMs arguments and has no timers.',
+        })),
+      ],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'The pure core takes time as nowMs arguments.' }],
     },
   })),
   {
