@@ -3,7 +3,7 @@
  * txn log benchmark measures the log's own CPU work (encoding, batching, bookkeeping) and not
  * a disk shared with whatever else runs on the machine.
  */
-import type { FileHandle, FileSystem } from '../../src/storage/index.js';
+import type { FileHandle, FileSystem, ReadHandle } from '../../src/storage/index.js';
 
 const done = (): Promise<void> => Promise.resolve();
 
@@ -16,6 +16,8 @@ const nullHandle: FileHandle = {
   close: done,
 };
 
+const emptyFile: ReadHandle = { read: () => Promise.resolve(0), close: done };
+
 export class NullFileSystem implements FileSystem {
   readonly canSyncWrites = true;
   create(): Promise<FileHandle> {
@@ -26,6 +28,9 @@ export class NullFileSystem implements FileSystem {
   }
   readFile(): Promise<Buffer> {
     return Promise.resolve(Buffer.alloc(0));
+  }
+  openRead(): Promise<ReadHandle> {
+    return Promise.resolve(emptyFile);
   }
   list(): Promise<string[]> {
     return Promise.resolve([]);

@@ -14,6 +14,9 @@ const HEADER: TxnHeader = { clientId: 0x0100000000000001n, cxid: 7, zxid: SAMPLE
 const TXN: Txn = { type: OpCode.setData, path: SAMPLE_PATH, data: noise(DATA_BYTES), version: 42 };
 
 function appendCase(): AsyncCase {
+  // The log refuses a zxid at or below the last one: each append takes the next one (the
+  // record is encoded during the call, so one header object serves them all).
+  const header: TxnHeader = { ...HEADER };
   // A failed log completes nothing: its error fails the sample instead of leaving it waiting.
   let failure: Error | null = null;
   let rejectSample: ((e: Error) => void) | null = null;
@@ -39,7 +42,10 @@ function appendCase(): AsyncCase {
             if (--left === 0) resolve();
           },
         };
-        for (let i = 0; i < n; i++) log.append(HEADER, TXN, durable);
+        for (let i = 0; i < n; i++) {
+          header.zxid++;
+          log.append(header, TXN, durable);
+        }
       });
     },
   };

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const snapDir = path.join(dir, 'version-2');
   await nodeFileSystem.mkdirp(snapDir);
   const started = Date.now();
-  const name = await writeSnapshot(nodeFileSystem, snapDir, tree, new Map(), zxid, '');
+  const name = await writeSnapshot(nodeFileSystem, snapDir, tree, new Map(), '');
   process.stdout.write(`${JSON.stringify({ file: path.join(snapDir, name), znodes: tree.size, zxid, writeMs: Date.now() - started })}\n`);
 }
 

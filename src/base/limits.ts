@@ -57,3 +57,8 @@ export const ELECTION_ADDRESS_BYTES_MAX = 2048;
 export const ELECTION_MESSAGE_BYTES_MAX = 512 * 1024;
 /** Shortest notification FastLeaderElection decodes (the pre-3.4 form); shorter ones are dropped. */
 export const NOTIFICATION_BYTES_MIN = 28;
+/**
+ * Longest stretch a snapshot's serialization (or compression) holds the event loop before it
+ * lets requests and applies run: its slices take about this long, with the server's work between.
+ */
+export const SNAPSHOT_SLICE_MS = 2;

@@ -16,3 +16,4 @@ export function sha1Base64(text: string): string {
 }
 export { collectGarbage } from './collect-garbage.js';
 export { readOptionalTextFile } from './read-optional-file.js';
+export { EventLoopPacer } from './slice-pacer.js';

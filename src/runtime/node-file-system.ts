@@ -2,7 +2,7 @@
 import { constants, write as fsWrite } from 'node:fs';
 import { open, readFile, readdir, mkdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileHandle, FileSystem } from '../storage/file-system.js';
+import type { FileHandle, FileSystem, ReadHandle } from '../storage/file-system.js';
 
 type NodeHandle = Awaited<ReturnType<typeof open>>;
 
@@ -46,6 +46,18 @@ class NodeFileHandle implements FileHandle {
   }
 }
 
+class NodeReadHandle implements ReadHandle {
+  constructor(private readonly fh: NodeHandle) {}
+
+  async read(into: Buffer, position: number): Promise<number> {
+    return (await this.fh.read(into, 0, into.length, position)).bytesRead;
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
 export const nodeFileSystem: FileSystem = {
   canSyncWrites: true,
   create: async (path, options) => {
@@ -62,6 +74,7 @@ export const nodeFileSystem: FileSystem = {
   },
   openExisting: async (path) => new NodeFileHandle(await open(path, 'r+')),
   readFile: (path) => readFile(path),
+  openRead: async (path) => new NodeReadHandle(await open(path, 'r')),
   list: async (dir) => {
     try {
       return await readdir(dir);

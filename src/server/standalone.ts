@@ -9,10 +9,10 @@ import path from 'node:path';
 import { FOUR_LETTER_WORDS, describeConfig, type Config } from '../config/index.js';
 import { runFourLetterWord } from '../admin/index.js';
 import { ClientListener, type ListenerSettings } from '../net/client-listener.js';
-import { TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
+import { SNAPSHOT_SLICE_MS, TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
 import { DurableStore, purge, recover, writeSnapshot } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { systemClock, sha1Base64, collectGarbage } from '../runtime/index.js';
+import { systemClock, sha1Base64, collectGarbage, EventLoopPacer } from '../runtime/index.js';
 import { ZkServer } from './zk-server.js';
 import type { Logger } from './types.js';
 
@@ -55,11 +55,12 @@ export class StandaloneServer {
     const snapDir = path.join(path.resolve(config.dataDir), 'version-2');
     const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
     const compression = config.snapshotCompressionMethod;
+    const maxEntryBytes = config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES;
     const recovered = await recover(nodeFileSystem, {
       snapDir,
       logDir,
       extendedTypesEnabled: config.extendedTypesEnabled,
-      maxEntryBytes: config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES,
+      maxEntryBytes,
       compression,
       warn: (msg, details) => this.log.warn(details, msg),
     });
@@ -75,8 +76,11 @@ export class StandaloneServer {
       forceSync: config.forceSync,
       compression,
       random: (n) => Math.floor(Math.random() * n),
+      pacer: () => new EventLoopPacer(SNAPSHOT_SLICE_MS),
       onFatal: (e) => this.onFatal(e),
       info: (msg, details) => this.log.info(details, msg),
+      lastZxid: recovered.tree.lastProcessedZxid,
+      maxEntryBytes,
     });
     const core = new ZkServer(
       {
@@ -104,7 +108,7 @@ export class StandaloneServer {
     // recovered state (as ZooKeeper does) so the next start need not replay them again.
     store.log.roll();
     if (recovered.replayedTxns > 0) {
-      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), core.tree.lastProcessedZxid, compression);
+      await writeSnapshot(nodeFileSystem, snapDir, core.tree, core.sessionTimeouts(), compression);
     }
     // Give back what loading took beyond the tree itself before serving (see collectGarbage).
     collectGarbage();

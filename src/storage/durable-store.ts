@@ -1,13 +1,14 @@
 /**
  * The durable txn pipeline of a server: txns go to the log (group commit) and are applied only
- * once fsynced; every ~snapCount txns the log rolls and a snapshot is written in the background
- * (the tree is serialized at one zxid between two applies, then written without blocking).
+ * once fsynced; every ~snapCount txns the log rolls and a fuzzy snapshot is taken: it is named
+ * by the last zxid applied when it begins and written in slices (snapshot-serializer.ts) while
+ * txns go on being applied, so request handling never waits for more than one slice.
  */
-import type { Prepared } from '../prep/index.js';
 import type { DataTree } from '../tree/index.js';
 import type { FileSystem, StorageError } from './file-system.js';
-import { writeSnapshot, type SnapshotCompression } from './snapshots.js';
-import { TxnLog, type OnDurable } from './txn-log.js';
+import { SnapshotFileWriter, type SnapshotCompression } from './snapshots.js';
+import type { SlicePacer } from './snapshot-serializer.js';
+import { TxnLog, type OnDurable, type TxnLogEntry } from './txn-log.js';
 
 export interface DurableStoreOptions {
   snapDir: string;
@@ -18,8 +19,14 @@ export interface DurableStoreOptions {
   compression: SnapshotCompression;
   /** Random integer in [0, n): randomises the snapshot point as ZooKeeper does. */
   random: (n: number) => number;
+  /** A pacer for each snapshot: how its slices share the event loop with request handling. */
+  pacer: () => SlicePacer;
   onFatal: (e: StorageError) => void;
   info: (msg: string, details: object) => void;
+  /** The recovered state's zxid: logged zxids must be above it (default 0). */
+  lastZxid?: number;
+  /** The largest entry length read back as a record (jute.maxbuffer + TXN_ENTRY_EXTRA_BYTES). */
+  maxEntryBytes?: number;
 }
 
 export class DurableStore {
@@ -35,7 +42,8 @@ export class DurableStore {
     private readonly fs: FileSystem,
     private readonly o: DurableStoreOptions,
   ) {
-    this.log = new TxnLog(fs, o.logDir, { preAllocBytes: o.preAllocBytes, forceSync: o.forceSync }, o.onFatal);
+    const { preAllocBytes, forceSync, lastZxid, maxEntryBytes } = o;
+    this.log = new TxnLog(fs, o.logDir, { preAllocBytes, forceSync, lastZxid, maxEntryBytes }, o.onFatal);
     this.snapAt = this.nextSnapPoint();
   }
 
@@ -51,8 +59,8 @@ export class DurableStore {
   }
 
   /** TxnSink: durable first, then the caller applies. */
-  append(prepared: Prepared, done: OnDurable): void {
-    this.log.append(prepared.header, prepared.txn, done);
+  append(entry: TxnLogEntry, done: OnDurable): void {
+    this.log.append(entry.header, entry.txn, done);
     if (++this.sinceSnapshot >= this.snapAt) {
       this.sinceSnapshot = 0;
       this.snapAt = this.nextSnapPoint();
@@ -61,7 +69,10 @@ export class DurableStore {
     }
   }
 
-  /** Called after each apply: the moment a due snapshot is taken (the tree is consistent). */
+  /**
+   * Called after each apply: a due snapshot begins here, between two applies, so its zxid is
+   * a whole txn (a multi included) and its sessions are those of that moment.
+   */
   applied(zxid: number): void {
     if (!this.snapshotDue || this.tree === null) return;
     this.snapshotDue = false;
@@ -69,20 +80,20 @@ export class DurableStore {
       this.o.info('a snapshot is still being written; skipping this one', { zxid });
       return;
     }
-    this.snapshotting = this.snapshot(zxid).finally(() => {
+    const writer = new SnapshotFileWriter(this.fs, this.o.snapDir, this.tree, this.sessions(), this.o.compression);
+    this.snapshotting = this.snapshot(writer).finally(() => {
       this.snapshotting = null;
     });
   }
 
-  private async snapshot(zxid: number): Promise<void> {
-    const tree = this.tree;
-    if (tree === null) return;
+  private async snapshot(writer: SnapshotFileWriter): Promise<void> {
+    const pacer = this.o.pacer();
     try {
-      const name = await writeSnapshot(this.fs, this.o.snapDir, tree, new Map(this.sessions()), zxid, this.o.compression);
-      this.o.info('snapshot written', { file: name });
+      const { name, zxid, walkEndZxid, nodes, bytes } = await writer.run(pacer);
+      this.o.info('snapshot written', { file: name, zxid, walkEndZxid, znodes: nodes, bytes, ...pacer.report?.() });
     } catch (e) {
       // A snapshot that fails is not fatal by itself: the log still holds every txn.
-      this.o.info('snapshot failed', { zxid, reason: (e as Error).message });
+      this.o.info('snapshot failed', { zxid: writer.zxid, reason: (e as Error).message });
     }
   }
 

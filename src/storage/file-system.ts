@@ -22,6 +22,13 @@ export interface FileHandle {
   close(): Promise<void>;
 }
 
+/** A file opened for reading at arbitrary positions (the txn log is read in chunks, not whole). */
+export interface ReadHandle {
+  /** Reads up to `into.length` bytes at `position` into `into`; resolves with how many (0 at the end). */
+  read(into: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface FileSystem {
   /** Whether `create` honours `syncWrites`. */
   readonly canSyncWrites: boolean;
@@ -30,6 +37,7 @@ export interface FileSystem {
   /** Opens an existing file for writing at arbitrary positions. */
   openExisting(path: string): Promise<FileHandle>;
   readFile(path: string): Promise<Buffer>;
+  openRead(path: string): Promise<ReadHandle>;
   /** File names in `dir` ([] if it does not exist). */
   list(dir: string): Promise<string[]>;
   /** Creates `dir` and any missing parents; the new names are durable when it resolves. */

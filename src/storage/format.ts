@@ -9,6 +9,7 @@
  *   ACL cache {int count, {long index, vector<ACL>}*}, nodes {string path ("" = root),
  *   buffer data, long aclIndex, StatPersisted}* in parent-first order, string "/", then the
  *   seal: long adler32(all previous bytes), string "/". Later seals (digest, 3.6+) are ignored.
+ * Snapshots are written by snapshot-serializer.ts (in slices, fuzzy) and read here.
  */
 import { adler32 } from '../base/index.js';
 import {
@@ -19,15 +20,13 @@ import {
   readAcl,
   readTxn,
   readTxnHeader,
-  writeAcl,
-  writeStatPersisted,
   writeTxn,
   writeTxnHeader,
   type ACL,
   type Txn,
   type TxnHeader,
 } from '../codec/index.js';
-import { DataTree, OPEN_ACL_UNSAFE, ZNode } from '../tree/index.js';
+import { DataTree, OPEN_ACL_UNSAFE } from '../tree/index.js';
 
 const NO_OWNER = 0n;
 
@@ -36,7 +35,7 @@ export const SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
 export const FORMAT_VERSION = 2;
 export const LOG_HEADER_BYTES = 16;
 /** ZooKeeper's ACL cache index for "no ACL list", which reads back as world:anyone ALL. */
-const OPEN_UNSAFE_ACL_ID = -1;
+export const OPEN_UNSAFE_ACL_ID = -1;
 
 export function logFileName(zxid: number): string {
   return `log.${zxid.toString(16)}`;
@@ -58,16 +57,25 @@ export function logFileHeader(dbid = 0): Buffer {
 }
 
 /**
+ * A txn's body as the log takes it: typed (as prep makes it), or already encoded (as a
+ * PROPOSAL carries it: the txn record, and any TxnDigest after it, which the log keeps).
+ */
+export type TxnBody = Txn | Uint8Array;
+
+/**
  * Appends one log record to `w`: checksum, length, entry, end-of-record marker. The log
  * encodes a whole group commit into one writer this way, with no buffer per record.
  */
-export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: Txn): void {
+export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: TxnBody): void {
   const at = w.reserveInt(); // the checksum is a long: its high int stays 0
   w.reserveInt();
   const lengthAt = w.reserveInt();
   const start = w.length;
   writeTxnHeader(w, header);
-  writeTxn(w, txn);
+  if (txn instanceof Uint8Array) {
+    const bodyAt = w.reserve(txn.length); // first: reserving may move the writer to a new buffer
+    w.view().set(txn, bodyAt);
+  } else writeTxn(w, txn);
   const end = w.length;
   w.patchInt(at, 0);
   w.patchUint(at + 4, adler32(w.view(), start, end));
@@ -76,7 +84,7 @@ export function appendTxnRecord(w: JuteWriter, header: TxnHeader, txn: Txn): voi
 }
 
 /** One log record as its own buffer. */
-export function encodeTxnRecord(header: TxnHeader, txn: Txn): Buffer {
+export function encodeTxnRecord(header: TxnHeader, txn: TxnBody): Buffer {
   const w = new JuteWriter(160);
   appendTxnRecord(w, header, txn);
   return Buffer.from(w.toBuffer());
@@ -104,8 +112,40 @@ export interface ParsedLog {
   damage: LogDamage | null;
 }
 
-function onlyZerosFrom(buf: Buffer, offset: number): boolean {
-  for (let i = offset; i < buf.length; i++) if (buf[i] !== 0) return false;
+/** checkLogRecord: zeros (preallocated space) where the next record would start. */
+export const END_OF_RECORDS = -1;
+/** checkLogRecord: the bytes end inside the record (a reader with more to read reads on). */
+export const RECORD_CUT_SHORT = -2;
+
+/**
+ * What starts at `pos` of a txn log's bytes (`end`: how many there are): a whole record, with
+ * its checksum and end-of-record marker checked (its entry's length), END_OF_RECORDS,
+ * RECORD_CUT_SHORT, or a string saying why the bytes there are no record.
+ */
+export function checkLogRecord(buf: Buffer, pos: number, end: number, maxEntryBytes: number): number | string {
+  if (pos + 12 > end) return onlyZeros(buf, pos, end) ? END_OF_RECORDS : RECORD_CUT_SHORT;
+  const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;
+  const len = buf.readInt32BE(pos + 8);
+  if (len === 0 && crc === 0) return END_OF_RECORDS;
+  if (len < 0 || len > maxEntryBytes) return `record length ${len} out of range`;
+  if (pos + 12 + len + 1 > end) return RECORD_CUT_SHORT;
+  if (adler32(buf, pos + 12, pos + 12 + len) !== crc) return 'checksum mismatch';
+  if (buf[pos + 12 + len] !== 0x42) return 'missing end-of-record marker';
+  return len;
+}
+
+/**
+ * The txn of a log entry (TxnHeader + txn [+ TxnDigest, ignored]) at buf[from, to); CodecError
+ * if it does not decode. Data fields are views of `buf`.
+ */
+export function decodeTxnEntry(buf: Buffer, from: number, to: number): { header: TxnHeader; txn: Txn } {
+  const r = new JuteReader(buf, from, to);
+  const header = readTxnHeader(r);
+  return { header, txn: readTxn(header.type === OpCode.error ? OpCode.error : header.type, r) };
+}
+
+function onlyZeros(buf: Buffer, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (buf[i] !== 0) return false;
   return true;
 }
 
@@ -124,18 +164,14 @@ export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
     // (unacknowledged) write. One with valid records after it is corruption.
     damage: { offset: pos, reason, tornTail: !hasLaterRecord(buf, pos) },
   });
-  while (pos + 12 <= buf.length) {
-    const crc = buf.readUInt32BE(pos + 4) + buf.readInt32BE(pos) * 4294967296;
-    const len = buf.readInt32BE(pos + 8);
-    if (len === 0 && crc === 0) return { records, end: pos, damage: null }; // preallocated zeros: end of log
-    if (len < 0 || len > maxEntryBytes) return damaged(`record length ${len} out of range`);
-    if (pos + 12 + len + 1 > buf.length) return damaged('record runs past the end of the file');
-    if (adler32(buf, pos + 12, pos + 12 + len) !== crc) return damaged('checksum mismatch');
-    if (buf[pos + 12 + len] !== 0x42) return damaged('missing end-of-record marker');
+  for (;;) {
+    const len = checkLogRecord(buf, pos, buf.length, maxEntryBytes);
+    if (len === END_OF_RECORDS) return { records, end: pos, damage: null };
+    if (len === RECORD_CUT_SHORT)
+      return damaged(pos + 12 > buf.length ? 'truncated record header' : 'record runs past the end of the file');
+    if (typeof len === 'string') return damaged(len);
     try {
-      const r = new JuteReader(buf, pos + 12, pos + 12 + len);
-      const header = readTxnHeader(r);
-      const txn = readTxn(header.type === OpCode.error ? OpCode.error : header.type, r);
+      const { header, txn } = decodeTxnEntry(buf, pos + 12, pos + 12 + len);
       records.push({ header, txn, offset: pos });
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
@@ -143,8 +179,6 @@ export function parseLogFile(buf: Buffer, maxEntryBytes: number): ParsedLog {
     }
     pos += 12 + len + 1;
   }
-  if (pos < buf.length && !onlyZerosFrom(buf, pos)) return damaged('truncated record header');
-  return { records, end: pos, damage: null };
 }
 
 /** A crude scan for a well-formed record after `from`: tells corruption from a torn tail. */
@@ -161,61 +195,6 @@ function hasLaterRecord(buf: Buffer, from: number): boolean {
 }
 
 // ---------------------------------------------------------------- snapshots
-
-/**
- * Serializes the tree and sessions as ZooKeeper's FileSnap does. ACL lists are numbered in
- * first-use order; the tree's shared world:anyone-ALL list (system nodes) is stored as -1.
- */
-export function encodeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer {
-  const w = new JuteWriter(64 * 1024);
-  w.writeInt(SNAP_MAGIC).writeInt(FORMAT_VERSION).writeLong(-1);
-  w.writeInt(sessions.size);
-  for (const [id, timeout] of sessions) w.writeBigLong(id).writeInt(timeout);
-  const aclIds = new Map<readonly ACL[], number>();
-  const byContent = new Map<string, number>();
-  const lists: Array<readonly ACL[]> = [];
-  const aclIdOf = (acl: readonly ACL[]): number => {
-    if (acl === OPEN_ACL_UNSAFE) return OPEN_UNSAFE_ACL_ID;
-    let id = aclIds.get(acl);
-    if (id !== undefined) return id;
-    const key = acl.map((a) => `${a.perms}|${a.id.scheme}|${a.id.id}`).join('\n');
-    id = byContent.get(key);
-    if (id === undefined) {
-      lists.push(acl);
-      id = lists.length;
-      byContent.set(key, id);
-    }
-    aclIds.set(acl, id);
-    return id;
-  };
-  const order: Array<[string, ZNode]> = [];
-  const stack: string[] = ['/'];
-  for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
-    const node = tree.get(path);
-    if (node === undefined) continue;
-    order.push([path, node]);
-    aclIdOf(node.acl);
-    // children in the tree's order: pushed last-first so they pop first-first
-    const children = [...node.childPaths];
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] ?? '');
-  }
-  w.writeInt(lists.length);
-  lists.forEach((acl, i) => {
-    w.writeLong(i + 1);
-    w.writeVector(acl, writeAcl);
-  });
-  for (const [path, node] of order) {
-    w.writeString(path === '/' ? '' : path);
-    w.writeLatin1Buffer(node.dataLatin1);
-    w.writeLong(aclIdOf(node.acl));
-    writeStatPersisted(w, node);
-  }
-  w.writeString('/');
-  const body = w.toBuffer();
-  const seal = new JuteWriter(16);
-  seal.writeLong(adler32(body)).writeString('/');
-  return Buffer.concat([body, seal.toBuffer()]);
-}
 
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
@@ -237,16 +216,30 @@ export function parseSnapshot(buf: Buffer, extendedTypesEnabled: boolean): Parse
     for (let i = 0; i < sessionCount; i++) sessions.set(r.readBigLong(), r.readInt());
     const tree = new DataTree(extendedTypesEnabled);
     tree.clearForRestore();
+    // Lists are interned as nodes use them: one no node uses is dropped (as ZooKeeper's
+    // loader purges unused ACL cache entries), so lists do not pile up across restarts.
+    const tableAcls = new Map<number, ACL[]>();
     const acls = new Map<number, readonly ACL[]>();
     const aclCount = r.readInt();
     for (let i = 0; i < aclCount; i++) {
       const index = r.readLong();
-      acls.set(index, tree.internAcl(r.readVector(readAcl) ?? []));
+      tableAcls.set(index, r.readVector(readAcl) ?? []);
     }
+    const aclOf = (index: number): readonly ACL[] | undefined => {
+      if (index === OPEN_UNSAFE_ACL_ID) return OPEN_ACL_UNSAFE;
+      let acl = acls.get(index);
+      if (acl === undefined) {
+        const listed = tableAcls.get(index);
+        if (listed === undefined) return undefined;
+        acl = tree.internAcl(listed);
+        acls.set(index, acl);
+      }
+      return acl;
+    };
     for (let path = r.readText(); path !== '/'; path = r.readText()) {
       const data = r.readLatin1Buffer();
       const aclIndex = r.readLong();
-      const acl = aclIndex === OPEN_UNSAFE_ACL_ID ? OPEN_ACL_UNSAFE : acls.get(aclIndex);
+      const acl = aclOf(aclIndex);
       if (acl === undefined) throw new SnapshotError(`node ${path} refers to missing ACL list ${aclIndex}`);
       const czxid = r.readLong();
       const mzxid = r.readLong();

@@ -3,13 +3,18 @@
  * the same applyTxn as live txns. A torn last record (a crash mid-write) is cut off with a
  * warning; damage anywhere else stops start-up with the file and offset, leaving the files as
  * they are for the operator.
+ *
+ * Snapshots are fuzzy (ours and ZooKeeper's): snapshot.<S> may already hold some effects of
+ * txns after S. Replaying those txns again must leave the tree exactly as the live one was
+ * (see replayTxn). Loading is not sliced: nothing is served until it is done.
  */
 import path from 'node:path';
-import { OpCode } from '../codec/index.js';
+import { OpCode, type Txn, type TxnHeader } from '../codec/index.js';
 import { DataTree, type TreeChange } from '../tree/index.js';
 import { LOG_HEADER_BYTES, parseLogFile, parseSnapshot, SnapshotError } from './format.js';
 import type { FileSystem } from './file-system.js';
-import { listDataFiles, logsFrom, readSnapshotBytes, writeSnapshot, type SnapshotCompression } from './snapshots.js';
+import { finishInterruptedTruncation } from './log-truncate.js';
+import { isTempSnapshotName, listDataFiles, logsFrom, readSnapshotBytes, writeSnapshot, type SnapshotCompression } from './snapshots.js';
 
 export class CorruptDataError extends Error {
   override readonly name = 'CorruptDataError';
@@ -32,9 +37,42 @@ export interface Recovered {
   replayedTxns: number;
 }
 
+/**
+ * Applies one logged txn during recovery, sessions included (ZooKeeper's
+ * FileTxnSnapLog.processTransaction). Over a fuzzy snapshot a txn may meet what it did
+ * already: a create finds its node (NodeExists), a delete finds none (NoNode), a setData or
+ * setACL writes what the node holds. The tree takes those as no-ops, except that the parent's
+ * cversion and pzxid still move forward (they only ever grow), so the result is the live
+ * tree's. The errors are expected and ignored, as in ZooKeeper.
+ */
+export function replayTxn(tree: DataTree, sessions: Map<bigint, number>, header: TxnHeader, txn: Txn, changes: TreeChange[]): void {
+  tree.applyTxn(header, txn, changes);
+  changes.length = 0;
+  if (txn.type === OpCode.createSession) sessions.set(header.clientId, txn.timeOut);
+  else if (txn.type === OpCode.closeSession) sessions.delete(header.clientId);
+}
+
+/** Ephemerals of sessions that no longer exist die at the end of recovery, as in ZooKeeper's loadData. */
+export function removeDeadSessionsEphemerals(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+  const ignored: TreeChange[] = [];
+  for (const owner of [...tree.ephemerals.keys()]) {
+    if (sessions.has(owner)) continue;
+    tree.applyTxn(
+      { clientId: owner, cxid: 0, zxid: tree.lastProcessedZxid, time: 0, type: OpCode.closeSession },
+      { type: OpCode.closeSession, paths2Delete: null },
+      ignored,
+    );
+    ignored.length = 0;
+  }
+}
+
 export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recovered> {
   await fs.mkdirp(o.snapDir);
   await fs.mkdirp(o.logDir);
+  for (const zxid of await finishInterruptedTruncation(fs, o.logDir, o.maxEntryBytes)) {
+    o.warn('finished a txn log truncation a crash interrupted', { logDir: o.logDir, zxid: `0x${zxid.toString(16)}` });
+  }
+  await removeTempSnapshots(fs, o);
   const { snapshots, logs } = await listDataFiles(fs, o.snapDir, o.logDir);
   if (snapshots.length === 0) {
     if (logs.length > 0) {
@@ -42,7 +80,7 @@ export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recov
     }
     // A fresh dataDir: ZooKeeper writes snapshot.0 first.
     const tree = new DataTree(o.extendedTypesEnabled);
-    const name = await writeSnapshot(fs, o.snapDir, tree, new Map(), 0, o.compression);
+    const name = await writeSnapshot(fs, o.snapDir, tree, new Map(), o.compression);
     return { tree, sessions: new Map(), snapshotName: name, replayedTxns: 0 };
   }
   let loaded: { tree: DataTree; sessions: Map<bigint, number>; name: string; zxid: number } | null = null;
@@ -69,10 +107,7 @@ export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recov
     const parsed = parseLogFile(await fs.readFile(file), o.maxEntryBytes);
     for (const { header, txn } of parsed.records) {
       if (header.zxid <= tree.lastProcessedZxid) continue;
-      tree.applyTxn(header, txn, ignored);
-      ignored.length = 0;
-      if (txn.type === OpCode.createSession) sessions.set(header.clientId, txn.timeOut);
-      else if (txn.type === OpCode.closeSession) sessions.delete(header.clientId);
+      replayTxn(tree, sessions, header, txn, ignored);
       replayed++;
     }
     if (parsed.damage === null) continue;
@@ -100,16 +135,19 @@ export async function recover(fs: FileSystem, o: RecoveryOptions): Promise<Recov
       `corrupt txn log ${file} at offset ${parsed.damage.offset}: ${parsed.damage.reason}; refusing to start (files left untouched)`,
     );
   }
-  // Ephemerals of sessions that no longer exist die now, as ZooKeeper's loadData does.
-  for (const owner of [...tree.ephemerals.keys()]) {
-    if (!sessions.has(owner)) {
-      tree.applyTxn(
-        { clientId: owner, cxid: 0, zxid: tree.lastProcessedZxid, time: 0, type: OpCode.closeSession },
-        { type: OpCode.closeSession, paths2Delete: null },
-        ignored,
-      );
-      ignored.length = 0;
-    }
-  }
+  removeDeadSessionsEphemerals(tree, sessions);
   return { tree, sessions, snapshotName: loaded.name, replayedTxns: replayed };
+}
+
+/**
+ * Snapshots a crash left half-written (they never got their name, so nothing reads them) take
+ * up to a snapshot's size each: removed at start-up.
+ */
+async function removeTempSnapshots(fs: FileSystem, o: RecoveryOptions): Promise<void> {
+  const temps = (await fs.list(o.snapDir)).filter(isTempSnapshotName);
+  for (const name of temps) {
+    o.warn('removing a snapshot left unfinished (by a crash or a failed write)', { file: path.join(o.snapDir, name) });
+    await fs.unlink(path.join(o.snapDir, name));
+  }
+  if (temps.length > 0) await fs.syncDir(o.snapDir);
 }

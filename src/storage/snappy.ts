@@ -122,18 +122,63 @@ function uncompressBlock(src: Buffer): Buffer {
 }
 
 export function snappyJavaCompress(raw: Buffer): Buffer {
-  const header = Buffer.alloc(16);
-  MAGIC.copy(header, 0);
-  header.writeInt32BE(1, 8);
-  header.writeInt32BE(1, 12);
-  const parts: Buffer[] = [header];
-  for (let at = 0; at < raw.length; at += BLOCK_BYTES) {
-    const block = compressBlock(raw.subarray(at, Math.min(raw.length, at + BLOCK_BYTES)));
-    const len = Buffer.alloc(4);
-    len.writeInt32BE(block.length, 0);
-    parts.push(len, block);
+  const c = new SnappyJavaCompressor();
+  return Buffer.concat([c.header(), ...c.push(raw), ...c.end()]);
+}
+
+/**
+ * The snappy-java stream of input given in pieces: blocks are cut every 32 KiB of the whole
+ * input, wherever the pieces end, and come out one at a time, so that a caller compressing a
+ * large snapshot can pause between blocks.
+ */
+export class SnappyJavaCompressor {
+  private readonly pending = Buffer.allocUnsafe(BLOCK_BYTES);
+  private filled = 0;
+
+  header(): Buffer {
+    const header = Buffer.alloc(16);
+    MAGIC.copy(header, 0);
+    header.writeInt32BE(1, 8);
+    header.writeInt32BE(1, 12);
+    return header;
   }
-  return Buffer.concat(parts);
+
+  /** The blocks `input` completes, one per iteration (`input` is read as they are taken). */
+  *push(input: Buffer): Generator<Buffer, void, undefined> {
+    let at = 0;
+    while (at < input.length) {
+      if (this.filled === 0 && input.length - at >= BLOCK_BYTES) {
+        yield framedBlock(input.subarray(at, at + BLOCK_BYTES));
+        at += BLOCK_BYTES;
+        continue;
+      }
+      const n = Math.min(BLOCK_BYTES - this.filled, input.length - at);
+      input.copy(this.pending, this.filled, at, at + n);
+      this.filled += n;
+      at += n;
+      if (this.filled === BLOCK_BYTES) {
+        this.filled = 0;
+        yield framedBlock(this.pending);
+      }
+    }
+  }
+
+  /** The last, partial block, if any. */
+  end(): Buffer[] {
+    if (this.filled === 0) return [];
+    const last = framedBlock(this.pending.subarray(0, this.filled));
+    this.filled = 0;
+    return [last];
+  }
+}
+
+/** One block as the stream holds it: its compressed length, then the compressed bytes. */
+function framedBlock(src: Buffer): Buffer {
+  const block = compressBlock(src);
+  const framed = Buffer.allocUnsafe(4 + block.length);
+  framed.writeInt32BE(block.length, 0);
+  block.copy(framed, 4);
+  return framed;
 }
 
 export function snappyJavaUncompress(buf: Buffer): Buffer {

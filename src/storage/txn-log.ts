@@ -14,9 +14,12 @@
  * batches are acknowledged strictly in order.
  */
 import path from 'node:path';
-import { appendTxnRecord, logFileHeader, logFileName, LOG_HEADER_BYTES } from './format.js';
+import { appendTxnRecord, logFileHeader, logFileName, LOG_HEADER_BYTES, type TxnBody } from './format.js';
 import { StorageError, type FileHandle, type FileSystem } from './file-system.js';
-import { JuteWriter, type Txn, type TxnHeader } from '../codec/index.js';
+import { TxnLogReader } from './log-reader.js';
+import { truncateLogFiles } from './log-truncate.js';
+import { JuteWriter, type TxnHeader } from '../codec/index.js';
+import { assert, JUTE_MAXBUFFER_DEFAULT, TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
 
 /** Batches written but not yet acknowledged, at most, when a write and its fsync are separate steps. */
 const PIPELINE_DEPTH = 2;
@@ -26,6 +29,19 @@ export interface TxnLogOptions {
   preAllocBytes: number;
   /** `forceSync`: fsync before acknowledging (default yes). */
   forceSync: boolean;
+  /** The zxid of the state the log continues (the recovered one): appends must be above it. Default 0. */
+  lastZxid?: number | undefined;
+  /** The largest entry length read back as a record (default jute.maxbuffer + TXN_ENTRY_EXTRA_BYTES). */
+  maxEntryBytes?: number | undefined;
+}
+
+/**
+ * A txn as storage takes it: its header and its body, typed or encoded. A follower logs
+ * PROPOSALs it did not prepare; prep's own txns fit as they are.
+ */
+export interface TxnLogEntry {
+  readonly header: TxnHeader;
+  readonly txn: TxnBody;
 }
 
 /**
@@ -78,6 +94,9 @@ export class TxnLog {
   /** The next batch opens a new file: at first, and after roll(). */
   private rollRequested = true;
   private failure: StorageError | null = null;
+  private lastAppended: number;
+  private truncating = false;
+  private readonly maxEntryBytes: number;
   /** Figures for mntr / benchmarks. */
   readonly stats = { batches: 0, txns: 0, fsyncs: 0 };
 
@@ -88,10 +107,22 @@ export class TxnLog {
     private readonly onFatal: (e: StorageError) => void,
   ) {
     this.depth = options.forceSync && fs.canSyncWrites ? 1 : PIPELINE_DEPTH;
+    this.lastAppended = options.lastZxid ?? 0;
+    this.maxEntryBytes = options.maxEntryBytes ?? JUTE_MAXBUFFER_DEFAULT + TXN_ENTRY_EXTRA_BYTES;
   }
 
-  /** Queues a txn; `done` is told once it is durable. After a disk failure nothing completes. */
-  append(header: TxnHeader, txn: Txn, done: OnDurable): void {
+  /** The zxid of the last txn appended (durable or not): the one the next append must exceed. */
+  get lastZxid(): number {
+    return this.lastAppended;
+  }
+
+  /**
+   * Queues a txn (its body typed or encoded); `done` is told once it is durable. Zxids must
+   * strictly increase. After a disk failure nothing completes.
+   */
+  append(header: TxnHeader, txn: TxnBody, done: OnDurable): void {
+    if (!(header.zxid > this.lastAppended) || this.truncating) this.refuse(header.zxid);
+    this.lastAppended = header.zxid;
     if (this.failure !== null) return;
     const batch = this.filling;
     if (batch.empty) batch.firstZxid = header.zxid;
@@ -117,14 +148,62 @@ export class TxnLog {
     if (!this.filling.empty && this.inFlight < this.depth && this.failure === null) this.startBatch();
   };
 
+  private refuse(zxid: number): never {
+    assert(!this.truncating, `txn log: append of zxid ${zxid.toString(16)} during a truncation`);
+    assert(false, `txn log: zxid ${zxid.toString(16)} appended after ${this.lastAppended.toString(16)}: zxids must strictly increase`);
+  }
+
   /** The next batch starts a new file (ZooKeeper rolls the log when it takes a snapshot). */
   roll(): void {
     this.rollRequested = true;
   }
 
+  /** No batch being written and nothing queued. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.filling.empty;
+  }
+
+  /**
+   * ZAB's TRUNC: cuts every txn above `zxid` from the log files, durably, crash-safe (see
+   * log-truncate.ts); false if none was above it. The log must be idle (drain it first); the
+   * next append starts a new file. A disk failure is fatal, as for a write.
+   *
+   * Snapshots are not touched, as in ZooKeeper: none may hold a txn above `zxid`. ZooKeeper
+   * keeps that by writing no snapshot on a follower between start-up (whose replay may hold
+   * txns never committed) and its sync with the leader; only a leader snapshots as it starts
+   * (ZooKeeperServer.loadData), as a standalone server does.
+   */
+  async truncate(zxid: number): Promise<boolean> {
+    assert(this.idle && !this.truncating, 'txn log: truncate needs an idle log (drain it first)');
+    this.throwIfFailed();
+    this.truncating = true;
+    try {
+      const open = this.current;
+      this.current = null;
+      this.rollRequested = true;
+      if (open !== null) await open.handle.close();
+      const cut = await truncateLogFiles(this.fs, this.dir, zxid, this.maxEntryBytes);
+      if (zxid < this.lastAppended) this.lastAppended = zxid;
+      return cut;
+    } catch (e) {
+      this.fail(e);
+      throw this.failure ?? e;
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  /**
+   * The txns logged after `after` (up to `until`, if given), read back from the files in
+   * slices; see TxnLogReader. Close it when done.
+   */
+  read(after: number, until?: number): Promise<TxnLogReader> {
+    return TxnLogReader.open(this.fs, this.dir, after, { maxEntryBytes: this.maxEntryBytes, ...(until === undefined ? {} : { until }) });
+  }
+
   /** Resolves once everything queued so far is durable. */
   async drain(): Promise<void> {
-    while (this.inFlight > 0 || !this.filling.empty) {
+    while (!this.idle) {
       if (this.failure !== null) throw this.failure;
       await new Promise((resolve) => setImmediate(resolve));
     }

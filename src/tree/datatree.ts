@@ -111,6 +111,11 @@ export class DataTree {
   private readonly quotaRoots = new QuotaRoots();
   /** Told when a quota's usage cannot be counted (the server logs it). */
   onQuotaProblem: (problem: QuotaProblem) => void = ignoreQuotaProblem;
+  /**
+   * Told when a setACL replaces a node's list, with the list it had: a snapshot being written
+   * may need it (its ACL table was written when it began and may lack the new list).
+   */
+  onAclReplaced: ((path: string, previous: readonly ACL[]) => void) | null = null;
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
@@ -139,6 +144,15 @@ export class DataTree {
     const copy = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ scheme: a.id.scheme, id: a.id.id }) })));
     this.aclLists.set(key, copy);
     return copy;
+  }
+
+  /**
+   * Every ACL list a node of this tree may hold, besides OPEN_ACL_UNSAFE: the system nodes'
+   * and every list interned since the tree was built or restored (some may be used no more).
+   */
+  *knownAcls(): IterableIterator<readonly ACL[]> {
+    yield READ_ACL_UNSAFE;
+    yield* this.aclLists.values();
   }
 
   /** A node of this tree (not yet in it: see restoreNode). */
@@ -430,8 +444,10 @@ export class DataTree {
   private setAcl(path: string, acl: readonly ACL[], version: number): ApplyResult {
     const node = this.view(path);
     if (node === undefined) return { err: ErrorCode.NONODE };
+    const previous = node.acl;
     node.acl = this.internAcl(acl);
     node.aversion = version;
+    if (this.onAclReplaced !== null) this.onAclReplaced(path, previous);
     return { err: 0, path, node };
   }
 

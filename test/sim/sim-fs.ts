@@ -37,7 +37,7 @@
  * counted over the whole SimFs) fail with ENOSPC, without effect.
  */
 import path from 'node:path';
-import type { FileHandle, FileSystem } from '../../src/storage/file-system.js';
+import type { FileHandle, FileSystem, ReadHandle } from '../../src/storage/file-system.js';
 import { SeededRandom } from '../../src/base/index.js';
 
 export interface SimRandom {
@@ -376,6 +376,32 @@ class SimHandle implements FileHandle {
   }
 }
 
+/** Reads what a read(2) would see now: the file's volatile content (the inode, whatever its name is by then). */
+class SimReadHandle implements ReadHandle {
+  private closed = false;
+
+  constructor(
+    private readonly fs: SimFs,
+    private readonly inode: Inode,
+    private readonly name: string,
+  ) {}
+
+  read(into: Buffer, position: number): Promise<number> {
+    return this.fs.sched.submit(`read ${this.name} @${position} +${into.length}`, () => {
+      if (this.closed) throw new SimFsError('EBADF', `bad file descriptor, read ${this.name}`);
+      const content = this.inode.content;
+      if (position >= content.length) return 0;
+      return content.copy(into, 0, position, Math.min(content.length, position + into.length));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.fs.sched.submit(`close ${this.name}`, () => {
+      this.closed = true;
+    });
+  }
+}
+
 export class SimFs implements FileSystem {
   private readonly dirs = new Map<string, Dir>();
   readonly counters = { writes: 0, syncs: 0 };
@@ -418,6 +444,10 @@ export class SimFs implements FileSystem {
 
   readFile(file: string): Promise<Buffer> {
     return this.sched.submit(`read ${file}`, () => Buffer.from(this.mustGet(file).content));
+  }
+
+  openRead(file: string): Promise<ReadHandle> {
+    return this.sched.submit(`open ${file} for reading`, () => new SimReadHandle(this, this.mustGet(file), file));
   }
 
   list(dir: string): Promise<string[]> {

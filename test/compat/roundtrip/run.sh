@@ -27,7 +27,9 @@
 #
 #   test/compat/roundtrip/run.sh [CASE...]     (needs `npm run build` first; default: all)
 # Cases: zk-to-zephyr-snap  zk-to-zephyr-logonly  zephyr-to-zk-snap  zephyr-to-zk-logonly
-#        zk-to-zephyr-gz    zephyr-to-zk-gz
+#        zk-to-zephyr-gz    zephyr-to-zk-gz  zk-to-zephyr-snappy  zephyr-to-zk-snappy
+#        zephyr-fuzzy-snapshot (a snapshot ZephyrCoord took while writes applied, and its log:
+#        both servers load them and must serve the same tree)
 # Env: KEEP_TMP=1 keeps the work directory (dumps, dataDirs, server logs); RT_TMP: its parent;
 #      RT_JOBS: cases run side by side (default 2: much of a case is waiting on fsyncs and
 #      round trips; RT_JOBS=1 runs them one after the other, ~1.6x the wall time).
@@ -42,7 +44,7 @@ J=/usr/share/java
 cp="$J/zookeeper.jar:$J/zookeeper-jute.jar"
 logcp="$J/slf4j-simple.jar"
 
-ALL_CASES=(zk-to-zephyr-snap zk-to-zephyr-logonly zephyr-to-zk-snap zephyr-to-zk-logonly zk-to-zephyr-gz zephyr-to-zk-gz zk-to-zephyr-snappy zephyr-to-zk-snappy)
+ALL_CASES=(zk-to-zephyr-snap zk-to-zephyr-logonly zephyr-to-zk-snap zephyr-to-zk-logonly zk-to-zephyr-gz zephyr-to-zk-gz zk-to-zephyr-snappy zephyr-to-zk-snappy zephyr-fuzzy-snapshot)
 if [ $# -gt 0 ]; then cases=("$@"); else cases=("${ALL_CASES[@]}"); fi
 
 if [ ! -f "$root/dist/src/bin/zephyr-coord.js" ]; then
@@ -133,8 +135,65 @@ lap() {
   lap_start=$now
 }
 
+# Reports a case's problems: PASS or FAIL with the time since $ts; the data dir goes unless KEEP_TMP.
+finish_case() {
+  local name=$1 data=$2 secs
+  echo "  timings: ${laps%, }"
+  secs=$(( $(date +%s) - ts ))
+  if [ ${#problems[@]} = 0 ]; then
+    echo "PASS $name (${secs} s)"
+    if [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$data"; fi
+    return 0
+  fi
+  echo "FAIL $name (${secs} s): ${#problems[@]} failed checks"
+  return 1
+}
+
+# zephyr-fuzzy-snapshot: fuzzy-datadir.js writes a dataDir holding a snapshot ZephyrCoord's
+# serializer took while writes applied during its walk, and the log of every write (after
+# checking, in-process, that ZephyrCoord's recovery gives the tree the writes made). ZephyrCoord
+# and ZooKeeper each start on a copy: both must reach the log's last zxid and serve identical
+# dumps, so ZooKeeper's replay over our fuzzy snapshot ends where ours does.
+run_fuzzy_case() {
+  local name=$1 d="$tmp/$1" stats newer zlast kind p z ts
+  ts=$(date +%s)
+  mkdir -p "$d"
+  problems=()
+  laps=""
+  lap_start=$(date +%s%N)
+  echo "== $name: a fuzzy ZephyrCoord snapshot and its log; ZephyrCoord and ZooKeeper each load them"
+  if ! stats=$(node "$root/dist/test/compat/roundtrip/fuzzy-datadir.js" "$d/template" 2>&1); then
+    echo "$stats" | sed 's/^/  /'
+    problem "fuzzy-datadir.js failed (ZephyrCoord's own recovery over the fuzzy snapshot)"
+    finish_case "$name" "$d"
+    return 1
+  fi
+  echo "  $stats"
+  note_ok "ZephyrCoord's recovery over the fuzzy snapshot gives the tree the writes made (in-process)"
+  newer=$(node -p 'JSON.parse(process.argv[1]).recordsNewerThanSnapshot' "$stats")
+  zlast=$(node -p 'JSON.parse(process.argv[1]).lastZxid' "$stats")
+  if [ "$newer" -gt 0 ]; then note_ok "the snapshot is fuzzy: $newer records hold txns after its zxid"; else problem "the snapshot is not fuzzy"; fi
+  lap generate
+  for kind in zephyr zk; do
+    cp -r "$d/template" "$d/data.$kind"
+    p=$(free_port) || return 1
+    if ! "$server" start "$kind" "$d/$kind" "$p" "$d/data.$kind"; then problem "$kind did not start on the fuzzy dataDir"; break; fi
+    z=$(srvr_zxid "$p")
+    if [ -n "$z" ] && [ "$((z))" = "$zlast" ]; then note_ok "$kind resumes at the log's last zxid $z"; else problem "$kind: last zxid ${z:-?}, the log's $zlast"; fi
+    if [ "$kind" = zephyr ]; then
+      step dump "127.0.0.1:$p" "$d/dump.zephyr"
+    else
+      step dumpcompare "127.0.0.1:$p" "$d/dump.zk" zk "$d/dump.zephyr" zephyr
+    fi
+    "$server" stop "$d/$kind" || problem "$kind did not exit on SIGTERM"
+    lap "$kind"
+  done
+  finish_case "$name" "$d"
+}
+
 run_case() {
   local name=$1 src dst snapcount compression layout hopback=0
+  if [ "$name" = zephyr-fuzzy-snapshot ]; then run_fuzzy_case "$name"; return; fi
   case "$name" in
     zk-to-zephyr-snap) src=zk; dst=zephyr; snapcount=1000; compression=""; layout=mid; hopback=1 ;;
     zk-to-zephyr-logonly) src=zk; dst=zephyr; snapcount=1000000; compression=""; layout=only0 ;;
@@ -232,15 +291,7 @@ run_case() {
     "$server" stop "$d/dst" || problem "$dst did not exit on SIGTERM"
   fi
   lap stop
-  echo "  timings: ${laps%, }"
-  local secs=$(( $(date +%s) - ts ))
-  if [ ${#problems[@]} = 0 ]; then
-    echo "PASS $name (${secs} s)"
-    if [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$data"; fi
-    return 0
-  fi
-  echo "FAIL $name (${secs} s): ${#problems[@]} failed checks"
-  return 1
+  finish_case "$name" "$data"
 }
 
 passed=0

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
@@ -28,6 +28,26 @@ test('file handles write at positions, in synced and plain files, and report wri
     const closed = await nodeFileSystem.openExisting(path.join(dir, 'log-true'));
     await closed.close();
     await assert.rejects(closed.write(Buffer.from('x'), 0), (e: NodeJS.ErrnoException) => typeof e.code === 'string');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('read handles read at positions: a part of the file, its tail, then 0 at and past the end', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'zc-nodefs-'));
+  try {
+    const file = path.join(dir, 'log.1');
+    await writeFile(file, Buffer.from('0123456789'));
+    const h = await nodeFileSystem.openRead(file);
+    const into = Buffer.alloc(4);
+    assert.equal(await h.read(into, 3), 4);
+    assert.equal(into.toString(), '3456');
+    assert.equal(await h.read(into, 8), 2);
+    assert.equal(into.subarray(0, 2).toString(), '89');
+    assert.equal(await h.read(into, 10), 0);
+    assert.equal(await h.read(into, 50), 0);
+    await h.close();
+    await assert.rejects(nodeFileSystem.openRead(path.join(dir, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -18,6 +18,7 @@ import {
   LOG_HEADER_BYTES,
 } from '../../../src/storage/index.js';
 import { SimFs, SimScheduler, runUntilSettled, settle } from '../../sim/sim-fs.js';
+import { assertSameTree } from '../../support/snapshot-check.js';
 
 const MAX_ENTRY = 2 * 1024 * 1024;
 const S1 = 0x0100000000000001n;
@@ -268,27 +269,6 @@ function richTree(): DataTree {
   create('/big', big);
   tree.setConfigData(Buffer.from('server.1=localhost:2888:3888'));
   return tree;
-}
-
-function assertSameTree(actual: DataTree, expected: DataTree): void {
-  assert.deepEqual([...actual.paths()].sort(), [...expected.paths()].sort());
-  for (const [path, e] of expected.entries()) {
-    const a = actual.get(path);
-    assert.ok(a !== undefined, path);
-    const [aacl, adata] = [a.acl, a.dataLatin1];
-    const [eacl, edata] = [e.acl, e.dataLatin1];
-    assert.deepEqual(a.toStatPersisted(), e.toStatPersisted(), `${path}: stat`);
-    assert.deepEqual(a.childNames().sort(), e.childNames().sort(), `${path}: children`);
-    assert.deepEqual(aacl, eacl, `${path}: acl`);
-    assert.deepEqual(adata, edata, `${path}: data`);
-    assert.equal(adata === null, edata === null, `${path}: null vs empty data`);
-  }
-  assert.deepEqual(
-    [...actual.ephemerals].map(([s, paths]) => [s, [...paths].sort()]).sort(),
-    [...expected.ephemerals].map(([s, paths]) => [s, [...paths].sort()]).sort(),
-  );
-  assert.deepEqual([...actual.containers].sort(), [...expected.containers].sort());
-  assert.deepEqual([...actual.ttls].sort(), [...expected.ttls].sort());
 }
 
 describe('snapshots', () => {

@@ -74,7 +74,7 @@ async function restart(h: History, snap: Buffer | null, snapZxid: number): Promi
 async function snapshotOf(tree: DataTree): Promise<Buffer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zephyr-quota-snap-'));
   dirs.push(dir);
-  const name = await writeSnapshot(nodeFileSystem, dir, tree, new Map(), tree.lastProcessedZxid, '');
+  const name = await writeSnapshot(nodeFileSystem, dir, tree, new Map(), '');
   return nodeFileSystem.readFile(path.join(dir, name));
 }
 
