@@ -62,8 +62,13 @@ export interface Decision {
   readonly vote: Vote;
   /** The sids whose votes made the quorum. */
   readonly supporters: readonly number[];
-  /** 'election': a quorum of this round agreed; 'established': a quorum already follows the leader. */
-  readonly path: 'election' | 'established';
+  /**
+   * 'election': a quorum of this round's LOOKING votes agreed and finalizeWait passed quietly;
+   * 'round': a quorum of this round decided already (their FOLLOWING/LEADING replies, which carry
+   * the leader's vote with the epoch it has taken since); 'established': a quorum follows the
+   * leader, whatever round it was elected in.
+   */
+  readonly path: 'election' | 'round' | 'established';
 }
 
 export interface OutgoingNotification {
@@ -248,8 +253,9 @@ export class FastLeaderElection {
     else if (version > (this.settings.configVersion ?? 0)) this.ready.events.push({ kind: 'newer-config', from, version });
   }
 
+  /** Answers with this member's state; `vote` may be a Vote whose own state must not leak in. */
   private answer(to: number, vote: Proposal, electionEpoch: number): void {
-    this.send(to, { state: this.peerState, ...vote, electionEpoch });
+    this.send(to, { leader: vote.leader, zxid: vote.zxid, peerEpoch: vote.peerEpoch, state: this.peerState, electionEpoch });
   }
 
   private current(): Vote {
@@ -321,7 +327,7 @@ export class FastLeaderElection {
       this.recvset.set(from, makeVote(n, n.electionEpoch, n.state));
       const supporters = supportersOf(this.recvset, asSent);
       if (this.settings.quorum.containsQuorum(supporters) && this.checkLeader(this.recvset, n.leader, n.electionEpoch)) {
-        this.decide(makeVote(n, n.electionEpoch), supporters, 'election');
+        this.decide(makeVote(n, n.electionEpoch), supporters, 'round');
         return;
       }
     }
