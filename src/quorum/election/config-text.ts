@@ -2,7 +2,10 @@
  * The quorum config text that every notification carries (QuorumMaj.toString), and the one field
  * of a received one that 3.8 acts on: its version.
  */
-import type { ServerSpec } from '../../config/index.js';
+import type { HostPort, ServerSpec } from '../../config/index.js';
+
+/** A server line as parsed, or an ensemble member as start-up resolved it. */
+export type ConfigTextMember = Omit<ServerSpec, 'client'> & { readonly client?: HostPort | undefined };
 
 /** "[addr]" for an IPv6 host, as QuorumServer.delimitedHostString writes it. */
 function delimited(host: string): string {
@@ -16,7 +19,7 @@ function delimited(host: string): string {
  * by sid, which for the small sids of real ensembles is ascending order; receivers read only the
  * version, so ascending order is used for every sid.
  */
-export function quorumConfigText(servers: readonly ServerSpec[], version = 0): string {
+export function quorumConfigText(servers: readonly ConfigTextMember[], version = 0): string {
   const lines = [...servers]
     .sort((a, b) => a.id - b.id)
     .map((s) => {
