@@ -9,13 +9,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServerState, type Decision, type LocalState } from '../../src/quorum/index.js';
-import type { ElectionDriver } from '../../src/server/election-driver.js';
-import { RecordingLogger } from '../support/election-links.js';
-import { allocateMembers, electionDriver, serverLines, tempDir, type MemberPorts } from '../support/zk-ensemble.js';
+import { ServerState, type Decision, type LocalState } from '../../../src/quorum/index.js';
+import type { ElectionDriver } from '../../../src/server/election-driver.js';
+import { RecordingLogger } from '../../support/election-links.js';
+import { allocateMembers, electionDriver, serverLines, tempDir, type MemberPorts } from '../../support/zk-ensemble.js';
 
 const T = { timeout: 30_000 };
-const ELECTION_BIN = fileURLToPath(new URL('../../src/bin/zephyr-election.js', import.meta.url));
+const ELECTION_BIN = fileURLToPath(new URL('../../../src/bin/zephyr-election.js', import.meta.url));
 
 /** Drivers for `ids` (default every member) of the ensemble `members`, closed after `run`. */
 async function withDrivers<R>(

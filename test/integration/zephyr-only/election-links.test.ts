@@ -7,8 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SeededRandom, ELECTION_MESSAGE_BYTES_MAX } from '../../src/base/index.js';
-import { ELECTION_PROTOCOL_V1, ELECTION_PROTOCOL_V2, JuteReader, readInitialMessage, type ElectionAddress } from '../../src/codec/index.js';
+import { SeededRandom, ELECTION_MESSAGE_BYTES_MAX } from '../../../src/base/index.js';
+import {
+  ELECTION_PROTOCOL_V1,
+  ELECTION_PROTOCOL_V2,
+  JuteReader,
+  readInitialMessage,
+  type ElectionAddress,
+} from '../../../src/codec/index.js';
 import {
   closeAll,
   frame,
@@ -18,7 +24,7 @@ import {
   startMembers,
   waitFor,
   type TestMember,
-} from '../support/election-links.js';
+} from '../../support/election-links.js';
 
 const T = { timeout: 20_000 };
 
