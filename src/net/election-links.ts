@@ -48,7 +48,7 @@ export interface ElectionLinksOptions {
   readonly announce?: readonly ElectionAddress[];
   /** V1 unless zookeeper.multiAddress.enabled, as 3.8 chooses (default V1). */
   readonly protocolVersion?: typeof ELECTION_PROTOCOL_V1 | typeof ELECTION_PROTOCOL_V2;
-  /** zookeeper.cnxTimeout: how long a TCP connect may take (default 5000). */
+  /** zookeeper.cnxTimeout: how long a TCP connect may take (default 5000; 0 is no limit). */
   readonly cnxTimeoutMs?: number;
   /** How long an accepted connection may take to send its initial message. */
   readonly initialMessageTimeoutMs: number;
@@ -156,10 +156,15 @@ export class ElectionLinks {
     const socket = connect({ host: address.host, port: address.port });
     this.track(socket);
     socket.setNoDelay(true);
-    const cnxTimer = setTimeout(() => {
-      this.options.log.warn({ sid, address }, 'election: connect timed out (cnxTimeout)');
-      socket.destroy();
-    }, this.options.cnxTimeoutMs ?? DEFAULT_CNX_TIMEOUT_MS);
+    const cnxTimeoutMs = this.options.cnxTimeoutMs ?? DEFAULT_CNX_TIMEOUT_MS;
+    // 0 is no limit, as for Socket.connect in 3.8 (then the OS decides)
+    const cnxTimer =
+      cnxTimeoutMs > 0
+        ? setTimeout(() => {
+            this.options.log.warn({ sid, address }, 'election: connect timed out (cnxTimeout)');
+            socket.destroy();
+          }, cnxTimeoutMs)
+        : undefined;
     socket.once('close', () => {
       clearTimeout(cnxTimer);
       this.connecting.delete(sid);
