@@ -47,6 +47,14 @@ export default tseslint.config(
         'error',
         { patterns: [{ group: ioPatterns, message: 'The pure core must not import I/O modules or node:*.' }] },
       ],
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'performance', 'process'].map((name) => ({
+          name,
+          message: 'The pure core takes time as nowMs arguments and has no timers.',
+        })),
+      ],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'The pure core takes time as nowMs arguments.' }],
     },
   })),
   {

@@ -1,0 +1,186 @@
+/**
+ * Runs the pure FastLeaderElection core over the election links with a real clock: the one place
+ * where the election's timers live. The server asks `lookForLeader` when it starts and whenever
+ * its role ends; between elections the core keeps answering members that look (that is how a
+ * late joiner learns the leader), so the driver stays up for the life of the member.
+ */
+import { assert } from '../base/index.js';
+import { CodecError, JuteWriter, readNotification, writeNotification, type ElectionAddress, type Notification } from '../codec/index.js';
+import type { EnsembleConfig, EnsembleMember, QuorumVerifier } from '../config/index.js';
+import { ElectionLinks } from '../net/election-links.js';
+import {
+  FastLeaderElection,
+  formatVote,
+  quorumConfigText,
+  type Decision,
+  type ElectionEvent,
+  type ElectionReady,
+  type LocalState,
+  type Vote,
+} from '../quorum/index.js';
+import type { Logger } from './types.js';
+
+export interface ElectionDriverOptions {
+  readonly myid: number;
+  readonly learnerType: 'participant' | 'observer';
+  /** Every member, this one included (its election address is where it listens). */
+  readonly members: readonly EnsembleMember[];
+  readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum'>;
+  readonly cnxTimeoutMs: number;
+  /** QuorumCnxManager's socket timeout: tickTime * syncLimit. */
+  readonly initialMessageTimeoutMs: number;
+  readonly listenOnAllIPs?: boolean;
+  readonly minNotificationIntervalMs?: number;
+  readonly maxNotificationIntervalMs?: number;
+  readonly log: Logger;
+  /** Monotonic milliseconds. */
+  readonly nowMs: () => number;
+}
+
+export class ElectionDriver {
+  private readonly options: ElectionDriverOptions;
+  private readonly core: FastLeaderElection;
+  private readonly links: ElectionLinks;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private waiting: ((decision: Decision) => void) | null = null;
+  private started = false;
+  private closed = false;
+
+  constructor(options: ElectionDriverOptions) {
+    this.options = options;
+    this.log = options.log;
+    const self = options.members.find((m) => m.id === options.myid);
+    assert(self !== undefined, `member ${options.myid} is in the member list`);
+    this.core = new FastLeaderElection({
+      myid: options.myid,
+      learnerType: options.learnerType,
+      quorum: options.quorum,
+      configText: quorumConfigText(options.members),
+      ...(options.minNotificationIntervalMs === undefined ? {} : { minNotificationIntervalMs: options.minNotificationIntervalMs }),
+      ...(options.maxNotificationIntervalMs === undefined ? {} : { maxNotificationIntervalMs: options.maxNotificationIntervalMs }),
+    });
+    const peers = new Map<number, ElectionAddress>();
+    for (const m of options.members) if (m.id !== options.myid) peers.set(m.id, { host: m.host, port: m.electionPort });
+    this.links = new ElectionLinks({
+      mySid: options.myid,
+      peers,
+      listen: { host: self.host, port: self.electionPort },
+      listenOnAllIPs: options.listenOnAllIPs ?? false,
+      cnxTimeoutMs: options.cnxTimeoutMs,
+      initialMessageTimeoutMs: options.initialMessageTimeoutMs,
+      log: options.log,
+      onMessage: (sid, message) => this.onMessage(sid, message),
+    });
+  }
+
+  /** The driver for a member of `ensemble`, as its zoo.cfg describes it. */
+  static forEnsemble(ensemble: EnsembleConfig, log: Logger, nowMs: () => number): ElectionDriver {
+    return new ElectionDriver({
+      myid: ensemble.myid,
+      learnerType: ensemble.role,
+      members: ensemble.members,
+      quorum: ensemble.quorum,
+      cnxTimeoutMs: ensemble.cnxTimeoutMs,
+      initialMessageTimeoutMs: ensemble.tickTimeMs * ensemble.syncLimit,
+      listenOnAllIPs: ensemble.quorumListenOnAllIPs,
+      log,
+      nowMs,
+    });
+  }
+
+  /** Binds the election port. */
+  async listen(): Promise<ElectionAddress> {
+    return this.links.start();
+  }
+
+  /**
+   * Starts a round (the first one, or a new one after the role ended) with what the member has on
+   * disk, and resolves with the decision: LEADING, FOLLOWING or OBSERVING, and the vote.
+   */
+  lookForLeader(local: LocalState): Promise<Decision> {
+    assert(!this.closed, 'the election driver is closed');
+    assert(this.waiting === null, 'one election at a time');
+    const decided = new Promise<Decision>((resolve) => {
+      this.waiting = resolve;
+    });
+    const now = this.options.nowMs();
+    this.apply(this.started ? this.core.lookAgain(local, now) : this.core.start(local, now));
+    this.started = true;
+    return decided;
+  }
+
+  /** A leader or learner took the new epoch: answers to lookers carry it from now on. */
+  updateElectionVote(peerEpoch: number): void {
+    this.core.updateElectionVote(peerEpoch);
+  }
+
+  /** The current vote (who this member thinks leads), null before the first election. */
+  get vote(): Vote | null {
+    return this.core.vote;
+  }
+
+  get linkedSids(): number[] {
+    return this.links.linkedSids();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.links.close();
+  }
+
+  private onMessage(sid: number, message: Buffer): void {
+    let n: Notification;
+    try {
+      n = readNotification(message);
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      // 3.8 skips a malformed notification and keeps the connection
+      this.log.warn({ sid, bytes: message.length, reason: err.message }, 'election: malformed notification skipped');
+      return;
+    }
+    if (!this.started) return;
+    this.apply(this.core.onNotification(sid, n, this.options.nowMs()));
+  }
+
+  private apply(ready: ElectionReady): void {
+    if (this.closed) return;
+    for (const { to, notification } of ready.send) this.links.toSend(to, encodeNotification(notification));
+    if (ready.connectAll) this.links.connectAll();
+    for (const event of ready.events) this.logEvent(event);
+    if (ready.decision !== null) this.onDecision(ready.decision);
+    this.armTimer();
+  }
+
+  private onDecision(decision: Decision): void {
+    const { state, vote, supporters, path } = decision;
+    this.log.info({ state, vote: formatVote(vote), round: vote.electionEpoch, supporters, path }, 'election: decided');
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.(decision);
+  }
+
+  private logEvent(event: ElectionEvent): void {
+    if (event.kind === 'timeout')
+      this.log.info({ nextTimeoutMs: event.nextTimeoutMs, resent: event.resent }, 'election: notification time out');
+    else if (event.kind === 'new-round') this.log.info({ round: event.electionEpoch, vote: event.vote }, 'election: new round');
+    else this.log.debug({ ...event }, `election: ${event.kind}`);
+  }
+
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    const deadline = this.core.nextDeadlineMs;
+    if (deadline === null) return;
+    this.timer = setTimeout(
+      () => this.apply(this.core.tick(this.options.nowMs(), this.links.haveDelivered())),
+      Math.max(0, deadline - this.options.nowMs()),
+    );
+  }
+}
+
+function encodeNotification(n: Notification): Buffer {
+  const w = new JuteWriter(128);
+  writeNotification(w, n);
+  return Buffer.from(w.view().subarray(0, w.length));
+}
