@@ -12,6 +12,7 @@ import type { Config, EnsembleConfig } from '../config/index.js';
 import type { QuorumFacts } from '../admin/index.js';
 import { ClientListener } from '../net/client-listener.js';
 import { COMMIT_WINDOW_DEFAULT, hex } from '../quorum/zab/index.js';
+import { quorumConfigText } from '../quorum/election/index.js';
 import { DurableStore, QuorumEpochs } from '../storage/index.js';
 import { collectGarbage } from '../runtime/index.js';
 import { dataDirs, listenerSettings, nodeEnvironment, recoverData, storeOptions, type ServerEnvironment } from '../server/composition.js';
@@ -105,7 +106,7 @@ export class QuorumPeer {
       log.info({ leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms }, `election finished: server ${outcome.leader} leads`);
       const role =
         outcome.leader === ensemble.myid
-          ? new LeaderRole(state, configText(ensemble))
+          ? new LeaderRole(state, quorumConfigText(ensemble.members))
           : new LearnerRole(state, outcome.leader, ensemble.role === 'observer');
       this.role = role;
       role.start();
@@ -153,19 +154,4 @@ async function fillTail(tail: TxnTail, store: DurableStore, after: number): Prom
   } finally {
     await reader.close();
   }
-}
-
-/**
- * The quorum config text a NEWLEADER carries (QuorumMaj.toString: one server line per member,
- * then the version); a 3.8 learner reads it as the config it syncs to.
- */
-function configText(e: EnsembleConfig): string {
-  const lines = [...e.members]
-    .sort((a, b) => a.id - b.id)
-    .map((m) => {
-      const host = m.host.includes(':') ? `[${m.host}]` : m.host;
-      const client = m.client === undefined ? '' : `;${m.client.host}:${m.client.port}`;
-      return `server.${m.id}=${host}:${m.quorumPort}:${m.electionPort}:${m.role}${client}`;
-    });
-  return [...lines, 'version=0'].join('\n');
 }

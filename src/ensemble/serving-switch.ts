@@ -1,8 +1,9 @@
 /**
  * The client port of an ensemble member: one listener for the member's life, whose connections
- * go to the server of the current role while it serves. While the member elects or syncs, a new
- * connection is closed at once (the client tries another member), as ZooKeeper closes one when
- * its server is not running; when a role ends its server's connections are closed.
+ * go to the server of the current role while it serves. While the member elects or syncs, a
+ * connection is closed at its first request (the client tries another member), as ZooKeeper
+ * closes one when its server is not running; a four-letter word is still answered (the listener
+ * reads it before any request). When a role ends its server's connections are closed.
  */
 import type { ClientCore } from '../net/client-listener.js';
 import type { ClientConnection } from '../server/types.js';
@@ -30,10 +31,7 @@ export class ServingSwitch implements ClientCore {
 
   connectionOpened(conn: ClientConnection): void {
     const zk = this.serving;
-    if (zk === null) {
-      conn.close('not serving');
-      return;
-    }
+    if (zk === null) return;
     this.owners.set(conn.id, zk);
     zk.connectionOpened(conn);
   }
@@ -48,6 +46,7 @@ export class ServingSwitch implements ClientCore {
   onFrame(conn: ClientConnection, buf: Buffer, start?: number, end?: number): void {
     const zk = this.owners.get(conn.id);
     if (zk !== undefined && zk === this.serving) zk.onFrame(conn, buf, start, end);
+    else conn.close('not serving');
   }
 
   shouldThrottle(connId: number): boolean {
