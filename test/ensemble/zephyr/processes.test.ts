@@ -71,7 +71,7 @@ test('a 3-member ensemble forms; a write at any member is read at every member a
     assert.deepEqual(modes.filter((m) => m === 'leader').length, 1);
     assert.deepEqual(modes.filter((m) => m === 'follower').length, 2);
     for (const id of e.ids) {
-      const c = await client([e.port(id)]);
+      const c = e.track(await client([e.port(id)]));
       await create(c, `/from${id}`, `written at ${id}`);
       c.close();
     }
@@ -89,9 +89,11 @@ test('a 3-member ensemble forms; a write at any member is read at every member a
 test('kill -9 of the leader: the others elect a new leader and writes resume', TIMEOUT, async (t) => {
   const { e, leader } = await formed(3);
   try {
-    const c = await client(
-      e.ids.map((id) => e.port(id)),
-      6000,
+    const c = e.track(
+      await client(
+        e.ids.map((id) => e.port(id)),
+        6000,
+      ),
     );
     await create(c, '/before', 'b');
     const killedAt = Date.now();
@@ -128,7 +130,7 @@ test('a restarted follower catches up by DIFF', TIMEOUT, async () => {
   const { e, leader } = await formed(3);
   try {
     const follower = e.ids.find((id) => id !== leader) ?? 0;
-    const c = await client([e.port(leader)]);
+    const c = e.track(await client([e.port(leader)]));
     await create(c, '/first', '1');
     await e.kill(follower, 'SIGKILL');
     for (let i = 0; i < 30; i++) await create(c, `/d${i}`, String(i));
@@ -147,8 +149,11 @@ test('with a small snapCount, a member far behind gets a SNAP', TIMEOUT, async (
   const { e, leader } = await formed(3, 0, { snapCount: '100' });
   try {
     const follower = e.ids.find((id) => id !== leader) ?? 0;
+    const c = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 6000 }));
+    assert.equal((await c.create('/first', Buffer.from('1'))).err, 0);
+    // the follower's last zxid stays in the leader's log: the txns' size makes it a SNAP
+    await waitFor('the follower has /first', async () => ((await syncedRead([e.port(follower)], '/first')) === '1' ? true : undefined));
     await e.kill(follower, 'SIGKILL');
-    const c = await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 6000 });
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 800; i++) writes.push(c.create(`/s${i}`, Buffer.from(`v${i}`)));
     await Promise.all(writes);
@@ -168,7 +173,7 @@ test('with a small snapCount, a member far behind gets a SNAP', TIMEOUT, async (
 test("a member holding a txn the old leader never committed gets TRUNC to the new leader's history", TIMEOUT, async () => {
   const { e, leader } = await formed(3);
   try {
-    const c = await client([e.port(leader)]);
+    const c = e.track(await client([e.port(leader)]));
     await create(c, '/before', 'b');
     c.close();
     await sleep(300); // the closeSession is committed everywhere
@@ -205,7 +210,7 @@ test("a member holding a txn the old leader never committed gets TRUNC to the ne
       e.logged(victim, /synchronizing with the leader by/).map((l) => l.msg),
       ['synchronizing with the leader by TRUNC'],
     );
-    const r = await RawClient.connect({ host: '127.0.0.1', port: e.port(victim), timeoutMs: 4000 });
+    const r = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(victim), timeoutMs: 4000 }));
     assert.equal((await r.request({ op: OpCode.sync, path: '/' })).header.err, 0);
     assert.equal((await r.exists('/ghost')).err, ErrorCode.NONODE);
     assert.equal((await r.getData('/before')).err, 0);
@@ -220,24 +225,26 @@ test('a client moving to another member keeps its session, ephemerals and watche
   const { e, leader } = await formed(3);
   try {
     const [a, b] = e.ids.filter((id) => id !== leader);
-    const first = await RawClient.connect({ host: '127.0.0.1', port: e.port(a ?? 0), timeoutMs: 4000, keepAliveMs: 1000 });
+    const first = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(a ?? 0), timeoutMs: 4000, keepAliveMs: 1000 }));
     assert.equal((await first.create('/eph', Buffer.from('mine'), { flags: CreateMode.EPHEMERAL })).err, 0);
     assert.equal((await first.create('/watched', Buffer.from('0'))).err, 0);
     const { sessionId, passwd } = first;
     first.destroy();
-    const moved = await RawClient.connect({
-      host: '127.0.0.1',
-      port: e.port(b ?? 0),
-      timeoutMs: 4000,
-      sessionId,
-      passwd,
-      keepAliveMs: 1000,
-    });
+    const moved = e.track(
+      await RawClient.connect({
+        host: '127.0.0.1',
+        port: e.port(b ?? 0),
+        timeoutMs: 4000,
+        sessionId,
+        passwd,
+        keepAliveMs: 1000,
+      }),
+    );
     assert.equal(moved.sessionId, sessionId);
     await sleep(5000); // longer than the session timeout: the new member's PINGs keep it alive
     assert.equal((await moved.getData('/eph')).err, 0);
     assert.equal((await moved.getData('/watched', true)).err, 0);
-    const other = await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 4000 });
+    const other = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 4000 }));
     const since = moved.log.length;
     assert.equal((await other.setData('/watched', Buffer.from('1'))).err, 0);
     await moved.waitForEvent((ev) => ev.path === '/watched', since);
@@ -253,7 +260,7 @@ test('an observer serves reads and forwards writes, and is not needed for a quor
   const { e, leader } = await formed(3, 1);
   try {
     assert.equal(await e.mode(4), 'observer');
-    const o = await client([e.port(4)]);
+    const o = e.track(await client([e.port(4)]));
     await create(o, '/by-observer', 'o');
     assert.equal(await syncedRead([e.port(leader)], '/by-observer'), 'o');
     assert.match(await fourLetterWord(e.port(leader), 'mntr'), /zk_synced_observers\t1/);
@@ -298,7 +305,7 @@ test('garbage on the quorum port closes that connection only', TIMEOUT, async ()
     const reasons = e.logged(leader, /closing/).map((l) => String(l['err']));
     assert.equal(reasons.length, 3, 'each is logged');
     assert.match(reasons[1] ?? '', /unknown server id 42/);
-    const c = await client(e.ids.map((id) => e.port(id)));
+    const c = e.track(await client(e.ids.map((id) => e.port(id))));
     await create(c, '/fine', 'f');
     c.close();
     assert.match(await fourLetterWord(e.port(leader), 'mntr'), /zk_synced_followers\t2/);
@@ -312,7 +319,7 @@ test('a member that loses its quorum closes its clients and stops serving until 
   const { e, leader } = await formed(3);
   try {
     const others = e.ids.filter((id) => id !== leader);
-    const c = await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 4000 });
+    const c = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 4000 }));
     for (const id of others) await e.kill(id, 'SIGKILL');
     const closed = await c.closed;
     assert.equal(closed.byServer, true, 'the member closed its client when it lost the quorum');

@@ -35,6 +35,8 @@ process.on('exit', () => {
 
 export class ProcessEnsemble {
   private readonly members = new Map<number, Member>();
+  /** Clients the test opened, closed with the ensemble (also when a check fails). */
+  private readonly clients: Array<{ close(): unknown; destroy?: () => void }> = [];
 
   private constructor(readonly base: string) {}
 
@@ -91,6 +93,7 @@ export class ProcessEnsemble {
     const m = this.member(id);
     if (m.proc !== null) return;
     const proc = spawn(process.execPath, [SERVER_BIN, '--config', m.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    m.lines.length = 0; // the lines of this run
     live.add(proc);
     m.proc = proc;
     m.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
@@ -160,7 +163,22 @@ export class ProcessEnsemble {
     return this.member(id).lines.filter((l) => pattern.test(l.msg));
   }
 
+  /** Closes `c` with the ensemble, whatever happens in the test. */
+  track<C extends { close(): unknown; destroy?: () => void }>(c: C): C {
+    this.clients.push(c);
+    return c;
+  }
+
   async close(): Promise<void> {
+    for (const c of this.clients) {
+      try {
+        // a raw client is dropped (its closeSession could wait on a dead member)
+        if (c.destroy !== undefined) c.destroy();
+        else c.close();
+      } catch {
+        // already closed
+      }
+    }
     for (const id of this.ids) await this.kill(id, 'SIGKILL');
     rmSync(this.base, { recursive: true, force: true });
   }
