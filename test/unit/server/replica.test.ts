@@ -115,6 +115,8 @@ describe('a learner', () => {
     learner: ZkServer;
     sessions: LearnerSessions;
     revalidations: Array<[bigint, number]>;
+    /** The cxids of the `sync` requests forwarded, in order. */
+    forwardedSyncs: number[];
     /** Delivers what the leader committed since the last call to the learner. */
     sync: () => void;
   }
@@ -124,6 +126,7 @@ describe('a learner', () => {
     const sink = new RecordingSink();
     const leader = makeServer(clock, sink);
     const revalidations: Array<[bigint, number]> = [];
+    const forwardedSyncs: number[] = [];
     const learner = makeServer(
       clock,
       undefined,
@@ -132,10 +135,11 @@ describe('a learner', () => {
         authority: (table, ids): SessionAuthority =>
           new LearnerSessions(ids, table, { revalidate: (id, to) => revalidations.push([id, to]) }),
         // REQUEST: the leader prepares with the auth ids it carries
-        // (a forwarded sync has no txn: the leader's driver answers it, see the sync test)
+        // (a forwarded sync has no txn: the leader's driver answers it with SYNC)
         forwarder: {
           forward: (sessionId, cxid, req, authIds) => {
-            if (req.op !== OpCode.sync) leader.submitForwarded(sessionId, cxid, req, authIds);
+            if (req.op === OpCode.sync) forwardedSyncs.push(cxid);
+            else leader.submitForwarded(sessionId, cxid, req, authIds);
           },
         },
       },
@@ -146,7 +150,7 @@ describe('a learner', () => {
     const sync = (): void => {
       seen = follow(sink, learner, seen);
     };
-    return { clock, sink, leader, learner, sessions, revalidations, sync };
+    return { clock, sink, leader, learner, sessions, revalidations, forwardedSyncs, sync };
   }
 
   test('answers its client once the forwarded txns come back committed', () => {
@@ -182,6 +186,28 @@ describe('a learner', () => {
     assert.equal(e.learner.tree.get('/f'), undefined, "the leader's expiry reached the learner");
     assert.equal(c.closed, true, "the expired session's connection is closed");
     assert.equal(e.learner.sessionTable.size, 0);
+  });
+
+  test("forwards a sync and answers it, in its connection's order, once the leader's SYNC arrives", () => {
+    const e = ensemble();
+    const c = new TestClient(e.learner);
+    c.connect();
+    e.sync();
+    const create = c.send(createReq('/s'));
+    const sync = c.send({ op: OpCode.sync, path: '/s' });
+    const read = c.send(getDataReq('/s', false));
+    assert.deepEqual(e.forwardedSyncs, [sync], 'the sync went to the leader, after the create');
+    e.sync();
+    assert.equal(c.reply(create)?.err, 0);
+    assert.equal(c.reply(sync), undefined, 'no answer before the SYNC');
+    assert.equal(c.reply(read), undefined, 'the read waits behind the sync');
+    e.learner.syncDone();
+    assert.equal(c.reply(sync)?.err, 0);
+    assert.equal(c.reply(read)?.err, 0);
+    assert.deepEqual(
+      c.received().map((r) => r.xid),
+      [create, sync, read],
+    );
   });
 
   test('a txn from another server does not answer a local request with the same cxid', () => {
