@@ -45,9 +45,10 @@ async function formed(
   participants: number,
   observers = 0,
   extra: Record<string, string> = {},
+  wrappers: Readonly<Record<number, readonly string[]>> = {},
 ): Promise<{ e: ProcessEnsemble; leader: number }> {
   const e = await ProcessEnsemble.create(participants, observers, extra);
-  e.startAll();
+  e.startAll(wrappers);
   for (const id of e.ids) await e.waitServing(id);
   return { e, leader: await e.waitLeader() };
 }
@@ -328,6 +329,64 @@ test('a member that loses its quorum closes its clients and stops serving until 
     for (const id of others) e.start(id);
     await e.waitLeader();
     for (const id of e.ids) await e.waitServing(id);
+  } finally {
+    await e.close();
+  }
+});
+
+test('5 members: writes go on with two of them killed, and stop being served with three', TIMEOUT, async () => {
+  const { e, leader } = await formed(5);
+  try {
+    const c = e.track(
+      await client(
+        e.ids.map((id) => e.port(id)),
+        8000,
+      ),
+    );
+    await create(c, '/five', '5');
+    const followers = e.ids.filter((id) => id !== leader);
+    const [f1, f2, f3] = followers;
+    await e.kill(f1 ?? 0, 'SIGKILL');
+    await e.kill(leader, 'SIGKILL');
+    const next = await e.waitLeader(followers.slice(1));
+    await waitFor(
+      'a write with 3 of 5',
+      async () =>
+        (await create(c, '/three-left', '3').then(
+          () => true,
+          () => undefined,
+        ))
+          ? true
+          : undefined,
+      30000,
+      100,
+    );
+    assert.match(await fourLetterWord(e.port(next), 'mntr'), /zk_synced_followers\t2/);
+    const another = [f2, f3].find((id) => id !== next) ?? 0;
+    await e.kill(another, 'SIGKILL');
+    const last = [f2, f3].find((id) => id !== another) ?? 0;
+    await waitFor('no member serves with 2 of 5', async () => ((await e.mode(last)) === undefined ? true : undefined), 10000);
+  } finally {
+    await e.close();
+  }
+});
+
+test('a member whose disk fails stops with exit code 3 and the ensemble goes on without it', TIMEOUT, async () => {
+  // member 1 may grow no file past 256 KiB: its txn log's preallocation fails (EFBIG)
+  const { e, leader } = await formed(3, 0, { preAllocSize: '64' }, { 1: ['prlimit', '--fsize=262144', '--'] });
+  try {
+    assert.notEqual(leader, 1, 'FLE prefers the highest sid when the logs are equal');
+    const c = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 8000 }));
+    const data = Buffer.alloc(8192, 120);
+    const exited = e.member(1).exited;
+    let code: number | null | undefined;
+    void exited?.then((x) => (code = x));
+    for (let i = 0; i < 200 && code === undefined; i++) assert.equal((await c.create(`/big${i}`, data)).err, 0);
+    assert.equal(await waitFor('member 1 exits', () => code, 10000), 3, 'the member stopped on its storage failure');
+    assert.ok(e.logged(1, /storage failure/).length >= 1);
+    assert.equal((await c.create('/after-failure', Buffer.from('x'))).err, 0, 'the other two still make a quorum');
+    const other = e.ids.find((id) => id !== leader && id !== 1) ?? 0;
+    assert.equal(await syncedRead([e.port(other)], '/after-failure'), 'x');
   } finally {
     await e.close();
   }

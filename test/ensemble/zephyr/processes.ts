@@ -23,7 +23,8 @@ interface Member {
   readonly clientPort: number;
   readonly quorumPort: number;
   proc: ChildProcess | null;
-  exited: Promise<void> | null;
+  /** Resolves with the exit code (null: killed by a signal) when this run ends. */
+  exited: Promise<number | null> | null;
   readonly lines: MemberLog[];
   output: string;
 }
@@ -89,14 +90,16 @@ export class ProcessEnsemble {
     return this.member(id).clientPort;
   }
 
-  start(id: number): void {
+  /** Starts the member, under `wrapper` (e.g. `['prlimit', '--fsize=262144', '--']`) if given. */
+  start(id: number, wrapper: readonly string[] = []): void {
     const m = this.member(id);
     if (m.proc !== null) return;
-    const proc = spawn(process.execPath, [SERVER_BIN, '--config', m.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [...wrapper, process.execPath, SERVER_BIN, '--config', m.configFile];
+    const proc = spawn(command[0] ?? process.execPath, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     m.lines.length = 0; // the lines of this run
     live.add(proc);
     m.proc = proc;
-    m.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    m.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
     let pending = '';
     proc.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
@@ -118,8 +121,8 @@ export class ProcessEnsemble {
     });
   }
 
-  startAll(): void {
-    for (const id of this.ids) this.start(id);
+  startAll(wrappers: Readonly<Record<number, readonly string[]>> = {}): void {
+    for (const id of this.ids) this.start(id, wrappers[id]);
   }
 
   /** Stops the member with `signal` and waits for the process to end. */
