@@ -32,6 +32,7 @@ import {
 import {
   ZabLeader,
   ZabLearner,
+  counterOf,
   decodeToLeader,
   decodeToLearner,
   encodeToLeader,
@@ -51,6 +52,7 @@ import { silentLogger, type Clock } from '../../src/server/types.js';
 import { LearnerSessions } from '../../src/session/index.js';
 import {
   DurableStore,
+  EpochFileError,
   QuorumEpochs,
   SnapshotLoader,
   UNSLICED,
@@ -105,6 +107,7 @@ export interface EnsembleHost {
   sendQuorum(from: Replica, to: Sid, message: QuorumMessage): void;
   dropLearner(leader: Replica, learner: Sid, reason: string): void;
   roleEnded(r: Replica): void;
+  startRefused(r: Replica): void;
   onServing(r: Replica, epoch: number): void;
   /** A txn this member prepared as leader (the global history of txns, by zxid). */
   onProposed(r: Replica, header: TxnHeader, txn: Txn): void;
@@ -207,6 +210,14 @@ export class Replica {
   lastApplied = 0;
   /** The zxid the current role started from. */
   roleStartZxid = 0;
+  /**
+   * Start-up refused (EpochFileError): a power cut came after the sync's txns of a new epoch
+   * were durable and before currentEpoch was, and QuorumEpochs.load refuses a log ahead of
+   * currentEpoch as ZooKeeper's loadDataBase does. The member stays down (an operator's case).
+   */
+  refusesStart = false;
+  /** The last zxid the real log reported durable (what an ACK may cover). */
+  private durableZxid = 0;
   private store: DurableStore | null = null;
   private epochs: QuorumEpochs | null = null;
   /** The state the next role starts from (recovered from the disk). */
@@ -255,7 +266,7 @@ export class Replica {
   // ------------------------------------------------------------------ life cycle
 
   powerOn(): void {
-    if (this.phase !== 'down') return;
+    if (this.phase !== 'down' || this.refusesStart) return;
     if (this.host.tracing) this.host.log(`${this.sid} POWER ON`);
     this.boot();
   }
@@ -288,6 +299,8 @@ export class Replica {
         () => (store === null || store.log.idle) && this.hostBusy === 0,
         () => this.term === term,
       );
+      // a snapshot in flight finishes before recovery lists the files (it would remove its temp file)
+      if (this.term === term) await store?.close();
       if (this.term === term) this.boot();
     });
   }
@@ -318,13 +331,24 @@ export class Replica {
       if (this.term !== term) return;
       const lastZxid = rec.tree.lastProcessedZxid;
       // the epoch files are read at power-on only, as ZooKeeper's loadDataBase does
-      const epochs = this.epochs ?? (await QuorumEpochs.load(fs, DATA_DIR, lastZxid));
+      let epochs = this.epochs;
+      try {
+        epochs ??= await QuorumEpochs.load(fs, DATA_DIR, lastZxid);
+      } catch (e) {
+        if (!(e instanceof EpochFileError) || this.term !== term) throw e;
+        if (this.host.tracing) this.host.log(`${this.sid} START REFUSED: ${e.message}`);
+        this.host.startRefused(this);
+        this.refusesStart = true;
+        this.powerCut();
+        return;
+      }
       if (this.term !== term) return;
       this.recovered = rec;
       this.epochs = epochs;
       this.logFloor = zxidOfFileName(rec.snapshotName, 'snapshot') ?? 0;
       this.store = this.newStore(lastZxid);
       this.lastApplied = lastZxid;
+      this.durableZxid = lastZxid;
       this.host.onApplied(this, rec.tree, rec.sessions, 'reset');
       this.phase = 'looking';
       this.host.log(
@@ -595,7 +619,12 @@ export class Replica {
       }
       this.host.sendQuorum(this, to, { packet: encodeToLearner(m, ''), transfer });
     } else {
-      this.host.sendQuorum(this, to, { packet: encodeToLeader(message as ToLeader, this.sid), transfer: null });
+      const m = message as ToLeader;
+      // a proposal's ACK promises the txn survives a power cut here
+      if (m.type === PacketType.ack && counterOf(m.zxid) !== 0 && m.zxid > this.durableZxid) {
+        this.host.fail(`learner ${this.sid} ACKs ${hex(m.zxid)}, but its log is durable only through ${hex(this.durableZxid)}`);
+      }
+      this.host.sendQuorum(this, to, { packet: encodeToLeader(m, this.sid), transfer: null });
     }
   }
 
@@ -613,6 +642,7 @@ export class Replica {
       {
         durable: () => {
           if (this.term !== term) return;
+          this.durableZxid = txn.zxid;
           this.logged(core, txn.zxid);
         },
       },
@@ -711,6 +741,7 @@ export class Replica {
       if (!(core instanceof ZabLearner)) return;
       const held = this.held ?? [];
       this.held = null;
+      this.durableZxid = zxid; // the cut, or the snapshot, is durable
       for (const txn of held) this.append(core, txn);
       if (this.host.tracing) this.host.log(`${this.sid} ${what} ${hex(zxid)} done`);
       done(core);
@@ -725,6 +756,7 @@ export class Replica {
       zxid,
       async (store) => {
         await store.log.truncate(zxid);
+        await store.close(); // a snapshot in flight first (recovery would remove its temp file)
         const rec = await recover(this.fs, {
           snapDir: DATA_DIR,
           logDir: DATA_DIR,
@@ -735,6 +767,7 @@ export class Replica {
         });
         const at = rec.tree.lastProcessedZxid;
         if (at !== zxid) this.host.fail(`learner ${this.sid}: after TRUNC to ${hex(zxid)} the disk holds the tree at ${hex(at)}`);
+        this.store = this.newStore(at);
         this.server = this.learnerServer(rec.tree, rec.sessions);
         this.lastApplied = at;
         this.host.onApplied(this, rec.tree, rec.sessions, 'reset');

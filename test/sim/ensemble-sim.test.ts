@@ -73,3 +73,25 @@ test(
     }
   },
 );
+
+/**
+ * The checkers can fail: each deliberate bug (ensemble-replica.ts `Bug`) must be caught within
+ * the first seeds; the seed that catches it and what broke are printed.
+ */
+test('ensemble checkers catch deliberate bugs', { timeout: 600_000 }, async () => {
+  if (ONLY !== undefined || BUG !== null) return;
+  const bugs: Bug[] = ['ackBeforeDurable', 'applyBeforeCommit', 'answerBeforeCommit'];
+  for (const bug of bugs) {
+    let caught: string | null = null;
+    for (let seed = 1; seed <= 150 && caught === null; seed++) {
+      try {
+        await runEnsemble(shape(seed, false, bug));
+      } catch (e) {
+        if (!(e instanceof SimFailure)) throw e;
+        caught = e.message.split('\n')[0] ?? '';
+      }
+    }
+    console.log(`${bug}: ${caught ?? 'not caught'}`);
+    assert.ok(caught !== null, `${bug} was not caught in 150 seeds`);
+  }
+});

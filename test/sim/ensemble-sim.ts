@@ -321,6 +321,16 @@ export class Ensemble implements EnsembleHost {
     }
   }
 
+  startRefused(_r: Replica): void {
+    this.count('start refused');
+  }
+
+  /** Too few voters can start for a quorum: nothing can be served (see Replica.refusesStart). */
+  get quorumRefusesStart(): boolean {
+    const refused = this.members.filter((m) => !m.observer && m.refusesStart).length;
+    return (this.voters.length - refused) * 2 <= this.voters.length;
+  }
+
   roleEnded(r: Replica): void {
     this.count('role ended');
     for (const c of [...(this.leaderConns.get(r)?.values() ?? [])]) this.closePeer(c, 'role ended');
@@ -559,6 +569,12 @@ export class Ensemble implements EnsembleHost {
     else if (r < 0.09) pick().powerOn();
     else if (r < 0.1) {
       const a = pick();
+      if (rnd.chance(0.5)) {
+        // isolate a member (often the leader) from all the others
+        if (this.tracing) this.log(`ISOLATE ${a.sid}`);
+        for (const b of this.members) if (b !== a) this.partitions.cut(a.sid, b.sid);
+        return;
+      }
       const b = pick();
       if (a !== b) {
         if (this.tracing) this.log(`CUT ${a.sid}-${b.sid}`);
@@ -698,6 +714,10 @@ export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult
   });
   const limit = (opts.faultTicks + opts.healTicks) * TICK;
   await sim.runUntil(limit, () => healedAfter >= 0);
+  if (healedAfter < 0 && sim.quorumRefusesStart) {
+    sim.count('run without a quorum that can start');
+    return { acked: 0, reads: 0, healedAfterTicks: 0, stats: sim.stats, trace: sim.trace };
+  }
   if (healedAfter < 0) sim.fail(`no write was answered within ${opts.healTicks} ticks after the faults healed`);
   // settle: no new requests; those in flight are answered (or their connections lost)
   sim.quiet = true;
