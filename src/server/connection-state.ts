@@ -44,7 +44,8 @@ export interface LocalTxnOwner {
  * the tree as it is then. An object rather than a closure (one allocation instead of three).
  */
 export class QueuedRead implements QueuedReply {
-  readonly ready = true;
+  /** False for a sync that waits for earlier writes to be applied (see ZkServer.submitSync). */
+  ready = true;
 
   constructor(
     private readonly owner: LocalTxnOwner,

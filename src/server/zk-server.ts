@@ -99,7 +99,11 @@ export interface WriteForwarder {
 
 /** A forwarded request: a client write, or the session's own createSession / closeSession. */
 export type ForwardedRequest =
-  WriteRequest | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number } | { readonly op: typeof OpCode.closeSession };
+  | WriteRequest
+  | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number }
+  | { readonly op: typeof OpCode.closeSession }
+  /** The leader answers a sync (SYNC) once every proposal before it is committed; no txn. */
+  | { readonly op: typeof OpCode.sync; readonly path: string };
 
 type WriteRequest = Parameters<RequestPreparer['prepare']>[1];
 
@@ -171,6 +175,12 @@ export class ZkServer {
   /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
   private readonly forwarder: WriteForwarder | null;
+  /** A learner's syncs sent to the leader, oldest first, until `syncDone`. */
+  private readonly forwardedSyncs: QueuedRead[] = [];
+  /** Syncs waiting for the txns this server prepared before them to be applied, oldest first. */
+  private readonly heldSyncs: { read: QueuedRead; after: number }[] = [];
+  /** The last txn this server handed to its sink (each is applied in turn). */
+  private lastSubmittedZxid: number;
 
   constructor(
     readonly settings: ServerSettings,
@@ -198,6 +208,7 @@ export class ZkServer {
       quotaExceeded: (e) => quotaLog.exceeded(e),
     });
     this.startedMs = clock.wallMs();
+    this.lastSubmittedZxid = this.tree.lastProcessedZxid;
   }
 
   /** Live sessions and their timeouts, as a snapshot records them (a copy). */
@@ -525,6 +536,7 @@ export class ZkServer {
     const entry = new LocalTxn(this.locals, prepared, state, then, xid, op, startMs, timeoutMs);
     if (entry.queued && state !== null) this.enqueue(state, entry);
     this.outstandingRequests++;
+    this.lastSubmittedZxid = prepared.header.zxid;
     this.sink.append(prepared, entry);
   }
 
@@ -590,7 +602,17 @@ export class ZkServer {
     this.sink.applied?.(header.zxid);
     if (local !== null) this.applied(local, header, res);
     else if (txn.type === OpCode.closeSession) this.closedElsewhere(header.clientId);
+    if (this.heldSyncs.length > 0) this.releaseSyncs(header.zxid);
     return res;
+  }
+
+  /** Syncs whose preceding txns are all applied now: answered in their connections' order. */
+  private releaseSyncs(zxid: number): void {
+    for (let s = this.heldSyncs[0]; s !== undefined && s.after <= zxid; s = this.heldSyncs[0]) {
+      this.heldSyncs.shift();
+      s.read.ready = true;
+      this.drain(s.read.state);
+    }
   }
 
   /**
@@ -711,6 +733,9 @@ export class ZkServer {
       case OpCode.setWatches2:
         this.answerSetWatches(state, xid, req);
         return;
+      case OpCode.sync:
+        this.submitSync(state, xid, req as RequestOf<typeof OpCode.sync>, startMs);
+        return;
       default:
         if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
         else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
@@ -761,8 +786,45 @@ export class ZkServer {
     } else if (req.op === OpCode.closeSession) {
       this.authority.setClosing(sessionId);
       prepared = this.prep.closeSession(ctx);
-    } else prepared = this.prep.prepare(ctx, req);
+    } else {
+      assert(req.op !== OpCode.sync, "a forwarded sync is the ZAB leader's (syncFor), not prep's");
+      prepared = this.prep.prepare(ctx, req);
+    }
     this.logAndApply(prepared, null, Then.none);
+  }
+
+  /**
+   * sync: answered once this server has applied every write that came before it anywhere in
+   * the ensemble. A learner sends it to the leader and answers it at `syncDone`; a leader (or
+   * a standalone server) holds it behind the txns it has prepared, as ZooKeeper's leader holds
+   * a sync behind its outstanding proposals. A leader may commit a txn (a quorum of followers
+   * logged it) before its own log lets it apply it, so its tree can lag writes already
+   * acknowledged through a follower: answering at once would break sync's promise.
+   */
+  private submitSync(state: ConnectionState, xid: number, req: RequestOf<typeof OpCode.sync>, startMs: number): void {
+    const forwarder = this.forwarder;
+    if (forwarder === null && this.lastZxid >= this.lastSubmittedZxid) {
+      if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
+      else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
+      return;
+    }
+    const read = new QueuedRead(this.locals, state, xid, req, startMs);
+    read.ready = false;
+    this.enqueue(state, read);
+    if (forwarder === null) {
+      this.heldSyncs.push({ read, after: this.lastSubmittedZxid });
+      return;
+    }
+    this.forwardedSyncs.push(read);
+    forwarder.forward(state.sessionId ?? 0n, xid, { op: OpCode.sync, path: req.path }, state.authIds);
+  }
+
+  /** Learner: the leader has answered the oldest sync sent, and the commits before it are applied. */
+  syncDone(): void {
+    const read = this.forwardedSyncs.shift();
+    if (read === undefined) return;
+    read.ready = true;
+    this.drain(read.state);
   }
 
   private answerPing(state: ConnectionState, xid: number): void {
