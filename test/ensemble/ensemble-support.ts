@@ -2,12 +2,28 @@
  * What the ensemble suites share: clients on one member, and retrying a write until the
  * ensemble takes it (which is how a failover is timed).
  */
+import { after, before } from 'node:test';
 import { ErrorCode } from '../../src/codec/index.js';
-import type { Member } from '../support/ensemble-process.js';
+import { Ensemble, type EnsembleOptions, type Member } from '../support/ensemble-process.js';
 import { RawClient } from '../support/raw-client.js';
 import { sleep } from '../support/server-process.js';
 
 export const SESSION_TIMEOUT_MS = 30000;
+
+/** Starts an ensemble before the suite's tests and closes it after them; call the result for it. */
+export function ensembleForSuite(options: EnsembleOptions): () => Ensemble {
+  let ensemble: Ensemble | undefined;
+  before(async () => {
+    ensemble = await Ensemble.start(options);
+  });
+  after(async () => {
+    await ensemble?.close();
+  });
+  return () => {
+    if (ensemble === undefined) throw new Error('the ensemble did not start');
+    return ensemble;
+  };
+}
 
 /** A session on `member`, or `resume`'s session moved there (with the zxid it has seen). */
 export function connectTo(member: Member, resume?: RawClient, timeoutMs = 5000): Promise<RawClient> {

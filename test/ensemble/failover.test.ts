@@ -7,22 +7,16 @@
  *
  * Server: ZEPHYR_ENSEMBLE_SERVER=zk|zephyr (see test/support/ensemble-process.ts).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ensemble } from '../support/ensemble-process.js';
 import { waitFor } from '../support/server-process.js';
-import { createUntilAcknowledged, syncedRead, withClient } from './ensemble-support.js';
+import { ensembleForSuite, createUntilAcknowledged, syncedRead, withClient } from './ensemble-support.js';
 
 describe('failover of a 3-member ensemble', { timeout: 300000 }, () => {
-  let ensemble: Ensemble;
-  before(async () => {
-    ensemble = await Ensemble.start({ participants: 3 });
-  });
-  after(async () => {
-    await ensemble?.close();
-  });
+  const getEnsemble = ensembleForSuite({ participants: 3 });
 
   test('kill -9 of the leader: a new leader takes writes, the old one rejoins and catches up', async (t) => {
+    const ensemble = getEnsemble();
     const oldLeader = await ensemble.leader();
     const survivors = ensemble.participants.filter((m) => m.id !== oldLeader);
     await withClient(survivors[0]!, async (c) => assert.equal((await c.create('/before', Buffer.from('b'))).err, 0));
@@ -32,7 +26,9 @@ describe('failover of a 3-member ensemble', { timeout: 300000 }, () => {
     const took = await createUntilAcknowledged(survivors, '/after-failover', 60000);
     const failoverMs = Date.now() - killedAt;
     const newLeader = await ensemble.leader(30000);
-    t.diagnostic(`failover: ${failoverMs} ms from kill -9 of leader ${oldLeader} to a write acknowledged by member ${took.id} (new leader ${newLeader})`);
+    t.diagnostic(
+      `failover: ${failoverMs} ms from kill -9 of leader ${oldLeader} to a write acknowledged by member ${took.id} (new leader ${newLeader})`,
+    );
     assert.notEqual(newLeader, oldLeader);
     assert.ok(
       survivors.some((m) => m.id === newLeader),
@@ -56,6 +52,7 @@ describe('failover of a 3-member ensemble', { timeout: 300000 }, () => {
   });
 
   test('a follower cut off by the proxies stops serving, and serves again caught up once the links heal', async () => {
+    const ensemble = getEnsemble();
     const leader = await ensemble.leader();
     const follower = ensemble.participants.find((m) => m.id !== leader)!;
     const others = ensemble.participants.filter((m) => m !== follower);

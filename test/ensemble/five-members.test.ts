@@ -4,22 +4,16 @@
  *
  * Server: ZEPHYR_ENSEMBLE_SERVER=zk|zephyr (see test/support/ensemble-process.ts).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ensemble } from '../support/ensemble-process.js';
 import { waitFor } from '../support/server-process.js';
-import { createUntilAcknowledged, syncedRead } from './ensemble-support.js';
+import { ensembleForSuite, createUntilAcknowledged, syncedRead } from './ensemble-support.js';
 
 describe('a 5-member ensemble', { timeout: 300000 }, () => {
-  let ensemble: Ensemble;
-  before(async () => {
-    ensemble = await Ensemble.start({ participants: 5 });
-  });
-  after(async () => {
-    await ensemble?.close();
-  });
+  const getEnsemble = ensembleForSuite({ participants: 5 });
 
   test('survives two failures, not three, and recovers when a member returns', async (t) => {
+    const ensemble = getEnsemble();
     const leader = await ensemble.leader();
     const follower = ensemble.participants.find((m) => m.id !== leader)!;
     await Promise.all([ensemble.kill9(leader), ensemble.kill9(follower.id)]);
@@ -32,7 +26,11 @@ describe('a 5-member ensemble', { timeout: 300000 }, () => {
     const third = alive[0]!;
     await ensemble.kill9(third.id);
     const minority = alive.slice(1);
-    await waitFor('the two left to stop serving', async () => ((await Promise.all(minority.map((m) => m.mode()))).every((m) => m === undefined) ? true : undefined), 60000);
+    await waitFor(
+      'the two left to stop serving',
+      async () => ((await Promise.all(minority.map((m) => m.mode()))).every((m) => m === undefined) ? true : undefined),
+      60000,
+    );
 
     await ensemble.restart(third.id);
     await createUntilAcknowledged(minority, '/three-again', 60000);

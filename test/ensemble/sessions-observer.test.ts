@@ -6,24 +6,18 @@
  *
  * Server: ZEPHYR_ENSEMBLE_SERVER=zk|zephyr (see test/support/ensemble-process.ts).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, EventType } from '../../src/codec/index.js';
-import { Ensemble } from '../support/ensemble-process.js';
-import { connectTo, syncedRead, withClient } from './ensemble-support.js';
+import { ensembleForSuite, connectTo, syncedRead, withClient } from './ensemble-support.js';
 
 const EPHEMERAL = 1;
 
 describe('sessions and observers in an ensemble', { timeout: 300000 }, () => {
-  let ensemble: Ensemble;
-  before(async () => {
-    ensemble = await Ensemble.start({ participants: 3, observers: 1 });
-  });
-  after(async () => {
-    await ensemble?.close();
-  });
+  const getEnsemble = ensembleForSuite({ participants: 3, observers: 1 });
 
   test('a session moving between members keeps its ephemerals and watches', async () => {
+    const ensemble = getEnsemble();
     const [a, b, c] = ensemble.participants;
     const observer = ensemble.observers[0]!;
     await withClient(c!, async (w) => {
@@ -64,6 +58,7 @@ describe('sessions and observers in an ensemble', { timeout: 300000 }, () => {
   });
 
   test('an observer serves reads and forwards writes', async () => {
+    const ensemble = getEnsemble();
     const observer = ensemble.observers[0]!;
     assert.equal(await observer.mode(), 'observer');
     const leader = ensemble.member(await ensemble.leader());

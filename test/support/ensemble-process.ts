@@ -28,7 +28,7 @@ import {
   writeInitialMessage,
 } from '../../src/codec/index.js';
 import { SERVER_BIN, fourLetterWord, sleep } from './server-process.js';
-import { FaultProxy, type ProxyMode } from './tcp-proxy.js';
+import { FaultProxy, type ProxyMode, type ProxyOptions } from './tcp-proxy.js';
 
 export type EnsembleServer = 'zk' | 'zephyr';
 
@@ -401,11 +401,8 @@ export class Ensemble {
       for (const to of this.members) {
         if (from === to) continue;
         const back = (): number => this.proxy('election', to.id, from.id).port;
-        this.proxies.set(`quorum:${from.id}:${to.id}`, await FaultProxy.start({ targetPort: to.ports.quorum }));
-        this.proxies.set(
-          `election:${from.id}:${to.id}`,
-          await FaultProxy.start({ targetPort: to.ports.election, rewriteFirst: initialMessageRewriter(back) }),
-        );
+        this.proxies.set(`quorum:${from.id}:${to.id}`, await startProxy(to.ports.quorum));
+        this.proxies.set(`election:${from.id}:${to.id}`, await startProxy(to.ports.election, initialMessageRewriter(back)));
       }
     }
   }
@@ -469,6 +466,16 @@ export class Ensemble {
       throw new Error(`${this.server} ensemble did not start: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * A proxy that listens, on a port of the members' range, only while its target does: a member
+ * dialling a member that is down or a follower's quorum port is refused, as without a proxy.
+ */
+async function startProxy(targetPort: number, rewriteFirst?: ProxyOptions['rewriteFirst']): Promise<FaultProxy> {
+  const held = await holdPort();
+  await closeServer(held.server);
+  return FaultProxy.start({ targetPort, port: held.port, followTarget: true, ...(rewriteFirst === undefined ? {} : { rewriteFirst }) });
 }
 
 function isJavaProperty(key: string): boolean {

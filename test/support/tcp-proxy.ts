@@ -14,6 +14,13 @@
  * by the other), cannot carry its stream any more, so leaving `drop` resets it; connections that
  * lost nothing carry on.
  *
+ * With `followTarget`, in `pass` the proxy listens only while its target does, so a client
+ * dialling a target that is down (or a member that does not lead, whose quorum port is closed)
+ * is refused as it would be without the proxy, rather than accepted and then reset: ZooKeeper's
+ * learner retries a refused connection to its leader but gives up on a reset one. After a
+ * refusal the proxy stops listening and probes the target until it accepts again. In `drop` and
+ * `reset` it listens whatever the target does (a black hole does not say the target is down).
+ *
  * `rewriteFirst` lets the owner change the first message a client sends (the election port's
  * initial message names the sender's own address, which the receiver may dial back).
  */
@@ -24,8 +31,10 @@ export type ProxyMode = 'pass' | 'drop' | 'reset';
 export interface ProxyOptions {
   targetPort: number;
   targetHost?: string;
-  /** Listen port (default 0: any free port). */
+  /** Listen port (default 0: any free port; required with followTarget). */
   port?: number;
+  /** Listen only while the target accepts connections (see above). */
+  followTarget?: boolean;
   /**
    * Called with the bytes a client sent so far, before anything is forwarded: returns how many
    * leading bytes make the first message and what to send in their place, or undefined while
@@ -55,27 +64,37 @@ interface Link {
   broken: boolean;
 }
 
+const PROBE_INTERVAL_MS = 50;
+
 export class FaultProxy {
   readonly stats: ProxyStats = { accepted: 0, forwardedBytes: 0, droppedBytes: 0, resets: 0 };
-  private readonly server: net.Server;
+  /** The listener; undefined while the proxy is dark (following a target that is down). */
+  private server: net.Server | undefined;
+  private listenPort: number;
   private readonly links = new Set<Link>();
   private currentMode: ProxyMode = 'pass';
+  private probeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(private readonly options: ProxyOptions) {
-    this.server = net.createServer((client) => this.accept(client));
+    this.listenPort = options.port ?? 0;
   }
 
   static async start(options: ProxyOptions): Promise<FaultProxy> {
+    if (options.followTarget === true && (options.port ?? 0) === 0) throw new Error('followTarget needs a fixed port');
     const proxy = new FaultProxy(options);
-    await new Promise<void>((resolve, reject) => {
-      proxy.server.once('error', reject);
-      proxy.server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    if (options.followTarget === true) proxy.probe();
+    else await proxy.listen();
     return proxy;
   }
 
   get port(): number {
-    return (this.server.address() as net.AddressInfo).port;
+    return this.listenPort;
+  }
+
+  /** True while the proxy listens (false while it follows a target that is down). */
+  get listening(): boolean {
+    return this.server !== undefined;
   }
 
   get mode(): ProxyMode {
@@ -90,6 +109,7 @@ export class FaultProxy {
   setMode(mode: ProxyMode): void {
     const previous = this.currentMode;
     this.currentMode = mode;
+    if (mode !== 'pass' && this.server === undefined) void this.listen();
     for (const link of [...this.links]) {
       if (mode === 'reset') this.resetLink(link);
       else if (mode === 'pass' && previous === 'drop' && link.broken) this.resetLink(link);
@@ -98,8 +118,48 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
-    for (const link of [...this.links]) this.destroyLink(link, false);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.closed = true;
+    clearTimeout(this.probeTimer);
+    for (const link of [...this.links]) this.destroyLink(link, 'destroy');
+    await this.stopListening();
+  }
+
+  private async listen(): Promise<void> {
+    clearTimeout(this.probeTimer);
+    if (this.server !== undefined || this.closed) return;
+    const server = net.createServer((client) => this.accept(client));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.listenPort, '127.0.0.1', () => resolve());
+    });
+    this.listenPort = (server.address() as net.AddressInfo).port;
+  }
+
+  private async stopListening(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** The target refused: go dark and probe it until it accepts. */
+  private targetDown(): void {
+    if (this.options.followTarget !== true || this.currentMode !== 'pass' || this.server === undefined) return;
+    void this.stopListening();
+    this.probe();
+  }
+
+  private probe(): void {
+    if (this.closed || this.server !== undefined) return;
+    const socket = net.connect({ host: this.options.targetHost ?? '127.0.0.1', port: this.options.targetPort });
+    socket.once('connect', () => {
+      socket.destroy();
+      void this.listen();
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      this.probeTimer = setTimeout(() => this.probe(), PROBE_INTERVAL_MS);
+    });
   }
 
   private accept(client: net.Socket): void {
@@ -131,7 +191,14 @@ export class FaultProxy {
       link.client.write(chunk);
     });
     // A refused or broken upstream ends the client's connection the same way.
-    upstream.on('error', () => (this.currentMode === 'pass' ? this.resetLink(link) : this.endClosed(link)));
+    upstream.on('error', (e: NodeJS.ErrnoException) => {
+      if (this.currentMode !== 'pass') {
+        this.endClosed(link);
+        return;
+      }
+      this.resetLink(link);
+      if (e.code === 'ECONNREFUSED') this.targetDown();
+    });
     upstream.on('close', () => this.endClosed(link));
   }
 
@@ -155,7 +222,7 @@ export class FaultProxy {
       link.broken = true;
       return;
     }
-    this.destroyLink(link, false);
+    this.destroyLink(link, 'end');
   }
 
   /** Relays what the client sent while the upstream was connecting, rewriting the first message once complete. */
@@ -190,14 +257,16 @@ export class FaultProxy {
   private resetLink(link: Link): void {
     if (!this.links.has(link)) return;
     this.stats.resets++;
-    this.destroyLink(link, true);
+    this.destroyLink(link, 'reset');
   }
 
-  private destroyLink(link: Link, reset: boolean): void {
+  /** `end`: a FIN after what is still queued (one end closed); `reset`: an RST; `destroy`: the proxy shuts. */
+  private destroyLink(link: Link, how: 'end' | 'reset' | 'destroy'): void {
     if (!this.links.delete(link)) return;
     for (const s of [link.client, link.upstream]) {
       if (s === undefined || s.destroyed) continue;
-      if (reset) s.resetAndDestroy();
+      if (how === 'reset') s.resetAndDestroy();
+      else if (how === 'end') s.end();
       else s.destroy();
     }
   }

@@ -175,3 +175,45 @@ describe('FaultProxy', { timeout: 30000 }, () => {
     again.socket.destroy();
   });
 });
+
+describe('FaultProxy following its target', { timeout: 30000 }, () => {
+  test('refuses while the target is down, listens once it is up, and goes dark again after a refusal', async () => {
+    const spare = net.createServer();
+    spare.listen(0, '127.0.0.1');
+    await once(spare, 'listening');
+    const targetPort = (spare.address() as net.AddressInfo).port;
+    await new Promise((resolve) => spare.close(resolve));
+    const port = await (async () => {
+      const s = net.createServer().listen(0, '127.0.0.1');
+      await once(s, 'listening');
+      const p = (s.address() as net.AddressInfo).port;
+      await new Promise((resolve) => s.close(resolve));
+      return p;
+    })();
+    const proxy = await FaultProxy.start({ targetPort, port, followTarget: true });
+    try {
+      assert.equal(await resetOutcome(port), 'ECONNREFUSED', 'refused while the target is down');
+      // the proxy's probes connect and leave at once: their resets are no error here
+      const target = net.createServer((s) => s.on('error', () => undefined).end('hi'));
+      target.listen(targetPort, '127.0.0.1');
+      await once(target, 'listening');
+      await until('the proxy to listen', () => proxy.listening);
+      const peer = await Peer.connect(port);
+      await peer.closed;
+      assert.equal(peer.received, 'hi');
+      await new Promise((resolve) => target.close(resolve));
+      // the first connection after the target went away is accepted and reset, later ones refused
+      assert.equal(await resetOutcome(port), 'ECONNRESET');
+      await until('the proxy to go dark', () => !proxy.listening);
+      assert.equal(await resetOutcome(port), 'ECONNREFUSED');
+      proxy.setMode('drop');
+      await until('a black hole to listen', () => proxy.listening);
+      const silent = await Peer.connect(port);
+      await sleep(100);
+      assert.equal(silent.ended, 'open', 'a black hole does not tell that the target is down');
+      silent.socket.destroy();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
