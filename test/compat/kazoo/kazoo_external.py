@@ -5,10 +5,11 @@ ZooKeeper cluster through ``get_global_cluster()``.  Every test reaches the
 cluster only through that function (``KazooTestHarness.cluster`` looks it up in
 the module namespace at call time, ``servers`` joins ``s.address`` of each
 member, ``setup_zookeeper`` checks ``s.running`` / calls ``cluster.start()``),
-so replacing it with a one-member fake cluster is enough.
+so replacing it with a fake cluster of the running server(s) is enough.
 
 Configuration (environment):
-  KAZOO_EXTERNAL_SERVER  host:port of the running server (required)
+  KAZOO_EXTERNAL_SERVER  host:port of the running server, or host:port,...
+                         of every member of a running ensemble (required)
   KAZOO_TEST_TIMEOUT     per-test timeout in seconds (default 120, 0 = off);
                          only used when pytest-timeout is not installed.
 
@@ -60,7 +61,7 @@ import kazoo.testing.harness as harness
 
 _ADDRESS = os.environ.get("KAZOO_EXTERNAL_SERVER")
 if not _ADDRESS:
-    raise RuntimeError("KAZOO_EXTERNAL_SERVER (host:port) must be set")
+    raise RuntimeError("KAZOO_EXTERNAL_SERVER (host:port[,host:port...]) must be set")
 
 
 class ExternalServer(object):
@@ -94,10 +95,12 @@ class ExternalServer(object):
 
 
 class ExternalCluster(object):
-    """Stands in for kazoo.testing.common.ZookeeperCluster (one member)."""
+    """Stands in for kazoo.testing.common.ZookeeperCluster: one member per
+    comma-separated address (an ensemble gives all of them, so clients get
+    the whole list, as with kazoo's own 3-server cluster)."""
 
-    def __init__(self, address):
-        self._servers = [ExternalServer(address)]
+    def __init__(self, addresses):
+        self._servers = [ExternalServer(a) for a in addresses.split(",")]
 
     def __iter__(self):
         return iter(self._servers)

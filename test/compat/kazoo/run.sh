@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs kazoo's own installed test suite (python3-kazoo 2.8.0) against one server.
+# Runs kazoo's own installed test suite (python3-kazoo 2.8.0) against one server or ensemble.
 #   test/compat/kazoo/run.sh zk       -> Apache ZooKeeper 3.8.0 (reference-zk.sh)
 #   test/compat/kazoo/run.sh zephyr   -> ZephyrCoord (zephyr-server.sh)
+#   test/compat/kazoo/run.sh zk-ensemble | zephyr-ensemble
+#                                     -> a 3-member ensemble of either (test/support/ensemble-cli.ts,
+#                                        needs dist/ built); clients get all three addresses
 # Extra arguments are passed to pytest (e.g. -k test_lock, -x); node ids such as
 # kazoo/tests/test_lock.py::TestSemaphore are resolved against the installed package.
 # Environment:
@@ -15,7 +18,8 @@ kind=${1:-}
 case "$kind" in
   zk)     launcher=reference-zk.sh ;;
   zephyr) launcher=zephyr-server.sh ;;
-  *) echo "usage: $0 zk|zephyr [pytest args...]" >&2; exit 2 ;;
+  zk-ensemble | zephyr-ensemble) launcher=ensemble ;;
+  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble [pytest args...]" >&2; exit 2 ;;
 esac
 shift
 
@@ -33,21 +37,69 @@ report_dir=${KAZOO_REPORT_DIR:-$tmp}
 mkdir -p "$report_dir"
 server_dir=$tmp/server
 
+# shellcheck source=../server-lib.sh
+. "$compat/server-lib.sh"
+ensemble_pid=
+
 cleanup() {
-  "$compat/$launcher" stop "$server_dir" >/dev/null 2>&1 || true
-  rm -rf "$server_dir/data"   # keep config + server logs for debugging
+  if [ "$launcher" = ensemble ]; then
+    stop_ensemble
+  else
+    "$compat/$launcher" stop "$server_dir" >/dev/null 2>&1 || true
+    rm -rf "$server_dir/data"   # keep config + server logs for debugging
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# start_ensemble: three members with the settings of TEST_PROPERTIES and test_zoo_cfg; sets
+# $servers to their addresses. The launcher keeps running, reading commands from fd 7.
+start_ensemble() {
+  local entry
+  entry="$(cd "$compat/../.." && pwd)/dist/test/support/ensemble-cli.js"
+  [ -f "$entry" ] || { echo "missing $entry: run npm run build first" >&2; return 1; }
+  mkdir -p "$server_dir"
+  mkfifo "$server_dir/commands"
+  node "$entry" --server "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+    < "$server_dir/commands" > "$server_dir/ensemble.out" 2> "$server_dir/ensemble.err" &
+  ensemble_pid=$!
+  exec 7> "$server_dir/commands"
+  for _ in $(seq 1 1800); do
+    [ -s "$server_dir/ensemble.out" ] && break
+    kill -0 "$ensemble_pid" 2>/dev/null || { cat "$server_dir/ensemble.err" >&2; return 1; }
+    sleep 0.1
+  done
+  servers=$(head -1 "$server_dir/ensemble.out" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["connect"])') || {
+    cat "$server_dir/ensemble.err" >&2; return 1; }
+}
 
-echo "kazoo vs $kind: starting server on 127.0.0.1:$port (dir $server_dir)"
-if ! "$compat/$launcher" start "$server_dir" "$port"; then
-  echo "kazoo vs $kind: server failed to start" >&2
-  exit 1
+stop_ensemble() {
+  [ -n "$ensemble_pid" ] || return 0
+  echo quit >&7 2>/dev/null || true
+  exec 7>&-
+  for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2>/dev/null || break; sleep 0.1; done
+  kill "$ensemble_pid" 2>/dev/null || true
+  wait "$ensemble_pid" 2>/dev/null || true
+  ensemble_pid=
+}
+
+if [ "$launcher" = ensemble ]; then
+  echo "kazoo vs $kind: starting a 3-member ensemble (dir $server_dir)"
+  if ! start_ensemble; then
+    echo "kazoo vs $kind: ensemble failed to start" >&2
+    exit 1
+  fi
+else
+  port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  servers=127.0.0.1:$port
+  echo "kazoo vs $kind: starting server on $servers (dir $server_dir)"
+  if ! "$compat/$launcher" start "$server_dir" "$port"; then
+    echo "kazoo vs $kind: server failed to start" >&2
+    exit 1
+  fi
 fi
+echo "kazoo vs $kind: servers $servers"
 
 # deselected.txt -> --deselect (node id prefixes) and -k "not (...)" (keyword expressions)
 deselect_args=()
@@ -87,7 +139,7 @@ log=$report_dir/kazoo-$kind.log
   cd "$tmp" &&
   PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
   PYTHONDONTWRITEBYTECODE=1 \
-  KAZOO_EXTERNAL_SERVER="127.0.0.1:$port" \
+  KAZOO_EXTERNAL_SERVER="$servers" \
   TRAVIS=true ZOOKEEPER_VERSION=3.8.0 \
   timeout -s INT -k 30 "$suite_timeout" \
     "$python" -m pytest -p kazoo_external -p no:cacheprovider \
