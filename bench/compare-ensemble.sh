@@ -56,7 +56,8 @@ esac
 ensemble_pid=
 stop_ensemble() {
   [ -n "$ensemble_pid" ] || return 0
-  echo quit >&7 2> /dev/null || true
+  # in a subshell: if the launcher is gone, the SIGPIPE ends that, not this script
+  (echo quit >&7) 2> /dev/null || true
   exec 7>&-
   for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2> /dev/null || break; sleep 0.1; done
   kill "$ensemble_pid" 2> /dev/null || true
@@ -96,7 +97,7 @@ start_ensemble() {
 send_command() {
   local dir=$1 word=$2 before
   before=$(wc -l < "$dir/out")
-  echo "$word" >&7
+  (echo "$word" >&7) 2> /dev/null || true
   for _ in $(seq 1 3000); do
     [ "$(wc -l < "$dir/out")" -gt "$before" ] && break
     sleep 0.1

@@ -44,7 +44,8 @@ export interface EnsembleOptions {
   server?: EnsembleServer;
   /**
    * zoo.cfg entries over the defaults (null drops one). For ZooKeeper, keys starting with
-   * `zookeeper.`, `znode.` or `jute.` become Java system properties, as ZooKeeper reads them.
+   * `zookeeper.`, `znode.`, `jute.` or `readonlymode.` become Java system properties, as
+   * ZooKeeper reads them.
    */
   config?: Record<string, string | null>;
   /** Links through fault proxies (default true); false lets members dial each other directly. */
@@ -479,5 +480,5 @@ async function startProxy(targetPort: number, rewriteFirst?: ProxyOptions['rewri
 }
 
 function isJavaProperty(key: string): boolean {
-  return /^(zookeeper|znode|jute)\./.test(key);
+  return /^(zookeeper|znode|jute|readonlymode)\./.test(key);
 }

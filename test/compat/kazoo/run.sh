@@ -40,6 +40,9 @@ server_dir=$tmp/server
 # shellcheck source=../server-lib.sh
 . "$compat/server-lib.sh"
 ensemble_pid=
+control=
+deselected=$here/deselected.txt
+[ "$launcher" = ensemble ] && deselected=$here/deselected-ensemble.txt
 
 cleanup() {
   if [ "$launcher" = ensemble ]; then
@@ -61,7 +64,8 @@ start_ensemble() {
   [ -f "$entry" ] || { echo "missing $entry: run npm run build first" >&2; return 1; }
   mkdir -p "$server_dir"
   mkfifo "$server_dir/commands"
-  node "$entry" --server "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+  # readonlymode.enabled: kazoo's own harness starts its servers so (TestReadOnlyMode needs it)
+  node "$entry" --server "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 --set=readonlymode.enabled=true \
     < "$server_dir/commands" > "$server_dir/ensemble.out" 2> "$server_dir/ensemble.err" &
   ensemble_pid=$!
   exec 7> "$server_dir/commands"
@@ -72,11 +76,13 @@ start_ensemble() {
   done
   servers=$(head -1 "$server_dir/ensemble.out" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["connect"])') || {
     cat "$server_dir/ensemble.err" >&2; return 1; }
+  control=$(head -1 "$server_dir/ensemble.out" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["control"])')
 }
 
 stop_ensemble() {
   [ -n "$ensemble_pid" ] || return 0
-  echo quit >&7 2>/dev/null || true
+  # in a subshell: if the launcher is gone, the SIGPIPE ends that, not this script
+  (echo quit >&7) 2>/dev/null || true
   exec 7>&-
   for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2>/dev/null || break; sleep 0.1; done
   kill "$ensemble_pid" 2>/dev/null || true
@@ -101,7 +107,7 @@ else
 fi
 echo "kazoo vs $kind: servers $servers"
 
-# deselected.txt -> --deselect (node id prefixes) and -k "not (...)" (keyword expressions)
+# deselected.txt (deselected-ensemble.txt for an ensemble) -> --deselect (node id prefixes) and -k "not (...)" (keyword expressions)
 deselect_args=()
 kexprs=()
 while IFS= read -r line || [ -n "$line" ]; do
@@ -113,7 +119,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   else
     kexprs+=("not ($line)")
   fi
-done < "$here/deselected.txt"
+done < "$deselected"
 if [ ${#kexprs[@]} -gt 0 ]; then
   kexpr=$(printf '%s and ' "${kexprs[@]}"); kexpr=${kexpr% and }
   deselect_args+=(-k "$kexpr")
@@ -140,6 +146,7 @@ log=$report_dir/kazoo-$kind.log
   PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
   PYTHONDONTWRITEBYTECODE=1 \
   KAZOO_EXTERNAL_SERVER="$servers" \
+  KAZOO_ENSEMBLE_CONTROL="$control" \
   TRAVIS=true ZOOKEEPER_VERSION=3.8.0 \
   timeout -s INT -k 30 "$suite_timeout" \
     "$python" -m pytest -p kazoo_external -p no:cacheprovider \
