@@ -216,7 +216,7 @@ export class Member {
  * The election proxy "from to": ZooKeeper's initial message names `from`'s own election address;
  * the receiver may dial it back, so it is made to name the proxy of the way back instead.
  */
-function initialMessageRewriter(backPort: () => number): (bytes: Buffer) => { consumed: number; replacement: Buffer } | undefined {
+export function initialMessageRewriter(backPort: () => number): (bytes: Buffer) => { consumed: number; replacement: Buffer } | undefined {
   return (bytes) => {
     const length = measureInitialMessage(bytes, 0, bytes.length);
     if (length === INCOMPLETE) return undefined;
