@@ -35,6 +35,7 @@ JAVA_HEAP=${JAVA_HEAP:-512m}
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 RESULTS=${RESULTS:-$BENCH_DIR/zephyr-ensemble-bench-$(date +%Y%m%d-%H%M%S)}
 
+. "$repo/test/compat/server-lib.sh"
 load="$repo/dist/bench/load/main.js"
 summarize="$repo/dist/bench/load/summarize.js"
 cli="$repo/dist/test/support/ensemble-cli.js"
@@ -53,17 +54,6 @@ case "$fstype" in
     ;;
 esac
 
-ensemble_pid=
-stop_ensemble() {
-  [ -n "$ensemble_pid" ] || return 0
-  # in a subshell: if the launcher is gone, the SIGPIPE ends that, not this script
-  (echo quit >&7) 2> /dev/null || true
-  exec 7>&-
-  for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2> /dev/null || break; sleep 0.1; done
-  kill "$ensemble_pid" 2> /dev/null || true
-  wait "$ensemble_pid" 2> /dev/null || true
-  ensemble_pid=
-}
 cleanup() {
   stop_ensemble
   rm -rf "$tmp"
@@ -71,46 +61,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_ensemble LABEL: three members in $tmp/LABEL; sets $connect; the launcher reads commands from fd 7
-start_ensemble() {
-  local label=$1 server=zk dir=$tmp/$1
-  [ "$label" = zephyrcoord ] && server=zephyr
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  mkfifo "$dir/commands"
-  TMPDIR=$dir node "$cli" --server "$server" --no-proxy --java-heap "$JAVA_HEAP" < "$dir/commands" > "$dir/out" 2> "$dir/err" &
-  ensemble_pid=$!
-  exec 7> "$dir/commands"
-  for _ in $(seq 1 1800); do
-    [ -s "$dir/out" ] && break
-    kill -0 "$ensemble_pid" 2> /dev/null || break
-    sleep 0.1
-  done
-  if ! connect=$(head -1 "$dir/out" 2> /dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).connect))' 2> /dev/null); then
-    echo "  $label: the ensemble did not start: $(tail -3 "$dir/err" | tr '\n' ' ')" >&2
-    stop_ensemble
-    return 1
-  fi
-}
-
-# send_command DIR WORD: sends a command to the running launcher and prints its one-line answer
-send_command() {
-  local dir=$1 word=$2 before
-  before=$(wc -l < "$dir/out")
-  (echo "$word" >&7) 2> /dev/null || true
-  for _ in $(seq 1 3000); do
-    [ "$(wc -l < "$dir/out")" -gt "$before" ] && break
-    sleep 0.1
-  done
-  tail -1 "$dir/out"
-}
-
 failed=0
 field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
 
 run_round() {
-  local label=$1 line status
-  start_ensemble "$label" || return 0
+  local label=$1 line status server=zk connect
+  [ "$label" = zephyrcoord ] && server=zephyr
+  rm -rf "${tmp:?}/$label"
+  if ! start_ensemble "$tmp/$label" "$server" --no-proxy --java-heap "$JAVA_HEAP" 2> "$tmp/start.err"; then
+    echo "  $label: $(cat "$tmp/start.err")" >&2
+    return 0
+  fi
+  connect=$ensemble_connect
   echo "  $label: members $connect" >&2
   for w in $WORKLOADS; do
     status=0
@@ -126,7 +88,7 @@ run_round() {
       "$(field p99_ms "$line")" >&2
   done
   for _ in $(seq 1 "$FAILOVERS"); do
-    line=$(send_command "$tmp/$label" failover)
+    line=$(ensemble_command failover)
     if [[ "$line" != '{"failover_ms"'* ]]; then
       echo "  FAILED failover $label: $line" >&2
       failed=$((failed + 1))

@@ -39,7 +39,6 @@ server_dir=$tmp/server
 
 # shellcheck source=../server-lib.sh
 . "$compat/server-lib.sh"
-ensemble_pid=
 control=
 deselected=$here/deselected.txt
 [ "$launcher" = ensemble ] && deselected=$here/deselected-ensemble.txt
@@ -56,46 +55,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_ensemble: three members with the settings of TEST_PROPERTIES and test_zoo_cfg; sets
-# $servers to their addresses. The launcher keeps running, reading commands from fd 7.
-start_ensemble() {
-  local entry
-  entry="$(cd "$compat/../.." && pwd)/dist/test/support/ensemble-cli.js"
-  [ -f "$entry" ] || { echo "missing $entry: run npm run build first" >&2; return 1; }
-  mkdir -p "$server_dir"
-  mkfifo "$server_dir/commands"
-  # readonlymode.enabled: kazoo's own harness starts its servers so (TestReadOnlyMode needs it)
-  node "$entry" --server "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 --set=readonlymode.enabled=true \
-    < "$server_dir/commands" > "$server_dir/ensemble.out" 2> "$server_dir/ensemble.err" &
-  ensemble_pid=$!
-  exec 7> "$server_dir/commands"
-  for _ in $(seq 1 1800); do
-    [ -s "$server_dir/ensemble.out" ] && break
-    kill -0 "$ensemble_pid" 2>/dev/null || { cat "$server_dir/ensemble.err" >&2; return 1; }
-    sleep 0.1
-  done
-  servers=$(head -1 "$server_dir/ensemble.out" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["connect"])') || {
-    cat "$server_dir/ensemble.err" >&2; return 1; }
-  control=$(head -1 "$server_dir/ensemble.out" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["control"])')
-}
-
-stop_ensemble() {
-  [ -n "$ensemble_pid" ] || return 0
-  # in a subshell: if the launcher is gone, the SIGPIPE ends that, not this script
-  (echo quit >&7) 2>/dev/null || true
-  exec 7>&-
-  for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2>/dev/null || break; sleep 0.1; done
-  kill "$ensemble_pid" 2>/dev/null || true
-  wait "$ensemble_pid" 2>/dev/null || true
-  ensemble_pid=
-}
-
 if [ "$launcher" = ensemble ]; then
   echo "kazoo vs $kind: starting a 3-member ensemble (dir $server_dir)"
-  if ! start_ensemble; then
+  # readonlymode.enabled: kazoo's own harness starts its servers so
+  if ! start_ensemble "$server_dir" "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+    --set=readonlymode.enabled=true; then
     echo "kazoo vs $kind: ensemble failed to start" >&2
     exit 1
   fi
+  servers=$ensemble_connect
+  control=$ensemble_control
 else
   port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   servers=127.0.0.1:$port
