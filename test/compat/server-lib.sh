@@ -132,7 +132,8 @@ start_ensemble() {
 # ensemble_field NAME: a field of the launcher's first line
 ensemble_field() {
   head -1 "$ensemble_dir/ensemble.out" 2> /dev/null | node -e \
-    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);console.log(v)})' "$1"
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);console.log(v)})' "$1" \
+    2> /dev/null
 }
 
 # ensemble_command WORD: sends a command to the launcher and prints its one-line answer

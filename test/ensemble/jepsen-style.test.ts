@@ -57,7 +57,8 @@ describe('linearizability under faults', () => {
         t.diagnostic(
           `check: ${describeCheck(r)} in ${Math.round(r.checkMs)} ms; session anomalies ${r.sessionAnomalies.length}; lost writes ${r.lostWrites.length}; phantoms ${r.phantoms.length}`,
         );
-        assert.ok(r.faults.length >= 3, 'the nemesis injected faults');
+        // a fault every 4-12 s: a 60 s run has at least 3 (a short run fewer)
+        assert.ok(r.faults.length >= Math.min(3, Math.floor(SECONDS / 20)), 'the nemesis injected faults');
         assert.ok(r.counts.ok > 100, 'the clients got work done');
         assert.equal(r.check.result, 'ok', describeCheck(r));
         assert.deepEqual(r.sessionAnomalies, []);
