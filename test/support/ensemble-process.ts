@@ -91,16 +91,27 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * Ports this process gave to members and proxies, until their ensemble closes. A proxy that
+ * follows a target which is down does not hold its port, so a port found free is not enough:
+ * it may belong to a dark proxy.
+ */
+const assignedPorts = new Set<number>();
+
 /** Holds a free port open until released, so nothing else takes it before the member binds it. */
-async function holdPort(): Promise<{ port: number; server: net.Server }> {
+async function holdPort(owned: number[]): Promise<{ port: number; server: net.Server }> {
   for (;;) {
     const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min));
+    if (assignedPorts.has(port)) continue;
     const server = net.createServer();
     const ok = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => resolve(true));
     });
-    if (ok) return { port, server };
+    if (!ok) continue;
+    assignedPorts.add(port);
+    owned.push(port);
+    return { port, server };
   }
 }
 
@@ -233,6 +244,8 @@ export class Ensemble {
   /** `${port}:${from}:${to}` -> proxy. */
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly entries: Record<string, string>;
+  /** Every port given to a member or proxy of this ensemble. */
+  private readonly ports: number[] = [];
   private closed = false;
 
   private constructor(
@@ -366,6 +379,7 @@ export class Ensemble {
     for (const m of this.members) m.sigcont();
     await Promise.all(this.members.map((m) => m.kill9()));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    for (const port of this.ports) assignedPorts.delete(port);
     if (process.env['ZEPHYR_ENSEMBLE_KEEP'] === '1') process.stderr.write(`# ensemble dirs kept in ${this.dir}\n`);
     else fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -379,7 +393,7 @@ export class Ensemble {
 
   private async create(participants: number, observers: number): Promise<void> {
     for (let i = 0; i < participants + observers; i++) {
-      const held = [await holdPort(), await holdPort(), await holdPort()];
+      const held = [await holdPort(this.ports), await holdPort(this.ports), await holdPort(this.ports)];
       const [client, quorum, election] = held.map((h) => h.port) as [number, number, number];
       const id = i + 1;
       const member = new Member(
@@ -402,8 +416,8 @@ export class Ensemble {
       for (const to of this.members) {
         if (from === to) continue;
         const back = (): number => this.proxy('election', to.id, from.id).port;
-        this.proxies.set(`quorum:${from.id}:${to.id}`, await startProxy(to.ports.quorum));
-        this.proxies.set(`election:${from.id}:${to.id}`, await startProxy(to.ports.election, initialMessageRewriter(back)));
+        this.proxies.set(`quorum:${from.id}:${to.id}`, await startProxy(this.ports, to.ports.quorum));
+        this.proxies.set(`election:${from.id}:${to.id}`, await startProxy(this.ports, to.ports.election, initialMessageRewriter(back)));
       }
     }
   }
@@ -473,8 +487,8 @@ export class Ensemble {
  * A proxy that listens, on a port of the members' range, only while its target does: a member
  * dialling a member that is down or a follower's quorum port is refused, as without a proxy.
  */
-async function startProxy(targetPort: number, rewriteFirst?: ProxyOptions['rewriteFirst']): Promise<FaultProxy> {
-  const held = await holdPort();
+async function startProxy(owned: number[], targetPort: number, rewriteFirst?: ProxyOptions['rewriteFirst']): Promise<FaultProxy> {
+  const held = await holdPort(owned);
   await closeServer(held.server);
   return FaultProxy.start({ targetPort, port: held.port, followTarget: true, ...(rewriteFirst === undefined ? {} : { rewriteFirst }) });
 }

@@ -52,6 +52,8 @@ export interface ProxyStats {
   droppedBytes: number;
   /** Connections reset by the proxy. */
   resets: number;
+  /** Failed attempts to listen again after being dark (the port was taken meanwhile). */
+  listenErrors: number;
 }
 
 interface Link {
@@ -67,7 +69,7 @@ interface Link {
 const PROBE_INTERVAL_MS = 50;
 
 export class FaultProxy {
-  readonly stats: ProxyStats = { accepted: 0, forwardedBytes: 0, droppedBytes: 0, resets: 0 };
+  readonly stats: ProxyStats = { accepted: 0, forwardedBytes: 0, droppedBytes: 0, resets: 0, listenErrors: 0 };
   /** The listener; undefined while the proxy is dark (following a target that is down). */
   private server: net.Server | undefined;
   private listenPort: number;
@@ -109,7 +111,7 @@ export class FaultProxy {
   setMode(mode: ProxyMode): void {
     const previous = this.currentMode;
     this.currentMode = mode;
-    if (mode !== 'pass' && this.server === undefined) void this.listen();
+    if (mode !== 'pass' && this.server === undefined) this.relisten();
     for (const link of [...this.links]) {
       if (mode === 'reset') this.resetLink(link);
       else if (mode === 'pass' && previous === 'drop' && link.broken) this.resetLink(link);
@@ -129,11 +131,27 @@ export class FaultProxy {
     if (this.server !== undefined || this.closed) return;
     const server = net.createServer((client) => this.accept(client));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.listenPort, '127.0.0.1', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.listenPort, '127.0.0.1', () => resolve());
+      });
+    } catch (e) {
+      this.server = undefined;
+      throw e;
+    }
     this.listenPort = (server.address() as net.AddressInfo).port;
+  }
+
+  /**
+   * Listens again after being dark. The port was free while dark: if something else took it,
+   * keep trying (and count it) rather than fail the run from a timer.
+   */
+  private relisten(): void {
+    this.listen().catch(() => {
+      this.stats.listenErrors++;
+      this.probeTimer = setTimeout(() => this.probe(), PROBE_INTERVAL_MS);
+    });
   }
 
   private async stopListening(): Promise<void> {
@@ -154,7 +172,7 @@ export class FaultProxy {
     const socket = net.connect({ host: this.options.targetHost ?? '127.0.0.1', port: this.options.targetPort });
     socket.once('connect', () => {
       socket.destroy();
-      void this.listen();
+      this.relisten();
     });
     socket.once('error', () => {
       socket.destroy();
