@@ -376,9 +376,10 @@ export class Ensemble {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Proxies first: none may start listening again for a member that is being killed.
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
     for (const m of this.members) m.sigcont();
     await Promise.all(this.members.map((m) => m.kill9()));
-    await Promise.all([...this.proxies.values()].map((p) => p.close()));
     for (const port of this.ports) assignedPorts.delete(port);
     if (process.env['ZEPHYR_ENSEMBLE_KEEP'] === '1') process.stderr.write(`# ensemble dirs kept in ${this.dir}\n`);
     else fs.rmSync(this.dir, { recursive: true, force: true });

@@ -137,8 +137,13 @@ export class FaultProxy {
         server.listen(this.listenPort, '127.0.0.1', () => resolve());
       });
     } catch (e) {
-      this.server = undefined;
+      if (this.server === server) this.server = undefined;
       throw e;
+    }
+    // Closed (or gone dark) while the listen was under way: the close missed this server.
+    if (this.server !== server) {
+      server.close();
+      return;
     }
     this.listenPort = (server.address() as net.AddressInfo).port;
   }
