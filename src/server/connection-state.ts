@@ -37,23 +37,6 @@ export interface LocalTxnOwner {
   answer(entry: LocalTxn): void;
   /** A queued read's turn has come: answer it from the tree as it is now. */
   answerRead(read: QueuedRead): void;
-  /** A forwarded `sync` has passed the leader and its turn has come: answer it. */
-  answerSync(sync: PendingSync): void;
-}
-
-/** A learner's `sync`, waiting for the leader's SYNC (then for its connection's turn). */
-export class PendingSync implements QueuedReply {
-  ready = false;
-  constructor(
-    private readonly owner: LocalTxnOwner,
-    readonly state: ConnectionState,
-    readonly xid: number,
-    readonly path: string,
-    readonly startMs: number,
-  ) {}
-  run(): void {
-    this.owner.answerSync(this);
-  }
 }
 
 /**
@@ -61,7 +44,8 @@ export class PendingSync implements QueuedReply {
  * the tree as it is then. An object rather than a closure (one allocation instead of three).
  */
 export class QueuedRead implements QueuedReply {
-  readonly ready = true;
+  /** False for a sync that waits for earlier writes to be applied (see ZkServer.submitSync). */
+  ready = true;
 
   constructor(
     private readonly owner: LocalTxnOwner,

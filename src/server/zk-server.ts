@@ -53,7 +53,7 @@ import {
 } from '../prep/index.js';
 import { finishErrorReplyWithBody, finishReply, startReply, writeNotification } from './reply-frames.js';
 import { QuotaLog } from './quota-log.js';
-import { LocalTxn, ConnectionState, PendingSync, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
+import { LocalTxn, ConnectionState, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
 import type { ClientConnection, Clock, Logger } from './types.js';
 import type { OnDurable } from '../storage/index.js';
 
@@ -97,14 +97,12 @@ export interface WriteForwarder {
   forward(sessionId: bigint, cxid: number, request: ForwardedRequest, authIds: readonly Id[]): void;
 }
 
-/**
- * A forwarded request: a client write, the session's own createSession / closeSession, or a
- * `sync` (no txn: the leader answers SYNC once everything proposed before it has committed).
- */
+/** A forwarded request: a client write, or the session's own createSession / closeSession. */
 export type ForwardedRequest =
   | WriteRequest
   | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number }
   | { readonly op: typeof OpCode.closeSession }
+  /** The leader answers a sync (SYNC) once every proposal before it is committed; no txn. */
   | { readonly op: typeof OpCode.sync; readonly path: string };
 
 type WriteRequest = Parameters<RequestPreparer['prepare']>[1];
@@ -173,13 +171,16 @@ export class ZkServer {
     applyLocal: (entry) => this.applyLocal(entry),
     answer: (entry) => this.answerApplied(entry),
     answerRead: (read) => this.answerRead(read.state, read.xid, read.req, read.startMs),
-    answerSync: (sync) => this.answerRead(sync.state, sync.xid, { op: OpCode.sync, path: sync.path }, sync.startMs),
   };
   /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
-  /** A learner's `sync` requests sent to the leader, oldest first, until its SYNC answers each. */
-  private readonly syncs: PendingSync[] = [];
   private readonly forwarder: WriteForwarder | null;
+  /** A learner's syncs sent to the leader, oldest first, until `syncDone`. */
+  private readonly forwardedSyncs: QueuedRead[] = [];
+  /** Syncs waiting for the txns this server prepared before them to be applied, oldest first. */
+  private readonly heldSyncs: { read: QueuedRead; after: number }[] = [];
+  /** The last txn this server handed to its sink (each is applied in turn). */
+  private lastSubmittedZxid: number;
 
   constructor(
     readonly settings: ServerSettings,
@@ -207,6 +208,7 @@ export class ZkServer {
       quotaExceeded: (e) => quotaLog.exceeded(e),
     });
     this.startedMs = clock.wallMs();
+    this.lastSubmittedZxid = this.tree.lastProcessedZxid;
   }
 
   /** Live sessions and their timeouts, as a snapshot records them (a copy). */
@@ -534,6 +536,7 @@ export class ZkServer {
     const entry = new LocalTxn(this.locals, prepared, state, then, xid, op, startMs, timeoutMs);
     if (entry.queued && state !== null) this.enqueue(state, entry);
     this.outstandingRequests++;
+    this.lastSubmittedZxid = prepared.header.zxid;
     this.sink.append(prepared, entry);
   }
 
@@ -555,26 +558,6 @@ export class ZkServer {
     if (waiting === undefined) this.forwarded.set(sessionId, (waiting = []));
     waiting.push(entry);
     this.forwarder.forward(sessionId, xid, req, state.authIds);
-  }
-
-  /**
-   * A learner's `sync`: sent to the leader in line with the session's writes; answered, in its
-   * connection's order, once the leader's SYNC says every txn proposed before it is applied here.
-   */
-  private forwardSync(state: ConnectionState, xid: number, path: string, startMs: number): void {
-    assert(this.forwarder !== null, 'only a learner forwards sync');
-    const entry = new PendingSync(this.locals, state, xid, path, startMs);
-    this.enqueue(state, entry);
-    this.syncs.push(entry);
-    this.forwarder.forward(state.sessionId ?? 0n, xid, { op: OpCode.sync, path }, state.authIds);
-  }
-
-  /** The leader's SYNC: the oldest forwarded `sync` may be answered now. */
-  syncDone(): void {
-    const entry = this.syncs.shift();
-    if (entry === undefined) return;
-    entry.ready = true;
-    this.drain(entry.state);
   }
 
   /** A txn this server prepared may be applied now. */
@@ -619,7 +602,17 @@ export class ZkServer {
     this.sink.applied?.(header.zxid);
     if (local !== null) this.applied(local, header, res);
     else if (txn.type === OpCode.closeSession) this.closedElsewhere(header.clientId);
+    if (this.heldSyncs.length > 0) this.releaseSyncs(header.zxid);
     return res;
+  }
+
+  /** Syncs whose preceding txns are all applied now: answered in their connections' order. */
+  private releaseSyncs(zxid: number): void {
+    for (let s = this.heldSyncs[0]; s !== undefined && s.after <= zxid; s = this.heldSyncs[0]) {
+      this.heldSyncs.shift();
+      s.read.ready = true;
+      this.drain(s.read.state);
+    }
   }
 
   /**
@@ -719,10 +712,6 @@ export class ZkServer {
       this.submitWrite(state, xid, req as WriteRequest, startMs);
       return;
     }
-    if (req.op === OpCode.sync && this.forwarder !== null) {
-      this.forwardSync(state, xid, req.path, startMs);
-      return;
-    }
     switch (req.op) {
       case OpCode.closeSession:
         this.closeSessionRequest(state, xid, state.sessionId ?? 0n);
@@ -743,6 +732,9 @@ export class ZkServer {
       case OpCode.setWatches:
       case OpCode.setWatches2:
         this.answerSetWatches(state, xid, req);
+        return;
+      case OpCode.sync:
+        this.submitSync(state, xid, req as RequestOf<typeof OpCode.sync>, startMs);
         return;
       default:
         if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
@@ -783,12 +775,7 @@ export class ZkServer {
    * A leader takes a learner's forwarded REQUEST: prepared with the auth ids it carries, then
    * logged and applied as its own; the learner answers its client once the txn is committed.
    */
-  submitForwarded(
-    sessionId: bigint,
-    cxid: number,
-    req: Exclude<ForwardedRequest, { op: typeof OpCode.sync }>,
-    authIds: readonly Id[],
-  ): void {
+  submitForwarded(sessionId: bigint, cxid: number, req: ForwardedRequest, authIds: readonly Id[]): void {
     assert(this.forwarder === null, 'a learner does not prepare txns');
     const ctx = this.ctx(null, sessionId, cxid);
     ctx.authIds = authIds;
@@ -799,8 +786,45 @@ export class ZkServer {
     } else if (req.op === OpCode.closeSession) {
       this.authority.setClosing(sessionId);
       prepared = this.prep.closeSession(ctx);
-    } else prepared = this.prep.prepare(ctx, req);
+    } else {
+      assert(req.op !== OpCode.sync, "a forwarded sync is the ZAB leader's (syncFor), not prep's");
+      prepared = this.prep.prepare(ctx, req);
+    }
     this.logAndApply(prepared, null, Then.none);
+  }
+
+  /**
+   * sync: answered once this server has applied every write that came before it anywhere in
+   * the ensemble. A learner sends it to the leader and answers it at `syncDone`; a leader (or
+   * a standalone server) holds it behind the txns it has prepared, as ZooKeeper's leader holds
+   * a sync behind its outstanding proposals. A leader may commit a txn (a quorum of followers
+   * logged it) before its own log lets it apply it, so its tree can lag writes already
+   * acknowledged through a follower: answering at once would break sync's promise.
+   */
+  private submitSync(state: ConnectionState, xid: number, req: RequestOf<typeof OpCode.sync>, startMs: number): void {
+    const forwarder = this.forwarder;
+    if (forwarder === null && this.lastZxid >= this.lastSubmittedZxid) {
+      if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
+      else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
+      return;
+    }
+    const read = new QueuedRead(this.locals, state, xid, req, startMs);
+    read.ready = false;
+    this.enqueue(state, read);
+    if (forwarder === null) {
+      this.heldSyncs.push({ read, after: this.lastSubmittedZxid });
+      return;
+    }
+    this.forwardedSyncs.push(read);
+    forwarder.forward(state.sessionId ?? 0n, xid, { op: OpCode.sync, path: req.path }, state.authIds);
+  }
+
+  /** Learner: the leader has answered the oldest sync sent, and the commits before it are applied. */
+  syncDone(): void {
+    const read = this.forwardedSyncs.shift();
+    if (read === undefined) return;
+    read.ready = true;
+    this.drain(read.state);
   }
 
   private answerPing(state: ConnectionState, xid: number): void {

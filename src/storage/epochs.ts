@@ -58,6 +58,17 @@ export async function writeEpochFile(fs: FileSystem, dir: string, name: string, 
 
 const hex = (n: number): string => n.toString(16);
 
+/** currentEpoch.tmp's epoch; null if there is none or a crash left it torn (it was never renamed into place). */
+async function readPendingEpoch(fs: FileSystem, dir: string, info: (msg: string, details: object) => void): Promise<number | null> {
+  try {
+    return await readEpochFile(fs, dir, CURRENT_EPOCH_FILE + TMP_SUFFIX);
+  } catch (e) {
+    if (!(e instanceof EpochFileError)) throw e;
+    info(`${CURRENT_EPOCH_FILE}${TMP_SUFFIX} is torn; ignored`, { error: e.message });
+    return null;
+  }
+}
+
 /** A peer's two epochs, as read at start-up and kept in step with their files. */
 export class QuorumEpochs {
   private constructor(
@@ -78,8 +89,16 @@ export class QuorumEpochs {
   /**
    * Reads both files as QuorumPeer.loadDataBase does, given the recovered state's zxid: a
    * missing file is created with that zxid's epoch; a current epoch older than that zxid's is
-   * replaced by `currentEpoch.tmp` if one is there (a rename that did not survive a crash),
-   * else refused; an accepted epoch below the current one is refused.
+   * replaced by `currentEpoch.tmp` if one is there (a rename that did not survive a crash);
+   * an accepted epoch below the current one is refused.
+   *
+   * One case ZooKeeper refuses and we accept: the log holds txns of an epoch above the current
+   * one, but not above the accepted one. A learner logs (and fsyncs) the txns its sync brought
+   * before it writes currentEpoch and ACKs NEWLEADER (the order ZOOKEEPER-4643/4785 settled
+   * on), so a crash in between leaves exactly this state (or a torn currentEpoch.tmp); those
+   * txns came from the leader of the accepted epoch, whose history holds them. Refusing would
+   * keep the member down until someone edits its files (the ensemble simulation met it after
+   * power cuts); the current epoch becomes the log's, as the rename would have made it.
    */
   static async load(
     fs: FileSystem,
@@ -95,13 +114,22 @@ export class QuorumEpochs {
     };
     let current = (await readEpochFile(fs, snapDir, CURRENT_EPOCH_FILE)) ?? (await derived(CURRENT_EPOCH_FILE));
     if (zxidEpoch > current) {
-      const pending = await readEpochFile(fs, snapDir, CURRENT_EPOCH_FILE + TMP_SUFFIX);
-      if (pending === null) {
+      const pending = await readPendingEpoch(fs, snapDir, info);
+      const accepted = await readEpochFile(fs, snapDir, ACCEPTED_EPOCH_FILE);
+      if (pending !== null && pending >= zxidEpoch) {
+        info(`${CURRENT_EPOCH_FILE}${TMP_SUFFIX} found; its epoch becomes the current epoch`, { epoch: pending });
+        current = pending;
+      } else if (accepted !== null && accepted >= zxidEpoch) {
+        info('the log holds txns a sync brought before currentEpoch was written; the current epoch becomes their epoch', {
+          currentEpoch: current,
+          acceptedEpoch: accepted,
+          lastZxid: hex(lastZxid),
+        });
+        current = zxidEpoch;
+      } else {
         throw new EpochFileError(`The current epoch, ${hex(current)}, is older than the last zxid, ${lastZxid}`);
       }
-      info(`${CURRENT_EPOCH_FILE}${TMP_SUFFIX} found; its epoch becomes the current epoch`, { epoch: pending });
-      await writeEpochFile(fs, snapDir, CURRENT_EPOCH_FILE, pending);
-      current = pending;
+      await writeEpochFile(fs, snapDir, CURRENT_EPOCH_FILE, current);
     }
     const accepted = (await readEpochFile(fs, snapDir, ACCEPTED_EPOCH_FILE)) ?? (await derived(ACCEPTED_EPOCH_FILE));
     if (accepted < current) {

@@ -99,3 +99,95 @@ launch_zephyr() {
 zephyr_test_properties() {
   printf '%s\n' "${TEST_PROPERTIES[@]}"
 }
+
+# start_ensemble DIR SERVER [LAUNCHER-ARGS...]: starts a 3-member ensemble of SERVER (zk or
+# zephyr) with test/support/ensemble-cli.ts (needs dist/ built), its files under DIR; returns
+# once every member serves, with $ensemble_connect (the members' addresses), $ensemble_control
+# (its control port) and $ensemble_pid set. The launcher reads commands from fd 7 (see
+# ensemble_command); stop it with stop_ensemble.
+start_ensemble() {
+  local dir=$1 server=$2 entry
+  shift 2
+  entry="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/dist/test/support/ensemble-cli.js"
+  [ -f "$entry" ] || { echo "missing $entry: run npm run build first" >&2; return 1; }
+  mkdir -p "$dir"
+  rm -f "$dir/commands"
+  mkfifo "$dir/commands"
+  TMPDIR=$dir node "$entry" --server "$server" "$@" < "$dir/commands" > "$dir/ensemble.out" 2> "$dir/ensemble.err" &
+  ensemble_pid=$!
+  exec 7> "$dir/commands"
+  for _ in $(seq 1 1800); do
+    [ -s "$dir/ensemble.out" ] && break
+    kill -0 "$ensemble_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  ensemble_dir=$dir
+  if ! ensemble_connect=$(ensemble_field connect) || ! ensemble_control=$(ensemble_field control); then
+    echo "the $server ensemble did not start: $(tail -3 "$dir/ensemble.err" | tr '\n' ' ')" >&2
+    stop_ensemble
+    return 1
+  fi
+}
+
+# ensemble_field NAME: a field of the launcher's first line
+ensemble_field() {
+  head -1 "$ensemble_dir/ensemble.out" 2> /dev/null | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);console.log(v)})' "$1" \
+    2> /dev/null
+}
+
+# ensemble_command WORD: sends a command to the launcher and prints its one-line answer
+ensemble_command() {
+  local before
+  before=$(wc -l < "$ensemble_dir/ensemble.out")
+  # in a subshell: if the launcher is gone, the SIGPIPE ends that, not the caller
+  (echo "$1" >&7) 2> /dev/null || true
+  for _ in $(seq 1 3000); do
+    [ "$(wc -l < "$ensemble_dir/ensemble.out")" -gt "$before" ] && break
+    kill -0 "$ensemble_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  tail -1 "$ensemble_dir/ensemble.out"
+}
+
+stop_ensemble() {
+  [ -n "${ensemble_pid:-}" ] || return 0
+  (echo quit >&7) 2> /dev/null || true
+  exec 7>&-
+  for _ in $(seq 1 300); do kill -0 "$ensemble_pid" 2> /dev/null || break; sleep 0.1; done
+  kill "$ensemble_pid" 2> /dev/null || true
+  wait "$ensemble_pid" 2> /dev/null || true
+  ensemble_pid=
+}
+
+# start_target TARGET DIR: starts the server a compatibility harness runs against, with its
+# files under DIR: zk or zephyr (one server on a free port, reference-zk.sh / zephyr-server.sh),
+# or zk-ensemble or zephyr-ensemble (3 members, start_ensemble, the settings of test_zoo_cfg
+# and TEST_PROPERTIES). Sets $connect to the connection string. Stop it with stop_target.
+start_target() {
+  local target=$1 dir=$2 port
+  local compat
+  compat=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  case "$target" in
+    zk | zephyr)
+      port=$(free_port)
+      "$compat/$([ "$target" = zk ] && echo reference-zk.sh || echo zephyr-server.sh)" start "$dir" "$port" || return 1
+      connect=127.0.0.1:$port
+      ;;
+    zk-ensemble | zephyr-ensemble)
+      start_ensemble "$dir" "${target%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 || return 1
+      connect=$ensemble_connect
+      ;;
+    *) echo "unknown target $target" >&2; return 2 ;;
+  esac
+}
+
+stop_target() {
+  local target=$1 dir=$2 compat
+  compat=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  case "$target" in
+    zk) "$compat/reference-zk.sh" stop "$dir" > /dev/null 2>&1 || true ;;
+    zephyr) "$compat/zephyr-server.sh" stop "$dir" > /dev/null 2>&1 || true ;;
+    *) stop_ensemble ;;
+  esac
+}

@@ -21,6 +21,7 @@
  * serves and a new write reaches a quorum within `healTicks`.
  */
 import { SeededRandom } from '../../src/base/index.js';
+import { EventQueue, Link, Partitions, electionRound } from './sim-cluster.js';
 import {
   PacketType,
   ZabLeader,
@@ -99,9 +100,7 @@ interface Conn {
   readonly leader: Sid;
   readonly learnerTerm: number;
   readonly leaderTerm: number;
-  open: boolean;
-  toLeaderAt: number;
-  toLearnerAt: number;
+  readonly link: Link;
 }
 
 type Role = { kind: 'looking' } | { kind: 'leader'; core: ZabLeader } | { kind: 'learner'; core: ZabLearner; conn: Conn | null };
@@ -136,63 +135,13 @@ function mix(digest: number, txn: ZabTxn): number {
   return h;
 }
 
-class EventQueue {
-  private heap: { at: number; seq: number; fn: () => void }[] = [];
-  private seq = 0;
-  push(at: number, fn: () => void): void {
-    const h = this.heap;
-    h.push({ at, seq: this.seq++, fn });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-  pop(): { at: number; fn: () => void } | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(l, m)) m = l;
-        if (r < h.length && this.less(r, m)) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
-      }
-    }
-    return top;
-  }
-  private less(a: number, b: number): boolean {
-    const x = this.heap[a];
-    const y = this.heap[b];
-    if (x === undefined || y === undefined) return false;
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-  }
-  private swap(a: number, b: number): void {
-    const x = this.heap[a];
-    const y = this.heap[b];
-    if (x === undefined || y === undefined) return;
-    this.heap[a] = y;
-    this.heap[b] = x;
-  }
-}
-
 export class ZabCluster {
   readonly rnd: SeededRandom;
   readonly members: Member[] = [];
   readonly voters: Sid[] = [];
   private readonly events = new EventQueue();
   now = 0;
-  private readonly cuts = new Set<string>();
+  private readonly partitions = new Partitions();
   private connIds = 0;
   private readonly digestAt = new Map<Zxid, number>();
   private readonly leaderOfEpoch = new Map<number, Sid>();
@@ -438,9 +387,7 @@ export class ZabCluster {
         leader: leader.sid,
         learnerTerm: m.term,
         leaderTerm: leader.term,
-        open: true,
-        toLeaderAt: 0,
-        toLearnerAt: 0,
+        link: new Link(),
       };
       const old = leader.conns.get(m.sid);
       if (old !== undefined) this.closeConn(old, 'replaced');
@@ -454,17 +401,17 @@ export class ZabCluster {
   // ------------------------------------------------------------------ network
 
   isCut(a: Sid, b: Sid): boolean {
-    return this.cuts.has(`${Math.min(a, b)}-${Math.max(a, b)}`);
+    return this.partitions.isCut(a, b);
   }
   cut(a: Sid, b: Sid): void {
     this.log(`CUT ${a}-${b}`);
-    this.cuts.add(`${Math.min(a, b)}-${Math.max(a, b)}`);
+    this.partitions.cut(a, b);
   }
   heal(a: Sid, b: Sid): void {
-    this.cuts.delete(`${Math.min(a, b)}-${Math.max(a, b)}`);
+    this.partitions.heal(a, b);
   }
   healAll(): void {
-    this.cuts.clear();
+    this.partitions.healAll();
   }
 
   private liveEnd(sid: Sid, term: number): Member | null {
@@ -473,8 +420,8 @@ export class ZabCluster {
   }
 
   closeConn(c: Conn, why: string): void {
-    if (!c.open) return;
-    c.open = false;
+    if (!c.link.open) return;
+    c.link.open = false;
     this.log(`conn ${c.learner}->${c.leader} closed: ${why}`);
     this.events.push(this.now + 1 + this.rnd.int(5), () => {
       const learner = this.liveEnd(c.learner, c.learnerTerm);
@@ -492,16 +439,14 @@ export class ZabCluster {
   }
 
   private transmit(c: Conn, toLeader: boolean, deliver: () => void): void {
-    if (!c.open) return;
+    if (!c.link.open) return;
     if (this.isCut(c.learner, c.leader)) {
       this.closeConn(c, 'partition');
       return;
     }
-    const at = Math.max(this.now + 1 + this.rnd.int(6), toLeader ? c.toLeaderAt : c.toLearnerAt);
-    if (toLeader) c.toLeaderAt = at;
-    else c.toLearnerAt = at;
+    const at = c.link.arrival(toLeader ? 0 : 1, this.now, 1 + this.rnd.int(6));
     this.events.push(at, () => {
-      if (c.open) deliver();
+      if (c.link.open) deliver();
     });
   }
 
@@ -710,22 +655,20 @@ export class ZabCluster {
   }
 
   elect(): void {
-    for (const m of this.members) {
-      if (!m.up || m.role.kind !== 'looking' || !this.rnd.chance(0.5)) continue;
-      const leader = this.members.find((l) => l.up && l.role.kind === 'leader' && !l.role.core.isDone && !this.isCut(l.sid, m.sid));
-      if (leader !== undefined) {
-        this.startLearner(m, leader);
-        continue;
-      }
-      if (m.observer) continue;
-      const group = this.members.filter((v) => v.up && !v.observer && v.role.kind === 'looking' && !this.isCut(v.sid, m.sid));
-      if (group.length * 2 <= this.voters.length) continue;
-      let best = m;
-      for (const v of group) if (compare(this.lastHeardBest(v), this.lastHeardBest(best)) > 0) best = v;
-      if (!group.every((v) => v === best || !this.isCut(v.sid, best.sid))) continue;
-      this.startLeader(best);
-      for (const v of group) if (v !== best) this.startLearner(v, best);
-    }
+    electionRound<Member>({
+      members: this.members,
+      voterCount: this.voters.length,
+      rnd: this.rnd,
+      sid: (m) => m.sid,
+      observer: (m) => m.observer,
+      looking: (m) => m.up && m.role.kind === 'looking',
+      reachableLeader: (m) =>
+        this.members.find((l) => l.up && l.role.kind === 'leader' && !l.role.core.isDone && !this.isCut(l.sid, m.sid)),
+      vote: (m) => this.lastHeardBest(m),
+      isCut: (a, b) => this.isCut(a, b),
+      startLeader: (m) => this.startLeader(m),
+      startLearner: (m, leader) => this.startLearner(m, leader),
+    });
   }
 
   // ------------------------------------------------------------------ checks
@@ -783,14 +726,6 @@ export class ZabCluster {
       if (!leader.state.zxids.has(z)) this.fail(`acknowledged write ${hex(z)} missing from leader ${leader.sid}'s database`);
     }
   }
-}
-
-function compare(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 function describe(m: ToLearner | ToLeader): string {

@@ -119,3 +119,64 @@ export const znodeModel: Model<ZnodeState, ZnodeInput, ZnodeOutput> = {
     return `client ${op.client}: ${what} -> ${answer}  [${op.call}, ${op.ret === Infinity ? '∞' : op.ret}]`;
   },
 };
+
+/**
+ * ZooKeeper's read guarantee, as the linearizability checker can take it. Writes (and failed
+ * writes) are linearizable: the leader orders them. A read is answered by the member the session
+ * is connected to, from its own copy, which may lag the leader: reads are not linearizable, only
+ * sequentially consistent per client. A member answers a session only from a state at least as
+ * new as everything that session has seen (it applies a write before answering it, serves one
+ * session in order, and refuses a reconnect from a client that has seen a later zxid than its own).
+ *
+ * So a read may take effect at any moment after the last thing its client is known to have
+ * seen, not only after its call: each answered read gets as its call the earliest moment its
+ * client's history allows (the call of the client's last answered write, or the moved call of
+ * its last answered read; the start of time if none). An operation without an answer tells the
+ * client nothing. The client must keep this floor across sessions, by reconnecting with the
+ * zxid it has seen (ConnectRequest.lastZxidSeen).
+ *
+ * This still catches what ZooKeeper promises not to do: a read of a value never written, a read
+ * older than the client's own acknowledged write, a client's reads going back in time, and any
+ * anomaly among the writes.
+ */
+export function sessionOrderReads(ops: readonly ZnodeOperation[]): ZnodeOperation[] {
+  const byCall = [...ops].sort((a, b) => a.call - b.call);
+  const floor = new Map<number, number>();
+  return byCall.map((op) => {
+    if (op.output === undefined) return op;
+    const from = floor.get(op.client) ?? 0;
+    if (op.input.kind !== 'read') {
+      floor.set(op.client, op.call);
+      return op;
+    }
+    const moved = { ...op, call: Math.min(op.call, from) };
+    floor.set(op.client, moved.call);
+    return moved;
+  });
+}
+
+/**
+ * What sessionOrderReads cannot see: the checker may still place a read before its client's own
+ * earlier write (that write's moment is only known to lie in its interval). A znode's version
+ * names the state a read saw, so this checks it directly: per client and znode, the versions the
+ * client sees (its acknowledged writes' and its reads') never go down. Returns one line per
+ * anomaly.
+ */
+export function sessionReadAnomalies(ops: readonly ZnodeOperation[]): string[] {
+  const seen = new Map<string, { version: number; op: ZnodeOperation }>();
+  const anomalies: string[] = [];
+  for (const op of [...ops].sort((a, b) => a.call - b.call)) {
+    const out = op.output;
+    if (out === undefined || !out.ok || !('version' in out) || op.input.kind === 'createSequential') continue;
+    const key = `${op.client} ${op.input.path}`;
+    const last = seen.get(key);
+    if (last !== undefined && out.version < last.version) {
+      const show = (o: ZnodeOperation): string => znodeModel.describe?.(o) ?? JSON.stringify(o);
+      anomalies.push(
+        `client ${op.client} saw ${op.input.path} go back from v${last.version} to v${out.version}:\n  ${show(last.op)}\n  ${show(op)}`,
+      );
+    }
+    if (last === undefined || out.version >= last.version) seen.set(key, { version: out.version, op });
+  }
+  return anomalies;
+}

@@ -70,6 +70,8 @@ export class ZabLearner {
   private writingCurrentEpoch = false;
   private newLeaderAcked = false;
   private readonly touches = new Map<bigint, number>();
+  /** SYNCs from the leader, each with the last commit before it: answered once that is applied. */
+  private readonly syncsAfter: Zxid[] = [];
 
   constructor(private readonly config: LearnerConfig) {
     this.acceptedEpoch = config.acceptedEpoch;
@@ -304,7 +306,9 @@ export class ZabLearner {
         this.out.push({ kind: 'revalidated', sessionId: m.sessionId, valid: m.valid });
         return;
       case PacketType.sync:
-        this.out.push({ kind: 'syncDone' });
+        // answered once the commits that came before it are applied here, not when it arrives
+        this.syncsAfter.push(this.lastCommitted);
+        this.drainApply();
         return;
       default:
         this.giveUp(`unexpected packet ${m.type} in ${this.stage}`);
@@ -351,11 +355,15 @@ export class ZabLearner {
   private drainApply(): void {
     while (this.toApply.length > 0) {
       const txn = this.toApply[0];
-      if (txn === undefined || txn.zxid > this.lastLogged) return;
+      if (txn === undefined || txn.zxid > this.lastLogged) break;
       this.toApply.shift();
       assert(txn.zxid > this.lastApplied, `apply ${hex(txn.zxid)} after ${hex(this.lastApplied)}`);
       this.lastApplied = txn.zxid;
       this.out.push({ kind: 'apply', txn });
+    }
+    while (this.syncsAfter.length > 0 && (this.syncsAfter[0] ?? Infinity) <= this.lastApplied) {
+      this.syncsAfter.shift();
+      this.out.push({ kind: 'syncDone' });
     }
   }
 

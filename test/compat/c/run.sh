@@ -3,6 +3,8 @@
 # against a freshly started server and asserts on what it prints.
 #   test/compat/c/run.sh zk       -> Apache ZooKeeper 3.8.0 (reference)
 #   test/compat/c/run.sh zephyr   -> ZephyrCoord (needs `npm run build` first)
+#   test/compat/c/run.sh zk-ensemble | zephyr-ensemble
+#                                 -> a 3-member ensemble of either, all three in the connect string
 # Prints `ok <name>` / `FAIL <name>: ...` per check and `N passed, N failed`; exits 1 on failure.
 #
 # cli_mt reads one command per line from stdin and answers asynchronously (everything it
@@ -14,11 +16,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 compat=$(cd "$here/.." && pwd)
-target=${1:?usage: $0 zk|zephyr}
+target=${1:?usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble}
 case "$target" in
-  zk) launcher="$compat/reference-zk.sh" ;;
-  zephyr) launcher="$compat/zephyr-server.sh" ;;
-  *) echo "usage: $0 zk|zephyr" >&2; exit 2 ;;
+  zk | zephyr | zk-ensemble | zephyr-ensemble) ;;
+  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble" >&2; exit 2 ;;
 esac
 CLI=${CLI_MT:-/usr/lib/zookeeper/bin/cli_mt}
 PAUSE=${CLI_PAUSE:-0.3}
@@ -27,16 +28,15 @@ PAUSE=${CLI_PAUSE:-0.3}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zkcompat-c.XXXXXX")
 cleanup() {
-  "$launcher" stop "$tmp/server" >/dev/null 2>&1 || true
+  stop_target "$target" "$tmp/server"
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(free_port)
 t0=$(date +%s)
-"$launcher" start "$tmp/server" "$port"
-echo "# $target server on 127.0.0.1:$port (started in $(( $(date +%s) - t0 )) s)"
+start_target "$target" "$tmp/server"
+echo "# $target server on $connect (started in $(( $(date +%s) - t0 )) s)"
 
 passed=0
 failed=0
@@ -66,7 +66,7 @@ session() {
     sleep 0.7
     echo quit
     sleep 0.5
-  } | timeout 60 "$CLI" "127.0.0.1:$port" > "$out" 2>&1 || rc=$?
+  } | timeout 60 "$CLI" "$connect" > "$out" 2>&1 || rc=$?
   return $rc
 }
 

@@ -37,6 +37,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 
 import org.apache.jute.Record;
 import org.apache.zookeeper.AddWatchMode;
@@ -1461,8 +1462,16 @@ public class ZkCompat {
         byte[] viaApi = zk.getConfig(false, gs);
         eq("getConfig returns the /zookeeper/config data", cfg, viaApi);
         eq("getConfig Stat equals getData Stat", cs, gs);
-        check("/zookeeper/config on a standalone server is empty", cfg == null || cfg.length == 0, show(cfg));
-        eq("/zookeeper/config stat: all zero, aversion -1", "0,0,0,0,0,0,-1,0,0,0,0", statFields(cs));
+        if (CONNECT.contains(",")) {
+            // an ensemble: the membership, each member with the client address we were given
+            for (String member : CONNECT.split(",")) {
+                Pattern line = Pattern.compile("(?m)^server\\.\\d+=.*;" + Pattern.quote(member) + "$");
+                check("/zookeeper/config lists member " + member, line.matcher(str(cfg)).find(), show(cfg));
+            }
+        } else {
+            check("/zookeeper/config on a standalone server is empty", cfg == null || cfg.length == 0, show(cfg));
+            eq("/zookeeper/config stat: all zero, aversion -1", "0,0,0,0,0,0,-1,0,0,0,0", statFields(cs));
+        }
         eq("/zookeeper/config ACL is world:anyone READ", Ids.READ_ACL_UNSAFE, zk.getACL("/zookeeper/config", new Stat()));
         code("setData /zookeeper/config: NoAuth", Code.NOAUTH, () -> zk.setData("/zookeeper/config", b("x"), -1));
         Stat qs = new Stat();

@@ -3,15 +3,16 @@
 # against a freshly started server.
 #   test/compat/java/run.sh zk       -> Apache ZooKeeper 3.8.0 (reference)
 #   test/compat/java/run.sh zephyr   -> ZephyrCoord (needs `npm run build` first)
+#   test/compat/java/run.sh zk-ensemble | zephyr-ensemble
+#                                 -> a 3-member ensemble of either, all three in the connect string
 # Exit status is the program's: 0 when every check passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 compat=$(cd "$here/.." && pwd)
-target=${1:?usage: $0 zk|zephyr}
+target=${1:?usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble}
 case "$target" in
-  zk) launcher="$compat/reference-zk.sh" ;;
-  zephyr) launcher="$compat/zephyr-server.sh" ;;
-  *) echo "usage: $0 zk|zephyr" >&2; exit 2 ;;
+  zk | zephyr | zk-ensemble | zephyr-ensemble) ;;
+  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble" >&2; exit 2 ;;
 esac
 
 J=/usr/share/java
@@ -24,7 +25,7 @@ logcp="$J/slf4j-simple.jar"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zkcompat-java.XXXXXX")
 cleanup() {
-  "$launcher" stop "$tmp/server" >/dev/null 2>&1 || true
+  stop_target "$target" "$tmp/server"
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -35,9 +36,8 @@ mkdir -p "$tmp/classes" "$tmp/server"
 javac -nowarn -cp "$cp" -d "$tmp/classes" "$here/ZkCompat.java" > "$tmp/javac.log" 2>&1 &
 javac_pid=$!
 
-port=$(free_port)
 start=$(date +%s)
-if ! "$launcher" start "$tmp/server" "$port"; then
+if ! start_target "$target" "$tmp/server"; then
   echo "could not start $target server" >&2
   wait "$javac_pid" || true
   exit 1
@@ -47,14 +47,14 @@ if ! wait "$javac_pid"; then
   echo "javac failed" >&2
   exit 1
 fi
-echo "# $target server on 127.0.0.1:$port (started in $(( $(date +%s) - start )) s)"
+echo "# $target server on $connect (started in $(( $(date +%s) - start )) s)"
 
 status=0
 timeout 300 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -Dorg.slf4j.simpleLogger.logFile="$tmp/client.log" \
   -Dzookeeper.sasl.client=false \
-  -cp "$tmp/classes:$cp:$logcp" ZkCompat "127.0.0.1:$port" || status=$?
+  -cp "$tmp/classes:$cp:$logcp" ZkCompat "$connect" || status=$?
 if [ "$status" = 124 ]; then echo "FAIL timeout: ZkCompat did not finish within 300 s"; fi
 # the client library's own WARN/ERROR log (expected noise: socket-close warnings, recipe
 # retries); shown only when something failed

@@ -5,10 +5,13 @@ ZooKeeper cluster through ``get_global_cluster()``.  Every test reaches the
 cluster only through that function (``KazooTestHarness.cluster`` looks it up in
 the module namespace at call time, ``servers`` joins ``s.address`` of each
 member, ``setup_zookeeper`` checks ``s.running`` / calls ``cluster.start()``),
-so replacing it with a one-member fake cluster is enough.
+so replacing it with a fake cluster of the running server(s) is enough.
 
 Configuration (environment):
-  KAZOO_EXTERNAL_SERVER  host:port of the running server (required)
+  KAZOO_EXTERNAL_SERVER  host:port of the running server, or host:port,...
+                         of every member of a running ensemble (required)
+  KAZOO_ENSEMBLE_CONTROL control port of the ensemble launcher (optional): lets
+                         tests stop and restart members
   KAZOO_TEST_TIMEOUT     per-test timeout in seconds (default 120, 0 = off);
                          only used when pytest-timeout is not installed.
 
@@ -16,6 +19,7 @@ Load with ``-p kazoo_external`` (this directory on PYTHONPATH).
 """
 import os
 import signal
+import socket
 import sys
 import threading
 
@@ -59,33 +63,55 @@ except ImportError:
 import kazoo.testing.harness as harness
 
 _ADDRESS = os.environ.get("KAZOO_EXTERNAL_SERVER")
+_CONTROL = os.environ.get("KAZOO_ENSEMBLE_CONTROL")
 if not _ADDRESS:
-    raise RuntimeError("KAZOO_EXTERNAL_SERVER (host:port) must be set")
+    raise RuntimeError("KAZOO_EXTERNAL_SERVER (host:port[,host:port...]) must be set")
 
 
 class ExternalServer(object):
-    """Stands in for kazoo.testing.common.ManagedZooKeeper."""
+    """Stands in for kazoo.testing.common.ManagedZooKeeper.
 
-    def __init__(self, address):
+    With KAZOO_ENSEMBLE_CONTROL (the control port of test/support/ensemble-cli.ts)
+    the harness owns the members: stop() kills member N with SIGKILL and run()
+    starts it again, as kazoo's own harness stops and starts its servers.
+    Without it, stop() and run() raise, so a test that tries fails loudly.
+    """
+
+    def __init__(self, address, member_id=None):
         self.address = address
         self.host, _, port = address.rpartition(":")
         self.server_info = None
         self.client_port = int(port)
+        self.member_id = member_id
+        self._running = True
 
     @property
     def running(self):
-        # Always "running": the harness must never try to start it.
-        return True
+        return self._running
+
+    def _control(self, command):
+        if _CONTROL is None or self.member_id is None:
+            raise RuntimeError(
+                "server %s is external; the harness cannot %s it "
+                "(this test should be listed in deselected.txt)"
+                % (self.address, command))
+        with socket.create_connection(("127.0.0.1", int(_CONTROL)),
+                                      timeout=180) as conn:
+            conn.sendall(("%s %d\n" % (command, self.member_id)).encode())
+            reply = conn.makefile().readline()
+        if not reply or '"error"' in reply:
+            raise RuntimeError("%s of member %d failed: %r"
+                               % (command, self.member_id, reply))
 
     def run(self):
-        raise RuntimeError(
-            "server %s is external; the harness cannot (re)start it "
-            "(this test should be listed in deselected.txt)" % self.address)
+        if not self._running:
+            self._control("restart")
+            self._running = True
 
     def stop(self):
-        raise RuntimeError(
-            "server %s is external; the harness cannot stop it "
-            "(this test should be listed in deselected.txt)" % self.address)
+        if self._running:
+            self._control("kill")
+            self._running = False
 
     destroy = stop
 
@@ -94,10 +120,14 @@ class ExternalServer(object):
 
 
 class ExternalCluster(object):
-    """Stands in for kazoo.testing.common.ZookeeperCluster (one member)."""
+    """Stands in for kazoo.testing.common.ZookeeperCluster: one member per
+    comma-separated address (an ensemble gives all of them, so clients get
+    the whole list, as with kazoo's own 3-server cluster)."""
 
-    def __init__(self, address):
-        self._servers = [ExternalServer(address)]
+    def __init__(self, addresses):
+        # members are numbered from 1 in the order of the connection string
+        self._servers = [ExternalServer(a, i + 1)
+                         for i, a in enumerate(addresses.split(","))]
 
     def __iter__(self):
         return iter(self._servers)
@@ -109,7 +139,10 @@ class ExternalCluster(object):
         return len(self._servers)
 
     def start(self):
-        pass
+        # after a test that stopped a member: bring it back, as kazoo's harness does
+        for server in self._servers:
+            if not server.running:
+                server.run()
 
     def stop(self):
         pass

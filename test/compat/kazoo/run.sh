@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs kazoo's own installed test suite (python3-kazoo 2.8.0) against one server.
+# Runs kazoo's own installed test suite (python3-kazoo 2.8.0) against one server or ensemble.
 #   test/compat/kazoo/run.sh zk       -> Apache ZooKeeper 3.8.0 (reference-zk.sh)
 #   test/compat/kazoo/run.sh zephyr   -> ZephyrCoord (zephyr-server.sh)
+#   test/compat/kazoo/run.sh zk-ensemble | zephyr-ensemble
+#                                     -> a 3-member ensemble of either (test/support/ensemble-cli.ts,
+#                                        needs dist/ built); clients get all three addresses
 # Extra arguments are passed to pytest (e.g. -k test_lock, -x); node ids such as
 # kazoo/tests/test_lock.py::TestSemaphore are resolved against the installed package.
 # Environment:
@@ -15,7 +18,8 @@ kind=${1:-}
 case "$kind" in
   zk)     launcher=reference-zk.sh ;;
   zephyr) launcher=zephyr-server.sh ;;
-  *) echo "usage: $0 zk|zephyr [pytest args...]" >&2; exit 2 ;;
+  zk-ensemble | zephyr-ensemble) launcher=ensemble ;;
+  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble [pytest args...]" >&2; exit 2 ;;
 esac
 shift
 
@@ -33,23 +37,46 @@ report_dir=${KAZOO_REPORT_DIR:-$tmp}
 mkdir -p "$report_dir"
 server_dir=$tmp/server
 
+# shellcheck source=../server-lib.sh
+. "$compat/server-lib.sh"
+control=
+deselected=$here/deselected.txt
+[ "$launcher" = ensemble ] && deselected=$here/deselected-ensemble.txt
+
 cleanup() {
-  "$compat/$launcher" stop "$server_dir" >/dev/null 2>&1 || true
-  rm -rf "$server_dir/data"   # keep config + server logs for debugging
+  if [ "$launcher" = ensemble ]; then
+    stop_ensemble
+  else
+    "$compat/$launcher" stop "$server_dir" >/dev/null 2>&1 || true
+    rm -rf "$server_dir/data"   # keep config + server logs for debugging
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-
-echo "kazoo vs $kind: starting server on 127.0.0.1:$port (dir $server_dir)"
-if ! "$compat/$launcher" start "$server_dir" "$port"; then
-  echo "kazoo vs $kind: server failed to start" >&2
-  exit 1
+if [ "$launcher" = ensemble ]; then
+  echo "kazoo vs $kind: starting a 3-member ensemble (dir $server_dir)"
+  # readonlymode.enabled: kazoo's own harness starts its servers so
+  if ! start_ensemble "$server_dir" "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+    --set=readonlymode.enabled=true; then
+    echo "kazoo vs $kind: ensemble failed to start" >&2
+    exit 1
+  fi
+  servers=$ensemble_connect
+  control=$ensemble_control
+else
+  port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  servers=127.0.0.1:$port
+  echo "kazoo vs $kind: starting server on $servers (dir $server_dir)"
+  if ! "$compat/$launcher" start "$server_dir" "$port"; then
+    echo "kazoo vs $kind: server failed to start" >&2
+    exit 1
+  fi
 fi
+echo "kazoo vs $kind: servers $servers"
 
-# deselected.txt -> --deselect (node id prefixes) and -k "not (...)" (keyword expressions)
+# deselected.txt (deselected-ensemble.txt for an ensemble) -> --deselect (node id prefixes) and -k "not (...)" (keyword expressions)
 deselect_args=()
 kexprs=()
 while IFS= read -r line || [ -n "$line" ]; do
@@ -61,7 +88,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   else
     kexprs+=("not ($line)")
   fi
-done < "$here/deselected.txt"
+done < "$deselected"
 if [ ${#kexprs[@]} -gt 0 ]; then
   kexpr=$(printf '%s and ' "${kexprs[@]}"); kexpr=${kexpr% and }
   deselect_args+=(-k "$kexpr")
@@ -87,7 +114,8 @@ log=$report_dir/kazoo-$kind.log
   cd "$tmp" &&
   PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
   PYTHONDONTWRITEBYTECODE=1 \
-  KAZOO_EXTERNAL_SERVER="127.0.0.1:$port" \
+  KAZOO_EXTERNAL_SERVER="$servers" \
+  KAZOO_ENSEMBLE_CONTROL="$control" \
   TRAVIS=true ZOOKEEPER_VERSION=3.8.0 \
   timeout -s INT -k 30 "$suite_timeout" \
     "$python" -m pytest -p kazoo_external -p no:cacheprovider \

@@ -115,8 +115,8 @@ describe('a learner', () => {
     learner: ZkServer;
     sessions: LearnerSessions;
     revalidations: Array<[bigint, number]>;
-    /** The cxids of the `sync` requests forwarded, in order. */
-    forwardedSyncs: number[];
+    /** Paths of the syncs the learner sent to the leader. */
+    syncs: string[];
     /** Delivers what the leader committed since the last call to the learner. */
     sync: () => void;
   }
@@ -126,7 +126,7 @@ describe('a learner', () => {
     const sink = new RecordingSink();
     const leader = makeServer(clock, sink);
     const revalidations: Array<[bigint, number]> = [];
-    const forwardedSyncs: number[] = [];
+    const syncs: string[] = [];
     const learner = makeServer(
       clock,
       undefined,
@@ -134,11 +134,10 @@ describe('a learner', () => {
       {
         authority: (table, ids): SessionAuthority =>
           new LearnerSessions(ids, table, { revalidate: (id, to) => revalidations.push([id, to]) }),
-        // REQUEST: the leader prepares with the auth ids it carries
-        // (a forwarded sync has no txn: the leader's driver answers it with SYNC)
+        // REQUEST: the leader prepares with the auth ids it carries; a sync is the ZAB leader's
         forwarder: {
           forward: (sessionId, cxid, req, authIds) => {
-            if (req.op === OpCode.sync) forwardedSyncs.push(cxid);
+            if (req.op === OpCode.sync) syncs.push(req.path);
             else leader.submitForwarded(sessionId, cxid, req, authIds);
           },
         },
@@ -150,7 +149,7 @@ describe('a learner', () => {
     const sync = (): void => {
       seen = follow(sink, learner, seen);
     };
-    return { clock, sink, leader, learner, sessions, revalidations, forwardedSyncs, sync };
+    return { clock, sink, leader, learner, sessions, revalidations, syncs, sync };
   }
 
   test('answers its client once the forwarded txns come back committed', () => {
@@ -188,28 +187,6 @@ describe('a learner', () => {
     assert.equal(e.learner.sessionTable.size, 0);
   });
 
-  test("forwards a sync and answers it, in its connection's order, once the leader's SYNC arrives", () => {
-    const e = ensemble();
-    const c = new TestClient(e.learner);
-    c.connect();
-    e.sync();
-    const create = c.send(createReq('/s'));
-    const sync = c.send({ op: OpCode.sync, path: '/s' });
-    const read = c.send(getDataReq('/s', false));
-    assert.deepEqual(e.forwardedSyncs, [sync], 'the sync went to the leader, after the create');
-    e.sync();
-    assert.equal(c.reply(create)?.err, 0);
-    assert.equal(c.reply(sync), undefined, 'no answer before the SYNC');
-    assert.equal(c.reply(read), undefined, 'the read waits behind the sync');
-    e.learner.syncDone();
-    assert.equal(c.reply(sync)?.err, 0);
-    assert.equal(c.reply(read)?.err, 0);
-    assert.deepEqual(
-      c.received().map((r) => r.xid),
-      [create, sync, read],
-    );
-  });
-
   test('a txn from another server does not answer a local request with the same cxid', () => {
     const e = ensemble();
     const c = new TestClient(e.learner);
@@ -227,6 +204,30 @@ describe('a learner', () => {
     assert.deepEqual(
       c.received().map((r) => r.xid),
       [xid],
+    );
+  });
+
+  test("sends sync to the leader and answers it only once the leader's answer came, in its connection's order", () => {
+    const e = ensemble();
+    const c = new TestClient(e.learner);
+    c.connect();
+    e.sync();
+    const direct = new TestClient(e.leader);
+    direct.connect();
+    e.sync();
+    direct.send(createReq('/elsewhere'));
+    const sync = c.send({ op: OpCode.sync, path: '/' });
+    const read = c.send(getDataReq('/elsewhere', false));
+    assert.deepEqual(e.syncs, ['/'], 'the sync went to the leader');
+    assert.equal(c.received().length, 0, 'no answer before the leader answers the sync');
+    e.sync(); // the commit that preceded the leader's SYNC
+    e.learner.syncDone();
+    assert.equal(c.reply(sync)?.err, 0);
+    assert.equal(c.reply(sync)?.zxid, e.leader.lastZxid);
+    assert.equal(c.reply(read)?.err, 0, 'the read after the sync sees the write acknowledged before it');
+    assert.deepEqual(
+      c.received().map((r) => r.xid),
+      [sync, read],
     );
   });
 
@@ -252,6 +253,27 @@ describe('a learner', () => {
     assert.equal(again.closed, true);
     assert.equal(e.leader.sessionTable.size, 0);
     assert.equal(e.learner.sessionTable.size, 0);
+  });
+});
+
+describe('sync on a leader', () => {
+  test('waits for the txns prepared before it: the leader may lag writes a quorum of followers committed', () => {
+    const clock = new TestClock();
+    const sink = new RecordingSink();
+    const leader = makeServer(clock, sink);
+    const [writer, syncer] = [new TestClient(leader), new TestClient(leader)];
+    writer.connect();
+    syncer.connect();
+    sink.hold = true;
+    const create = writer.send(createReq('/w'));
+    const sync = syncer.send({ op: OpCode.sync, path: '/' });
+    assert.equal(syncer.reply(sync), undefined, 'held behind the write another session has in flight');
+    sink.release();
+    assert.equal(writer.reply(create)?.err, 0);
+    assert.equal(syncer.reply(sync)?.err, 0);
+    assert.ok((syncer.reply(sync)?.zxid ?? 0) >= (writer.reply(create)?.zxid ?? Infinity), 'answered after the write applied');
+    const again = syncer.send({ op: OpCode.sync, path: '/' });
+    assert.equal(syncer.reply(again)?.err, 0, 'with nothing in flight, answered at once');
   });
 });
 

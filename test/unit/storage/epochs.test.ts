@@ -130,18 +130,32 @@ describe('QuorumEpochs.load: QuorumPeer.loadDataBase', () => {
     assert.equal(text(fs2, ACCEPTED_EPOCH_FILE), '5', 'ZooKeeper writes the derived file before it checks');
   });
 
-  test('a current epoch older than the last zxid: refused, unless currentEpoch.tmp holds the newer one', async () => {
+  test('a current epoch older than the last zxid: refused, unless currentEpoch.tmp or the accepted epoch covers the log', async () => {
     const fs = await newFs();
     put(fs, CURRENT_EPOCH_FILE, '3');
-    put(fs, ACCEPTED_EPOCH_FILE, '5');
+    put(fs, ACCEPTED_EPOCH_FILE, '4');
     await assert.rejects(
       run(fs, QuorumEpochs.load(fs, DIR, zxidOf(5, 2))),
       new EpochFileError(`The current epoch, 3, is older than the last zxid, ${zxidOf(5, 2)}`),
+      'txns of an epoch this member never accepted',
     );
     put(fs, 'currentEpoch.tmp', '5');
+    put(fs, ACCEPTED_EPOCH_FILE, '5');
     const epochs = await run(fs, QuorumEpochs.load(fs, DIR, zxidOf(5, 2)));
     assert.deepEqual([epochs.acceptedEpoch, epochs.currentEpoch], [5, 5]);
     assert.equal(text(fs, CURRENT_EPOCH_FILE), '5', 'the recovered epoch is written back');
+  });
+
+  test('a sync whose txns were logged before currentEpoch was written (crash in between): the log epoch becomes current', async () => {
+    for (const tmp of [null, '', '2']) {
+      const fs = await newFs();
+      put(fs, CURRENT_EPOCH_FILE, '3');
+      put(fs, ACCEPTED_EPOCH_FILE, '6');
+      if (tmp !== null) put(fs, 'currentEpoch.tmp', tmp);
+      const epochs = await run(fs, QuorumEpochs.load(fs, DIR, zxidOf(5, 9)));
+      assert.deepEqual([epochs.acceptedEpoch, epochs.currentEpoch], [6, 5], `tmp ${JSON.stringify(tmp)}`);
+      assert.equal(text(fs, CURRENT_EPOCH_FILE), '5');
+    }
   });
 
   test('an accepted epoch below the current one is refused', async () => {

@@ -2,7 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { checkLinearizable, explainIllegal, type Model } from '../../support/linearizability.js';
-import { znodeModel, type ZnodeInput, type ZnodeOperation, type ZnodeOutput } from '../../support/znode-model.js';
+import {
+  sessionOrderReads,
+  sessionReadAnomalies,
+  znodeModel,
+  type ZnodeInput,
+  type ZnodeOperation,
+  type ZnodeOutput,
+} from '../../support/znode-model.js';
 
 const P = '/x';
 
@@ -84,6 +91,56 @@ describe('linearizability checker on znode histories', () => {
     for (let i = 0; i < 12; i++) ops.push(op(i, write(`v${i}`), undefined, 2, Infinity));
     ops.push(op(99, read, saw('nope', 99), 3, 4));
     assert.equal(checkLinearizable(znodeModel, ops, 50).result, 'unknown');
+  });
+});
+
+describe('reads in session order (ZooKeeper: linearizable writes, sequentially consistent reads)', () => {
+  const sessionVerdict = (ops: ZnodeOperation[]): string =>
+    sessionReadAnomalies(ops).length > 0 ? 'illegal' : checkLinearizable(znodeModel, sessionOrderReads(ops)).result;
+  const base = [op(1, create('a'), OK, 0, 1), op(1, write('b'), saw('b', 1), 2, 3)];
+
+  test("another client's stale read is allowed, a strict check would flag it", () => {
+    const stale = [...base, op(2, read, saw('a', 0), 4, 5)];
+    assert.equal(verdict(stale), 'illegal');
+    assert.equal(sessionVerdict(stale), 'ok');
+  });
+
+  test("a read older than the client's own acknowledged write is flagged (by versions, not by the checker)", () => {
+    const ops = [...base, op(1, read, saw('a', 0), 4, 5)];
+    assert.equal(checkLinearizable(znodeModel, sessionOrderReads(ops)).result, 'ok');
+    assert.equal(sessionReadAnomalies(ops).length, 1);
+    assert.match(sessionReadAnomalies(ops)[0] ?? '', /client 1 saw \/x go back from v1 to v0/);
+    assert.deepEqual(sessionReadAnomalies([...base, op(1, read, saw('b', 1), 4, 5)]), []);
+  });
+
+  test("a client's reads may not go back in time, also across an unanswered operation", () => {
+    const ops = [...base, op(2, read, saw('b', 1), 4, 5), op(2, write('x', 7), undefined, 6, Infinity), op(2, read, saw('a', 0), 8, 9)];
+    assert.equal(sessionVerdict(ops), 'illegal');
+    assert.equal(sessionVerdict(ops.slice(0, 4)), 'ok');
+  });
+
+  test('a read of a value never written, and a lost acknowledged write, are flagged', () => {
+    assert.equal(sessionVerdict([...base, op(2, read, saw('zz', 1), 4, 5)]), 'illegal');
+    assert.equal(sessionVerdict([...base, op(2, write('c', 1), saw('c', 2), 4, 5), op(3, write('d', 1), saw('d', 2), 6, 7)]), 'illegal');
+  });
+
+  test('only reads move, and only back to what their client saw last', () => {
+    const ops = [
+      op(1, create('a'), OK, 0, 1),
+      op(2, read, err('NONODE'), 5, 6),
+      op(2, read, saw('a', 0), 7, 8),
+      op(2, write('q'), saw('q', 1), 9, 10),
+    ];
+    const moved = sessionOrderReads(ops);
+    assert.deepEqual(
+      moved.map((o) => o.call),
+      [0, 0, 0, 9],
+    );
+    const after = [op(1, write('w'), saw('w', 5), 3, 4), op(1, read, saw('w', 5), 10, 11), op(1, read, saw('w', 5), 12, 13)];
+    assert.deepEqual(
+      sessionOrderReads(after).map((o) => o.call),
+      [3, 3, 3],
+    );
   });
 });
 

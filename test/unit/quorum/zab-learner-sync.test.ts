@@ -1,0 +1,53 @@
+/**
+ * A learner's syncDone comes only once every commit the leader sent before its SYNC is applied
+ * here: a COMMIT may wait for the local log, and a sync answered before it would miss a write
+ * acknowledged elsewhere (found by the ensemble simulation, test/sim/ensemble-sim.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PacketType, ZabLearner, makeZxid, type ZabAction } from '../../../src/quorum/zab/index.js';
+
+function kinds(actions: ZabAction[]): string[] {
+  return actions.map((a) => (a.kind === 'send' ? `send ${a.message.type}` : a.kind));
+}
+
+/** A follower synced with an empty DIFF in epoch 1, serving. */
+function servingFollower(): ZabLearner {
+  const l = new ZabLearner({
+    sid: 2,
+    leader: 1,
+    observer: false,
+    lastZxid: 0,
+    acceptedEpoch: 0,
+    currentEpoch: 0,
+    initLimitTicks: 10,
+    syncLimitTicks: 5,
+  });
+  l.connected();
+  l.receive({ type: PacketType.leaderInfo, epoch: 1 });
+  l.epochWritten('acceptedEpoch', 1);
+  l.receive({ type: PacketType.diff, zxid: 0 });
+  l.receive({ type: PacketType.newLeader, zxid: makeZxid(1, 0) });
+  l.epochWritten('currentEpoch', 1);
+  l.receive({ type: PacketType.upToDate });
+  assert.ok(l.isServing);
+  l.take();
+  return l;
+}
+
+test('syncDone waits for the commits before the SYNC to apply', () => {
+  const l = servingFollower();
+  const zxid = makeZxid(1, 1);
+  l.receive({ type: PacketType.proposal, txn: { zxid, sessionId: 5n, cxid: 1, type: 1, bytes: new Uint8Array(0) } });
+  l.receive({ type: PacketType.commit, zxid });
+  l.receive({ type: PacketType.sync });
+  assert.deepEqual(kinds(l.take()), ['append'], 'the txn is not logged here yet: neither apply nor syncDone');
+  l.logged(zxid);
+  assert.deepEqual(kinds(l.take()), ['apply', 'syncDone'], 'apply, then syncDone');
+});
+
+test('a SYNC with everything applied is answered at once', () => {
+  const l = servingFollower();
+  l.receive({ type: PacketType.sync });
+  assert.deepEqual(kinds(l.take()), ['syncDone']);
+});
