@@ -229,13 +229,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         this.apply(a.txn);
         return;
       case 'writeEpoch':
-        this.answer(
-          a.file,
-          (a.file === 'acceptedEpoch' ? this.peer.epochs.setAcceptedEpoch(a.epoch) : this.peer.epochs.setCurrentEpoch(a.epoch)).then(() => {
-            if (a.file === 'currentEpoch') this.phase = 'synchronization';
-            this.core.epochWritten(a.file, a.epoch);
-          }),
-        );
+        this.writeEpoch(a.file, a.epoch);
         return;
       case 'readLog':
         this.answer('log read', this.readLog(a.peer, a.after, a.until));

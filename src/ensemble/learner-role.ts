@@ -225,17 +225,9 @@ export class LearnerRole extends RoleDriver {
       case 'saveSnapshot':
         this.barrier('saveSnapshot', () => this.saveSnapshot(a.zxid));
         return;
-      case 'writeEpoch': {
-        const write = a.file === 'acceptedEpoch' ? this.peer.epochs.setAcceptedEpoch(a.epoch) : this.peer.epochs.setCurrentEpoch(a.epoch);
-        this.answer(
-          a.file,
-          write.then(() => {
-            if (a.file === 'currentEpoch') this.peer.epochTaken(a.epoch);
-            this.core.epochWritten(a.file, a.epoch);
-          }),
-        );
+      case 'writeEpoch':
+        this.writeEpoch(a.file, a.epoch);
         return;
-      }
       case 'revalidated':
         this.sessions?.onRevalidateAnswer(a.sessionId, a.valid);
         return;

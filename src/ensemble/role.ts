@@ -12,7 +12,7 @@ import type { EnsembleConfig, Config } from '../config/index.js';
 import type { TreeChange, DataTree } from '../tree/index.js';
 import type { DurableStore, QuorumEpochs } from '../storage/index.js';
 import { replayTxn } from '../storage/index.js';
-import { hex, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
+import { hex, type EpochFile, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
 import type { ServerEnvironment, DataDirs } from '../server/composition.js';
 import type { Logger } from '../server/types.js';
 import type { ServingSwitch } from './serving-switch.js';
@@ -44,6 +44,7 @@ export type ZabPhase = 'discovery' | 'synchronization' | 'broadcast';
 export interface ZabCoreLike {
   take(): ZabAction[];
   tick(): void;
+  epochWritten(file: EpochFile, epoch: number): void;
 }
 
 export abstract class RoleDriver {
@@ -123,6 +124,26 @@ export abstract class RoleDriver {
   }
 
   protected abstract carryOut(a: ZabAction): void;
+
+  /**
+   * Writes an epoch file durably, then tells the core. A new currentEpoch goes to the election
+   * too: its answers to a member that looks must carry the epoch this member now follows, or
+   * that member cannot count this one with the others it hears from (their votes differ).
+   */
+  protected writeEpoch(file: EpochFile, epoch: number): void {
+    const epochs = this.peer.epochs;
+    const write = file === 'acceptedEpoch' ? epochs.setAcceptedEpoch(epoch) : epochs.setCurrentEpoch(epoch);
+    this.answer(
+      file,
+      write.then(() => {
+        if (file === 'currentEpoch') {
+          this.phase = 'synchronization';
+          this.peer.epochTaken(epoch);
+        }
+        this.core.epochWritten(file, epoch);
+      }),
+    );
+  }
 
   protected appendedTxn(t: ZabTxn): void {
     this.unapplied.push(t);

@@ -391,3 +391,24 @@ test('a member whose disk fails stops with exit code 3 and the ensemble goes on 
     await e.close();
   }
 });
+
+test(
+  'a follower frozen past syncLimit (SIGSTOP) goes back to election when it wakes, and rejoins the established leader',
+  TIMEOUT,
+  async () => {
+    const { e, leader } = await formed(3);
+    try {
+      const follower = e.ids.find((id) => id !== leader) ?? 0;
+      e.signal(follower, 'SIGSTOP');
+      await sleep(2000); // 10 ticks: the leader drops it after syncLimit (5)
+      e.signal(follower, 'SIGCONT');
+      // The others answer its election with the leader and the epoch they follow now.
+      assert.equal(await e.waitServing(follower, 10000), 'follower');
+      assert.equal(await e.waitLeader(), leader);
+      const decided = e.logged(follower, /election: decided/).at(-1);
+      assert.equal(decided?.['path'], 'established');
+    } finally {
+      await e.close();
+    }
+  },
+);
