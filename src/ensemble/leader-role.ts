@@ -89,10 +89,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
   private containerTimer: NodeJS.Timeout | null = null;
   private sessionTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    peer: PeerState,
-    private readonly configText: string,
-  ) {
+  constructor(peer: PeerState) {
     super(peer);
     const e = peer.ensemble;
     const lastZxid = peer.store.log.lastZxid;
@@ -292,7 +289,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         break;
       default:
     }
-    l.send(encodeToLearner(m, this.configText));
+    l.send(encodeToLearner(m, this.peer.configText));
     if (m.type === PacketType.snap) {
       const serializer = new SnapshotSerializer(
         this.zk.tree,

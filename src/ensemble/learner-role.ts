@@ -25,7 +25,7 @@ import { sha1Base64 } from '../runtime/index.js';
 import { recoverData, serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import type { QuorumFacts } from '../admin/index.js';
-import { RoleDriver, type PeerState } from './role.js';
+import { RoleDriver, adoptDatabase, type PeerState } from './role.js';
 import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
 
 type SyncMode = 'diff' | 'trunc' | 'snap';
@@ -188,8 +188,7 @@ export class LearnerRole extends RoleDriver {
     this.loading = null;
     const { tree, sessions } = loading.loader.finish();
     tree.lastProcessedZxid = loading.zxid;
-    this.peer.tree = tree;
-    this.peer.sessions = sessions;
+    adoptDatabase(this.peer, tree, sessions);
     this.peer.tail.clear();
     this.resetUnapplied();
     this.zk = this.newServer();
@@ -274,8 +273,7 @@ export class LearnerRole extends RoleDriver {
       recovered.tree.lastProcessedZxid === zxid,
       `after TRUNC to ${hex(zxid)} the database is at ${hex(recovered.tree.lastProcessedZxid)}`,
     );
-    peer.tree = recovered.tree;
-    peer.sessions = recovered.sessions;
+    adoptDatabase(peer, recovered.tree, recovered.sessions);
     peer.tail.truncateAbove(zxid);
     this.resetUnapplied();
     this.zk = this.newServer();

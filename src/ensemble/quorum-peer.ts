@@ -20,7 +20,7 @@ import type { Logger } from '../server/types.js';
 import type { LeaderElection } from './election.js';
 import { LeaderRole } from './leader-role.js';
 import { LearnerRole } from './learner-role.js';
-import type { PeerState } from './role.js';
+import { adoptDatabase, type PeerState } from './role.js';
 import { ServingSwitch } from './serving-switch.js';
 import { TxnTail } from './txns.js';
 
@@ -73,7 +73,9 @@ export class QuorumPeer {
       sessions: recovered.sessions,
       fatal: (e) => this.fatal(e),
       epochTaken: (epoch) => this.election.updateElectionVote(epoch),
+      configText: quorumConfigText(this.ensemble.members),
     };
+    adoptDatabase(this.state, recovered.tree, recovered.sessions);
     const settings = listenerSettings(env, config, dirs, {
       core: () => clients.current,
       clientPort: () => this.address?.port ?? config.clientPort,
@@ -105,9 +107,7 @@ export class QuorumPeer {
       const ms = Math.round(this.env.clock.monoMs() - lookedAt);
       log.info({ leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms }, `election finished: server ${outcome.leader} leads`);
       const role =
-        outcome.leader === ensemble.myid
-          ? new LeaderRole(state, quorumConfigText(ensemble.members))
-          : new LearnerRole(state, outcome.leader, ensemble.role === 'observer');
+        outcome.leader === ensemble.myid ? new LeaderRole(state) : new LearnerRole(state, outcome.leader, ensemble.role === 'observer');
       this.role = role;
       role.start();
       const reason = await role.ended;

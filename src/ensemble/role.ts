@@ -36,6 +36,18 @@ export interface PeerState {
   fatal(e: Error): void;
   /** currentEpoch was written: the election's answers carry the new epoch. */
   epochTaken(epoch: number): void;
+  /** The quorum config text (QuorumMaj.toString): what NEWLEADER carries and /zookeeper/config holds. */
+  readonly configText: string;
+}
+
+/**
+ * A new database for the member (recovered, or after a TRUNC or SNAP). Its /zookeeper/config
+ * holds the ensemble's config text, as ZooKeeper's initConfigInZKDatabase sets it.
+ */
+export function adoptDatabase(peer: PeerState, tree: DataTree, sessions: Map<bigint, number>): void {
+  tree.setConfigData(Buffer.from(peer.configText, 'utf8'));
+  peer.tree = tree;
+  peer.sessions = sessions;
 }
 
 /** The ZAB phase and sync mode, for `mntr`'s zk_peer_state and the log. */

@@ -57,6 +57,9 @@ test('three members form, every member serves, and a write at any member is read
     assert.match(mntr, /zk_peer_state\tleading - broadcast/);
     assert.match(mntr, /zk_synced_followers\t2/);
     assert.match(await fourLetterWord(e.port(2), 'mntr'), /zk_peer_state\tfollowing - broadcast/);
+    const config = await read(clients[0]!, '/zookeeper/config');
+    for (const id of e.ids)
+      assert.match(config ?? '', new RegExp(`^server\\.${id}=127\\.0\\.0\\.1:\\d+:\\d+:participant;127\\.0\\.0\\.1:${e.port(id)}$`, 'm'));
     for (const c of clients) await c.close();
   } finally {
     await e.close();
