@@ -281,3 +281,41 @@ test('the leader stops: a new leader is chosen and writes resume; the old one re
     await e.close();
   }
 });
+
+test('a learner that sends a packet out of turn, or an oversized one, is dropped; the member rejoins later', TIMEOUT, async () => {
+  const e = await formed(3);
+  try {
+    await e.stop(1);
+    const quorumPort = e.peer(3).ensemble.self.quorumPort;
+    // member 1's FOLLOWERINFO, then an ACK where ACKEPOCH belongs
+    const info = new JuteWriter(32);
+    info.writeLong(1).writeInt(0x10000).writeLong(0);
+    const acceptedEpoch = 2 ** 32; // epoch 1
+    await closedAfter(
+      quorumPort,
+      Buffer.concat([
+        quorumPacket(PacketType.followerInfo, acceptedEpoch, Buffer.from(info.toBuffer())),
+        quorumPacket(PacketType.ack, 5, null),
+      ]),
+    );
+    const dropped = e.logged(3, /dropping learner/);
+    assert.equal(dropped.length, 1);
+    assert.match(String(dropped[0]?.obj['reason']), /ACK 0x5 during leaderInfo/);
+    // a PROPOSAL announcing 200 MB of data: refused from its length, not read
+    const huge = new JuteWriter(32);
+    huge.writeInt(PacketType.proposal).writeLong(1).writeInt(200_000_000);
+    await closedAfter(quorumPort, Buffer.from(huge.toBuffer()));
+    assert.ok(e.logged(3, /malformed data on the quorum port/).length >= 1);
+    const c = await e.connect(2);
+    await createOk(c, '/after-bad-learners');
+    await e.start(1);
+    assert.equal(await e.waitServing(1), 'follower');
+    const f = await e.connect(1);
+    assert.equal((await f.request({ op: OpCode.sync, path: '/' })).header.err, 0);
+    assert.equal((await f.exists('/after-bad-learners')).err, 0);
+    await f.close();
+    await c.close();
+  } finally {
+    await e.close();
+  }
+});
