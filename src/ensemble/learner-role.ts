@@ -30,6 +30,12 @@ import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
 
 type SyncMode = 'diff' | 'trunc' | 'snap';
 
+/**
+ * ZooKeeper's zookeeper.leaderConnectDelayDuringRetryMs: the pause between attempts to reach a
+ * new leader, which may not listen yet when its followers have decided.
+ */
+const LEADER_CONNECT_RETRY_MS = 100;
+
 export class LearnerRole extends RoleDriver {
   protected readonly core: ZabLearner;
   zk: ZkServer;
@@ -115,7 +121,7 @@ export class LearnerRole extends RoleDriver {
     const retry = (): void => {
       socket.destroy();
       if (this.isOver || this.link !== null) return;
-      this.connectTimer = setTimeout(() => this.connect(), Math.min(1000, this.peer.ensemble.tickTimeMs));
+      this.connectTimer = setTimeout(() => this.connect(), LEADER_CONNECT_RETRY_MS);
     };
     socket.once('error', retry);
     socket.once('connect', () => {

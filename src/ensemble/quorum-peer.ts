@@ -83,7 +83,8 @@ export class QuorumPeer {
     });
     this.listener = new ClientListener(clients, settings, log);
     this.address = await this.listener.listen();
-    this.loop = this.run(this.state);
+    // A failure between terms (the disk, while the log drains) stops the member, as one in a term does.
+    this.loop = this.run(this.state).catch((e: unknown) => this.fatal(e as Error));
     return this.address;
   }
 
