@@ -15,7 +15,7 @@
 #   RESULTS [$BENCH_DIR/zephyr-ensemble-bench-<time>] JSON lines in $RESULTS.workloads.jsonl and
 #           $RESULTS.failover.jsonl
 #
-# A server whose ensemble does not start (ZephyrCoord before ensemble mode exists: exit code 5)
+# A server whose ensemble does not start
 # is reported and left out; its columns stay empty. Exit status 1 if any run failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -19,6 +19,23 @@ export interface FourLetterEnv {
   openFileDescriptors: () => number;
   maxFileDescriptors: () => number;
   nowMs: () => number;
+  /** An ensemble member's role and figures; absent on a standalone server. */
+  quorum?: () => QuorumFacts;
+}
+
+/** What `srvr`, `stat` and `mntr` say of an ensemble member. */
+export interface QuorumFacts {
+  readonly mode: 'leader' | 'follower' | 'observer';
+  /** ZooKeeper's detailed peer state, e.g. "leading - broadcast", "following - broadcast - diff". */
+  readonly peerState: string;
+  /** The leader's view of its learners. */
+  readonly leader?: {
+    readonly learners: number;
+    readonly followers: number;
+    readonly syncedFollowers: number;
+    readonly syncedObservers: number;
+    readonly pendingSyncs: number;
+  };
 }
 
 function hex(v: number | bigint): string {
@@ -50,7 +67,7 @@ function zkNodeCount(server: ZkServer): number {
   return server.tree.size + 1;
 }
 
-function serverStats(server: ZkServer, liveConnections: number): string[] {
+function serverStats(server: ZkServer, liveConnections: number, env: FourLetterEnv): string[] {
   const c = server.counters;
   const min = c.latencyCount === 0 ? 0 : Math.round(c.minLatencyMs);
   return [
@@ -60,7 +77,7 @@ function serverStats(server: ZkServer, liveConnections: number): string[] {
     `Connections: ${liveConnections}`,
     `Outstanding: ${server.outstandingRequests}`,
     `Zxid: ${hex(server.lastZxid)}`,
-    'Mode: standalone',
+    `Mode: ${env.quorum?.().mode ?? 'standalone'}`,
     `Node count: ${zkNodeCount(server)}`,
   ];
 }
@@ -93,11 +110,12 @@ function watchesByPath(server: ZkServer): Map<string, Set<bigint>> {
 
 function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): string[] {
   const c = server.counters;
+  const quorum = env.quorum?.();
   let ephemerals = 0;
   for (const set of server.tree.ephemerals.values()) ephemerals += set.size;
   const kv: Array<[string, string | number]> = [
     ['zk_version', SERVER_VERSION],
-    ['zk_server_state', 'standalone'],
+    ['zk_server_state', quorum?.mode ?? 'standalone'],
     ['zk_ephemerals_count', ephemerals],
     ['zk_num_alive_connections', liveConnections],
     ['zk_avg_latency', avgLatency(c.totalLatencyMs, c.latencyCount)],
@@ -115,6 +133,17 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
     ['zk_uptime', Math.max(0, env.nowMs() - server.startedMs)],
     ['zk_local_sessions', 0],
   ];
+  if (quorum !== undefined) kv.push(['zk_peer_state', quorum.peerState]);
+  const leader = quorum?.leader;
+  if (leader !== undefined) {
+    kv.push(
+      ['zk_learners', leader.learners],
+      ['zk_followers', leader.followers],
+      ['zk_synced_followers', leader.syncedFollowers],
+      ['zk_synced_observers', leader.syncedObservers],
+      ['zk_pending_syncs', leader.pendingSyncs],
+    );
+  }
   return kv.map(([k, v]) => `${k}\t${v}`);
 }
 
@@ -138,7 +167,7 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
     case 'isro':
       return 'rw';
     case 'srvr':
-      return [`Zookeeper version: ${SERVER_VERSION}`, ...serverStats(server, live.length)].join('\n') + '\n';
+      return [`Zookeeper version: ${SERVER_VERSION}`, ...serverStats(server, live.length, env)].join('\n') + '\n';
     case 'stat':
       return (
         [
@@ -146,7 +175,7 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
           'Clients:',
           ...live.map((c) => connectionLine(c, false, now)),
           '',
-          ...serverStats(server, live.length),
+          ...serverStats(server, live.length, env),
         ].join('\n') + '\n'
       );
     case 'cons':

@@ -1,1 +1,1 @@
-export { runFourLetterWord, SERVER_VERSION, type FourLetterEnv } from './four-letter.js';
+export { runFourLetterWord, SERVER_VERSION, type FourLetterEnv, type QuorumFacts } from './four-letter.js';

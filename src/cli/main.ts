@@ -18,21 +18,22 @@ import {
 } from '../config/index.js';
 import path from 'node:path';
 import { StandaloneServer } from '../server/standalone.js';
+import { FastLeaderElection, QuorumPeer } from '../ensemble/index.js';
 import { purge } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { readOptionalTextFile } from '../runtime/index.js';
+import { readOptionalTextFile, systemClock } from '../runtime/index.js';
 import type { Logger } from '../server/types.js';
 
 const USAGE = `usage: zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]
        zephyr-coord purge [--config zoo.cfg] [--data-dir DIR] [-n COUNT]
-Runs a standalone ZooKeeper-compatible server in the foreground.
-Without a config file it listens on 2181 with data in ./data. A config that describes an
-ensemble is validated and then refused with exit code 5: ensemble mode is not implemented yet.
+Runs a ZooKeeper-compatible server in the foreground: standalone, or a member of the
+ensemble its config's server.N lines describe (its id in dataDir/myid).
+Without a config file it listens on 2181 with data in ./data.
 purge keeps the newest COUNT snapshots (at least 3, default 3) and the txn logs they need,
 and deletes older ones, as ZooKeeper's zkCleanup does.`;
 
 /** Exit codes: 1 could not start, 2 bad configuration or arguments, 3 storage failure while running. */
-const EXIT_ENSEMBLE_NOT_IMPLEMENTED = 5;
+const EXIT_STORAGE_FAILURE = 3;
 
 interface Loaded {
   config: Config;
@@ -130,17 +131,23 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
     return;
   }
-  if (plan.mode === 'ensemble') {
-    // Validated in full, so what is left is honest: the replicated server does not exist yet.
-    process.stderr.write(`zephyr-coord: ensemble mode is not implemented yet; ${describeEnsemble(plan.ensemble)}\n`);
-    process.exit(EXIT_ENSEMBLE_NOT_IMPLEMENTED);
-  }
   const config = plan.config;
-  const server = new StandaloneServer(config, log, (e) => {
-    // The disk failed: what is durable is no longer known, so stop serving at once.
+  // The disk failed: what is durable is no longer known, so stop serving at once.
+  const onFatal = (e: Error): void => {
     log.fatal({ err: e.message }, 'storage failure: stopping the server');
-    process.exit(3);
-  });
+    process.exit(EXIT_STORAGE_FAILURE);
+  };
+  let server: StandaloneServer | QuorumPeer;
+  if (plan.mode === 'ensemble') {
+    log.info({}, describeEnsemble(plan.ensemble));
+    const election = new FastLeaderElection(plan.ensemble, log, systemClock);
+    server = new QuorumPeer(config, plan.ensemble, election, log, onFatal);
+    await election.listen().catch((e: unknown) => {
+      const m = plan.ensemble.self;
+      process.stderr.write(`zephyr-coord: cannot listen on the election port ${m.host}:${m.electionPort}: ${(e as Error).message}\n`);
+      process.exit(1);
+    });
+  } else server = new StandaloneServer(config, log, onFatal);
   let address;
   try {
     address = await server.start();

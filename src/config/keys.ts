@@ -12,6 +12,7 @@ import {
   parseText,
   parseWhitelist,
   parseYesNo,
+  parseDouble,
 } from './values.js';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -56,6 +57,7 @@ export function emptyDraft(): Draft {
     enforceQuota: false,
     forceSync: true,
     snapCount: 100000,
+    snapshotSizeFactor: 0.33,
     preAllocSizeKb: 65536,
     autopurgeSnapRetainCount: 3,
     autopurgePurgeIntervalHours: 0,
@@ -168,6 +170,7 @@ export const KEYS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
   ['zookeeper.enforceQuota', set('enforceQuota', parseBool)],
   ['zookeeper.forceSync', set('forceSync', parseYesNo)],
   ['zookeeper.snapCount', atLeast(2, 'snapCount')],
+  ['zookeeper.snapshotSizeFactor', set('snapshotSizeFactor', parseDouble)],
   ['zookeeper.preAllocSize', set('preAllocSizeKb', long(1))],
   ['zookeeper.admin.enableServer', setAdmin('enableServer', parseBool)],
   ['zookeeper.admin.serverAddress', setAdmin('serverAddress', parseText)],

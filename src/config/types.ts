@@ -78,6 +78,11 @@ export interface Config {
   readonly enforceQuota: boolean;
   readonly forceSync: boolean;
   readonly snapCount: number;
+  /**
+   * `zookeeper.snapshotSizeFactor` (default 0.33): a leader syncs a learner by SNAP rather than
+   * from its txn log when the txns to send exceed this share of a snapshot's size; negative: never.
+   */
+  readonly snapshotSizeFactor: number;
   readonly preAllocSizeKb: number;
   readonly autopurgeSnapRetainCount: number;
   readonly autopurgePurgeIntervalHours: number;

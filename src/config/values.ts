@@ -19,6 +19,13 @@ export function parseInt32(value: string, at: Where, min: number, max = INT_MAX)
   return n;
 }
 
+/** A decimal number, as Double.parseDouble reads the usual forms (no hex, no "Infinity"). */
+export function parseDouble(value: string, at: Where): number {
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n)) fail(at, `expected a decimal number, got "${value}"`);
+  return n;
+}
+
 /** Long-valued properties (Long.getLong in ZooKeeper); capped at what a JS number holds exactly. */
 export function parseInt53(value: string, at: Where, min: number): number {
   return parseInt32(value, at, min, Number.MAX_SAFE_INTEGER);

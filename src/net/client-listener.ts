@@ -7,7 +7,14 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { CONNECTION_OUTPUT_BYTES_MAX, ReleasingMap } from '../base/index.js';
 import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
 import type { ClientConnection, Logger } from '../server/types.js';
-import type { ZkServer } from '../server/zk-server.js';
+
+/** What the listener hands connections and frames to: a ZkServer, or an ensemble member's current one. */
+export interface ClientCore {
+  connectionOpened(conn: ClientConnection): void;
+  connectionClosed(conn: ClientConnection): void;
+  onFrame(conn: ClientConnection, buf: Buffer, start?: number, end?: number): void;
+  shouldThrottle(connId: number): boolean;
+}
 
 export interface ListenerSettings {
   host: string;
@@ -159,7 +166,7 @@ export class ClientListener {
   private readonly sockets = new ReleasingMap<number, Socket>();
 
   constructor(
-    private readonly core: ZkServer,
+    private readonly core: ClientCore,
     private readonly settings: ListenerSettings,
     private readonly log: Logger,
   ) {

@@ -3,36 +3,26 @@
  * by tests that want an in-process server.
  */
 import type { AddressInfo } from 'node:net';
-import { hostname, userInfo, type, arch, release, freemem, totalmem } from 'node:os';
-import path from 'node:path';
-import { FOUR_LETTER_WORDS, describeConfig, type Config } from '../config/index.js';
-import { runFourLetterWord } from '../admin/index.js';
-import { ClientListener, type ListenerSettings } from '../net/client-listener.js';
-import { SNAPSHOT_SLICE_MS, TXN_ENTRY_EXTRA_BYTES } from '../base/index.js';
-import { DurableStore, purge, recover, writeSnapshot, type FileSystem } from '../storage/index.js';
-import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { systemClock, sha1Base64, collectGarbage, EventLoopPacer, randomInt, dirBytes, openFileDescriptors } from '../runtime/index.js';
+import type { Config } from '../config/index.js';
+import { ClientListener } from '../net/client-listener.js';
+import { DurableStore, purge, writeSnapshot } from '../storage/index.js';
+import { sha1Base64, collectGarbage } from '../runtime/index.js';
 import { ZkServer } from './zk-server.js';
-import type { Clock, Logger } from './types.js';
+import {
+  dataDirs,
+  listenerSettings,
+  nodeEnvironment,
+  recoverData,
+  serverSettings,
+  storeOptions,
+  type ServerEnvironment,
+} from './composition.js';
+import type { Logger } from './types.js';
 
-/** The host's services a server uses; a simulation passes its own. */
-export interface ServerEnvironment {
-  fs: FileSystem;
-  clock: Clock;
-  /** Random integer in [0, n). */
-  random: (n: number) => number;
-  /** Bytes under a directory (`conf`, `mntr`). */
-  dirBytes: (dir: string) => number;
-  openFileDescriptors: () => number;
-}
+export { nodeEnvironment, type ServerEnvironment } from './composition.js';
 
-export const nodeEnvironment: ServerEnvironment = {
-  fs: nodeFileSystem,
-  clock: systemClock,
-  random: randomInt,
-  dirBytes,
-  openFileDescriptors,
-};
+/** ZooKeeper's standalone server uses 1 as the session-id server byte. */
+const STANDALONE_SERVER_ID = 1;
 
 export class StandaloneServer {
   private started: { core: ZkServer; listener: ClientListener; store: DurableStore } | null = null;
@@ -55,51 +45,19 @@ export class StandaloneServer {
   /** Recovers the data directory, then starts serving. */
   async start(): Promise<AddressInfo> {
     const config = this.config;
-    const snapDir = path.join(path.resolve(config.dataDir), 'version-2');
-    const logDir = path.join(path.resolve(config.dataLogDir), 'version-2');
-    const compression = config.snapshotCompressionMethod;
-    const maxEntryBytes = config.juteMaxBuffer + TXN_ENTRY_EXTRA_BYTES;
-    const recovered = await recover(this.env.fs, {
-      snapDir,
-      logDir,
-      extendedTypesEnabled: config.extendedTypesEnabled,
-      maxEntryBytes,
-      compression,
-      warn: (msg, details) => this.log.warn(details, msg),
-    });
+    const dirs = dataDirs(config);
+    const recovered = await recoverData(this.env, config, dirs, this.log);
     this.log.info(
       { snapshot: recovered.snapshotName, replayedTxns: recovered.replayedTxns, zxid: recovered.tree.lastProcessedZxid },
       'data recovered',
     );
-    const store = new DurableStore(this.env.fs, {
-      snapDir,
-      logDir,
-      snapCount: config.snapCount,
-      preAllocBytes: config.preAllocSizeKb * 1024,
-      forceSync: config.forceSync,
-      compression,
-      random: this.env.random,
-      pacer: () => new EventLoopPacer(SNAPSHOT_SLICE_MS),
-      onFatal: (e) => this.onFatal(e),
-      info: (msg, details) => this.log.info(details, msg),
-      lastZxid: recovered.tree.lastProcessedZxid,
-      maxEntryBytes,
-    });
+    const lastZxid = recovered.tree.lastProcessedZxid;
+    const store = new DurableStore(
+      this.env.fs,
+      storeOptions(this.env, config, dirs, this.log, lastZxid, (e) => this.onFatal(e)),
+    );
     const core = new ZkServer(
-      {
-        tickTimeMs: config.tickTimeMs,
-        minSessionTimeoutMs: config.minSessionTimeoutMs,
-        maxSessionTimeoutMs: config.maxSessionTimeoutMs,
-        extendedTypesEnabled: config.extendedTypesEnabled,
-        skipAcl: config.skipACL,
-        enforceQuota: config.enforceQuota,
-        superDigest: config.superDigest,
-        containerMaxPerMinute: config.containerMaxPerMinute,
-        containerMaxNeverUsedIntervalMs: config.containerMaxNeverUsedIntervalMs,
-        containerCheckIntervalMs: config.containerCheckIntervalMs,
-        sessionServerId: 1,
-        globalOutstandingLimit: config.globalOutstandingLimit,
-      },
+      serverSettings(config, STANDALONE_SERVER_ID),
       this.env.clock,
       sha1Base64,
       this.log,
@@ -112,11 +70,15 @@ export class StandaloneServer {
     // recovered state (as ZooKeeper does) so the next start need not replay them again.
     store.log.roll();
     if (recovered.replayedTxns > 0) {
-      await writeSnapshot(this.env.fs, snapDir, core.tree, core.sessionTimeouts(), compression);
+      await writeSnapshot(this.env.fs, dirs.snapDir, core.tree, core.sessionTimeouts(), config.snapshotCompressionMethod);
     }
     // Give back what loading took beyond the tree itself before serving (see collectGarbage).
     collectGarbage();
-    const listener = new ClientListener(core, this.listenerSettings(snapDir, logDir), this.log);
+    const settings = listenerSettings(this.env, config, dirs, {
+      core: () => this.started?.core ?? null,
+      clientPort: () => this.address?.port ?? config.clientPort,
+    });
+    const listener = new ClientListener(core, settings, this.log);
     this.started = { core, listener, store };
     this.address = await listener.listen();
     this.timers.push(setInterval(() => core.tick(), Math.min(100, config.tickTimeMs)));
@@ -125,7 +87,7 @@ export class StandaloneServer {
       const every = config.autopurgePurgeIntervalHours * 3600 * 1000;
       this.timers.push(
         setInterval(() => {
-          purge(this.env.fs, snapDir, logDir, config.autopurgeSnapRetainCount).catch((e: unknown) =>
+          purge(this.env.fs, dirs.snapDir, dirs.logDir, config.autopurgeSnapRetainCount).catch((e: unknown) =>
             this.log.warn({ err: e }, 'autopurge failed'),
           );
         }, every),
@@ -133,45 +95,6 @@ export class StandaloneServer {
     }
     for (const t of this.timers) t.unref();
     return this.address;
-  }
-
-  private listenerSettings(snapDir: string, logDir: string): ListenerSettings {
-    const config = this.config;
-    return {
-      host: config.clientPortAddress,
-      port: config.clientPort,
-      maxClientCnxns: config.maxClientCnxns,
-      maxCnxns: config.maxCnxns,
-      juteMaxBuffer: config.juteMaxBuffer,
-      fourLetterWords: new Set(FOUR_LETTER_WORDS),
-      fourLetterWhitelist: config.fourLetterWordWhitelist,
-      runFourLetterWord: (word) =>
-        runFourLetterWord(word, this.core, {
-          conf: () =>
-            describeConfig(config, {
-              clientPort: this.address?.port ?? config.clientPort,
-              dataDirSize: this.env.dirBytes(snapDir),
-              dataLogSize: this.env.dirBytes(logDir),
-              absolutePath: (p) => path.resolve(p),
-            }),
-          environment: () => [
-            ['host.name', hostname()],
-            ['node.version', process.version],
-            ['os.name', type()],
-            ['os.arch', arch()],
-            ['os.version', release()],
-            ['user.name', userInfo().username],
-            ['user.home', userInfo().homedir],
-            ['user.dir', process.cwd()],
-            ['os.memory.free', `${Math.round(freemem() / 1048576)}MB`],
-            ['os.memory.total', `${Math.round(totalmem() / 1048576)}MB`],
-          ],
-          dirSizes: () => ({ dataDir: this.env.dirBytes(snapDir), logDir: this.env.dirBytes(logDir) }),
-          openFileDescriptors: this.env.openFileDescriptors,
-          maxFileDescriptors: () => 0,
-          nowMs: () => this.env.clock.wallMs(),
-        }),
-    };
   }
 
   async stop(): Promise<void> {

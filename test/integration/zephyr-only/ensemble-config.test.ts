@@ -1,7 +1,7 @@
 /**
- * Start-up with server.N lines and dataDir/myid, as an operator meets it: ensemble configs are
- * validated and then refused (ensemble mode is not built yet), a bad one names its file and line,
- * and a single participant line runs standalone as ZooKeeper does.
+ * Start-up with server.N lines and dataDir/myid, as an operator meets it: an ensemble config is
+ * validated and its member starts (and serves no client until it has a quorum), a bad one
+ * names its file and line, and a single participant line runs standalone as ZooKeeper does.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,6 @@ import { DEFAULT_CONFIG, fourLetterWord, runServerToExit, startServer } from '..
 
 const TIMEOUT = { timeout: 30000 };
 const EXIT_CONFIG_ERROR = 2;
-const EXIT_ENSEMBLE_NOT_IMPLEMENTED = 5;
 const LIMITS = { initLimit: '5', syncLimit: '2' };
 const THREE = {
   'server.1': '127.0.0.1:29888:29889',
@@ -99,15 +98,37 @@ describe('ensemble configuration at start-up', { timeout: 120000 }, () => {
     }
   });
 
-  test('three members: validated, then exit 5 with the not-implemented message', TIMEOUT, async () => {
-    const r = await runServerToExit({ config: { ...LIMITS, ...THREE }, files: { 'data/myid': '2\n' } });
-    assert.equal(r.timedOut, false, r.output);
-    assert.equal(r.code, EXIT_ENSEMBLE_NOT_IMPLEMENTED, r.output);
-    assert.match(
-      r.output,
-      /ensemble mode is not implemented yet; this config describes 3 members \(3 participants, 0 observers\): server\.1=127\.0\.0\.1:29888:29889:participant, .*this server is server\.2 \(participant\); a quorum is any 2 of the 3 participants/,
-    );
-    assert.doesNotMatch(r.output, /listening on/);
+  test('three members: the member describes its ensemble, elects, and serves no client without a quorum', TIMEOUT, async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await takenPort();
+      ports.push(portOf(s));
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+    const [client, quorum, election] = ports;
+    const server = await startServer({
+      config: {
+        ...LIMITS,
+        'server.1': '127.0.0.1:29888:29889',
+        'server.2': `127.0.0.1:${quorum}:${election};127.0.0.1:${client}`,
+        'server.3': '127.0.0.1:29890:29891',
+        clientPort: null,
+        clientPortAddress: null,
+      },
+      files: { 'data/myid': '2\n' },
+    });
+    try {
+      assert.equal(server.port, client);
+      assert.match(
+        server.output(),
+        /this config describes 3 members \(3 participants, 0 observers\): server\.1=127\.0\.0\.1:29888:29889:participant, .*this server is server\.2 \(participant\); a quorum is any 2 of the 3 participants/,
+      );
+      assert.match(server.output(), /LOOKING: election starts/);
+      assert.equal(await fourLetterWord(server.port, 'ruok'), 'imok');
+      assert.match(await fourLetterWord(server.port, 'srvr'), /not currently serving/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
   });
 
   test('one participant line with standaloneEnabled=true serves standalone', TIMEOUT, async () => {

@@ -515,3 +515,15 @@ describe('describeConfig', () => {
     });
   });
 });
+
+describe('zookeeper.snapshotSizeFactor', () => {
+  it('defaults to 0.33 and takes decimals, exponents and negatives (never SNAP by size), not text', () => {
+    assert.equal(parse('').snapshotSizeFactor, 0.33);
+    assert.equal(parse('snapshotSizeFactor=0.5').snapshotSizeFactor, 0.5);
+    assert.equal(parse('zookeeper.snapshotSizeFactor=-1').snapshotSizeFactor, -1);
+    assert.equal(parse('zookeeper.snapshotSizeFactor=1e-2').snapshotSizeFactor, 0.01);
+    assert.equal(parse('zookeeper.snapshotSizeFactor=.25').snapshotSizeFactor, 0.25);
+    assert.throws(() => parse('zookeeper.snapshotSizeFactor=lots'), /expected a decimal number, got "lots"/);
+    assert.throws(() => parse('zookeeper.snapshotSizeFactor=0x10'), /expected a decimal number/);
+  });
+});

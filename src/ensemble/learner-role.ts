@@ -1,0 +1,320 @@
+/**
+ * A following (or observing) member: one link to the leader around a ZabLearner, with this
+ * member's ZkServer forwarding its clients' writes (REQUEST) and applying what the leader
+ * commits. A TRUNC or a SNAP resets the database: the server is rebuilt over the new tree (no
+ * client is served while a learner syncs).
+ */
+import { connect, type Socket } from 'node:net';
+import { assert } from '../base/index.js';
+import { CodecError, PacketType, type QuorumPacket, type SnapItem } from '../codec/index.js';
+import {
+  ZabLearner,
+  decodeToLearner,
+  encodeToLeader,
+  hex,
+  type Sid,
+  type ToLeader,
+  type ToLearner,
+  type ZabAction,
+  type ZabTxn,
+} from '../quorum/zab/index.js';
+import { QuorumLink } from '../net/quorum-link.js';
+import { LearnerSessions, type SessionAuthority } from '../session/index.js';
+import { listDataFiles, writeSnapshot, SnapshotLoader } from '../storage/index.js';
+import { sha1Base64 } from '../runtime/index.js';
+import { recoverData, serverSettings } from '../server/composition.js';
+import { ZkServer, type TxnSink } from '../server/zk-server.js';
+import type { QuorumFacts } from '../admin/index.js';
+import { RoleDriver, adoptDatabase, type PeerState } from './role.js';
+import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
+
+type SyncMode = 'diff' | 'trunc' | 'snap';
+
+/**
+ * ZooKeeper's zookeeper.leaderConnectDelayDuringRetryMs: the pause between attempts to reach a
+ * new leader, which may not listen yet when its followers have decided.
+ */
+const LEADER_CONNECT_RETRY_MS = 100;
+
+export class LearnerRole extends RoleDriver {
+  protected readonly core: ZabLearner;
+  zk: ZkServer;
+  private sessions: LearnerSessions | null = null;
+  private link: QuorumLink | null = null;
+  private socket: Socket | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private loading: { loader: SnapshotLoader; zxid: number } | null = null;
+  private syncMode: SyncMode | null = null;
+
+  constructor(
+    peer: PeerState,
+    readonly leader: Sid,
+    readonly observer: boolean,
+  ) {
+    super(peer);
+    const e = peer.ensemble;
+    this.core = new ZabLearner({
+      sid: e.myid,
+      leader,
+      observer,
+      lastZxid: peer.store.log.lastZxid,
+      acceptedEpoch: peer.epochs.acceptedEpoch,
+      currentEpoch: peer.epochs.currentEpoch,
+      initLimitTicks: e.initLimit,
+      syncLimitTicks: e.syncLimit,
+    });
+    this.zk = this.newServer();
+  }
+
+  /** A server over the member's database; a learner's writes go to the leader. */
+  private newServer(): ZkServer {
+    const peer = this.peer;
+    // A learner prepares nothing; its sink only marks snapshot points (the store's snapCount).
+    const sink: TxnSink = {
+      append: () => assert(false, 'a learner prepares no txn'),
+      applied: (zxid) => peer.store.applied(zxid),
+    };
+    const zk = new ZkServer(
+      serverSettings(peer.config, peer.ensemble.myid),
+      peer.env.clock,
+      sha1Base64,
+      peer.log,
+      sink,
+      peer.tree,
+      peer.sessions,
+      {
+        forwarder: {
+          forward: (sessionId, cxid, req, authIds) => {
+            if (!this.core.isServing) return;
+            this.core.forward(forwardedWrite(sessionId, cxid, req, authIds));
+            this.drive();
+          },
+        },
+        authority: (table, ids): SessionAuthority =>
+          (this.sessions = new LearnerSessions(ids, table, {
+            revalidate: (sessionId, timeoutMs) => {
+              this.core.revalidate(sessionId, timeoutMs);
+              this.drive();
+            },
+          })),
+      },
+    );
+    peer.sessions = zk.sessionTable;
+    peer.store.attach(zk.tree, () => zk.sessionTimeouts());
+    return zk;
+  }
+
+  start(): void {
+    const what = this.observer ? 'OBSERVING' : 'FOLLOWING';
+    this.peer.log.info({ leader: this.leader, lastZxid: hex(this.peer.store.log.lastZxid) }, `${what} ${this.leader}`);
+    this.startTicking();
+    this.connect();
+  }
+
+  /** Connects to the leader's quorum port, trying again until the core gives up (initLimit). */
+  private connect(): void {
+    if (this.isOver) return;
+    const m = this.peer.ensemble.members.find((x) => x.id === this.leader);
+    assert(m !== undefined, `leader ${this.leader} is not a member`);
+    const socket = connect({ host: m.host, port: m.quorumPort });
+    this.socket = socket;
+    const retry = (): void => {
+      socket.destroy();
+      if (this.isOver || this.link !== null) return;
+      this.connectTimer = setTimeout(() => this.connect(), LEADER_CONNECT_RETRY_MS);
+    };
+    socket.once('error', retry);
+    socket.once('connect', () => {
+      socket.off('error', retry);
+      if (this.isOver) {
+        socket.destroy();
+        return;
+      }
+      this.link = new QuorumLink(socket, 'learner', this.linkHandler(), this.peer.log, `leader ${this.leader}`);
+      this.core.connected();
+      this.drive();
+    });
+  }
+
+  private linkHandler(): ConstructorParameters<typeof QuorumLink>[2] {
+    return {
+      packet: (p) => this.onPacket(p),
+      snapItem: (item) => this.onSnapItem(item),
+      closed: (reason) => {
+        if (this.isOver) return;
+        this.peer.log.warn({ leader: this.leader, reason }, 'connection to the leader closed');
+        this.core.disconnected();
+        this.drive();
+      },
+    };
+  }
+
+  private onPacket(p: QuorumPacket): void {
+    let m: ToLearner;
+    try {
+      m = decodeToLearner(p);
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.peer.log.warn({ leader: this.leader, err: e.message }, 'bad packet from the leader, closing the connection');
+      this.link?.close(e.message);
+      return;
+    }
+    if (m.type === PacketType.snap) {
+      // the transfer follows: the core takes the SNAP once it is loaded
+      this.loading = { loader: new SnapshotLoader(this.peer.config.extendedTypesEnabled), zxid: m.zxid };
+      this.syncStarted('snap', m.zxid);
+      return;
+    }
+    if (m.type === PacketType.diff) this.syncStarted('diff', m.zxid);
+    if (m.type === PacketType.trunc) this.syncStarted('trunc', m.zxid);
+    if (m.type === PacketType.ping) {
+      for (const [sessionId, timeoutMs] of this.sessions?.takeTouches() ?? []) this.core.touch(sessionId, timeoutMs);
+    }
+    this.core.receive(m);
+    this.drive();
+  }
+
+  private syncStarted(mode: SyncMode, zxid: number): void {
+    this.syncMode = mode;
+    this.phase = 'synchronization';
+    this.peer.log.info({ leader: this.leader, mode, zxid: hex(zxid) }, `synchronizing with the leader by ${mode.toUpperCase()}`);
+  }
+
+  /** A record of the SNAP transfer; at its end the loaded tree replaces the database. */
+  private onSnapItem(item: SnapItem): void {
+    const loading = this.loading;
+    if (loading === null) return;
+    try {
+      if (!loading.loader.item(item)) return;
+    } catch (e) {
+      this.peer.log.warn({ err: (e as Error).message }, 'bad snapshot from the leader, closing the connection');
+      this.link?.close((e as Error).message);
+      return;
+    }
+    this.loading = null;
+    const { tree, sessions } = loading.loader.finish();
+    tree.lastProcessedZxid = loading.zxid;
+    adoptDatabase(this.peer, tree, sessions);
+    this.peer.tail.clear();
+    this.resetUnapplied();
+    this.zk = this.newServer();
+    this.core.receive({ type: PacketType.snap, zxid: loading.zxid });
+    this.drive();
+  }
+
+  protected closeLinks(reason: string): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.link?.close(reason);
+    this.socket?.destroy();
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  protected carryOut(a: ZabAction): void {
+    switch (a.kind) {
+      case 'send':
+        this.link?.send(encodeToLeader(a.message as ToLeader, this.peer.ensemble.myid));
+        return;
+      case 'append':
+        this.append(a.txn);
+        return;
+      case 'apply': {
+        const { header, txn } = decodeZabTxn(a.txn);
+        this.appliedTxn(a.txn);
+        this.zk.applyCommitted(header, txn);
+        return;
+      }
+      case 'truncate':
+        this.barrier('truncate', () => this.truncate(a.zxid));
+        return;
+      case 'saveSnapshot':
+        this.barrier('saveSnapshot', () => this.saveSnapshot(a.zxid));
+        return;
+      case 'writeEpoch':
+        this.writeEpoch(a.file, a.epoch);
+        return;
+      case 'revalidated':
+        this.sessions?.onRevalidateAnswer(a.sessionId, a.valid);
+        return;
+      case 'syncDone':
+        this.zk.syncDone();
+        return;
+      case 'serving':
+        this.onServing(a.epoch);
+        return;
+      case 'looking':
+        this.peer.log.warn({ leader: this.leader, reason: a.reason }, 'leaving the leader');
+        this.finish(a.reason);
+        return;
+      case 'disconnect':
+      case 'readLog':
+      case 'request':
+      case 'revalidate':
+      case 'touches':
+        assert(false, `a learner got the leader's action ${a.kind}`);
+    }
+  }
+
+  private append(t: ZabTxn): void {
+    const { header } = decodeZabTxn(t);
+    this.appendedTxn(t);
+    this.peer.store.append(
+      { header, txn: logBodyOf(t) },
+      {
+        durable: () => {
+          this.core.logged(t.zxid);
+          this.drive();
+        },
+      },
+    );
+  }
+
+  /** TRUNC: the log loses every txn above `zxid`, and the database is reloaded from disk. */
+  private async truncate(zxid: number): Promise<void> {
+    const peer = this.peer;
+    await peer.store.log.drain();
+    await peer.store.log.truncate(zxid);
+    const recovered = await recoverData(peer.env, peer.config, peer.dirs, peer.log);
+    assert(
+      recovered.tree.lastProcessedZxid === zxid,
+      `after TRUNC to ${hex(zxid)} the database is at ${hex(recovered.tree.lastProcessedZxid)}`,
+    );
+    adoptDatabase(peer, recovered.tree, recovered.sessions);
+    peer.tail.truncateAbove(zxid);
+    this.resetUnapplied();
+    this.zk = this.newServer();
+    this.core.truncated(zxid);
+  }
+
+  /**
+   * SNAP: the loaded tree becomes a snapshot file, and the log starts above it: every txn at
+   * or below its zxid is in the snapshot, and any above it is of another history, so the old
+   * log files go (a later leader term must not DIFF from them).
+   */
+  private async saveSnapshot(zxid: number): Promise<void> {
+    const peer = this.peer;
+    await peer.store.log.drain();
+    await writeSnapshot(peer.env.fs, peer.dirs.snapDir, this.zk.tree, this.zk.sessionTimeouts(), peer.config.snapshotCompressionMethod);
+    await peer.store.log.truncate(zxid);
+    const { logs } = await listDataFiles(peer.env.fs, peer.dirs.snapDir, peer.dirs.logDir);
+    for (const f of logs) await peer.env.fs.unlink(`${peer.dirs.logDir}/${f.name}`);
+    await peer.env.fs.syncDir(peer.dirs.logDir);
+    this.core.snapshotSaved(zxid);
+  }
+
+  private onServing(epoch: number): void {
+    this.phase = 'broadcast';
+    this.peer.clients.serve(this.zk);
+    this.peer.log.info(
+      { leader: this.leader, epoch, mode: this.syncMode, ms: this.elapsedMs() },
+      `${this.observer ? 'observing' : 'following'} - broadcast: synced with leader ${this.leader} by ${this.syncMode?.toUpperCase() ?? '?'}`,
+    );
+  }
+
+  facts(): QuorumFacts {
+    const sync = this.syncMode === null || this.phase === 'broadcast' ? '' : ` - ${this.syncMode}`;
+    return this.observer
+      ? { mode: 'observer', peerState: `observing - ${this.phase}${sync}` }
+      : { mode: 'follower', peerState: `following - ${this.phase}${sync}` };
+  }
+}
