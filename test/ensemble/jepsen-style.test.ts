@@ -44,6 +44,7 @@ describe('linearizability under faults', () => {
           sessionTimeoutMs: 10000,
           faultGapMs: [2000, 5000],
           faultLengthMs: [2000, 7000],
+          opGapMs: Number(process.env['ZEPHYR_JEPSEN_GAP_MS'] ?? '4'),
         });
         const faultCounts: Record<string, number> = {};
         for (const f of r.faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
