@@ -43,6 +43,11 @@ export interface EnsembleOptions {
   observers?: number;
   server?: EnsembleServer;
   /**
+   * A mixed ensemble: the server of each member, by id - 1 (members past the list run `server`).
+   * Members of both kinds speak the same quorum protocol, which is what such an ensemble tests.
+   */
+  servers?: EnsembleServer[];
+  /**
    * zoo.cfg entries over the defaults (null drops one). For ZooKeeper, keys starting with
    * `zookeeper.`, `znode.`, `jute.` or `readonlymode.` become Java system properties, as
    * ZooKeeper reads them.
@@ -434,7 +439,7 @@ export class Ensemble {
       const role = other.role === 'observer' ? ':observer' : '';
       entries[`server.${other.id}`] = `127.0.0.1:${quorum}:${election}${role};127.0.0.1:${other.ports.client}`;
     }
-    const lines = Object.entries(entries).filter(([k]) => this.server === 'zephyr' || !isJavaProperty(k));
+    const lines = Object.entries(entries).filter(([k]) => this.serverOf(m) === 'zephyr' || !isJavaProperty(k));
     fs.writeFileSync(this.configFile(m), lines.map(([k, v]) => `${k}=${v}\n`).join(''));
   }
 
@@ -443,7 +448,12 @@ export class Ensemble {
   }
 
   private async launch(m: Member): Promise<void> {
-    await m.spawn(this.server === 'zk' ? this.zkCommand(m) : [process.execPath, SERVER_BIN, '--config', this.configFile(m)]);
+    await m.spawn(this.serverOf(m) === 'zk' ? this.zkCommand(m) : [process.execPath, SERVER_BIN, '--config', this.configFile(m)]);
+  }
+
+  /** The server member m runs. */
+  serverOf(m: { id: number }): EnsembleServer {
+    return this.options.servers?.[m.id - 1] ?? this.server;
   }
 
   private zkCommand(m: Member): string[] {
