@@ -65,7 +65,7 @@ failed=0
 field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
 
 run_round() {
-  local label=$1 line status server=zk connect
+  local label=$1 line status server=zk connect pids
   [ "$label" = zephyrcoord ] && server=zephyr
   rm -rf "${tmp:?}/$label"
   if ! start_ensemble "$tmp/$label" "$server" --no-proxy --java-heap "$JAVA_HEAP" 2> "$tmp/start.err"; then
@@ -73,19 +73,22 @@ run_round() {
     return 0
   fi
   connect=$ensemble_connect
-  echo "  $label: members $connect" >&2
+  # every member's CPU over each measured window is summed into server CPU per op
+  pids=$(head -1 "$ensemble_dir/ensemble.out" | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).members.map((m)=>m.pid).join(",")))')
+  echo "  $label: members $connect (pids $pids)" >&2
   for w in $WORKLOADS; do
     status=0
     line=$(node "$load" --servers "$connect" --label "$label" --workload "$w" --value-size "$VALUE_SIZE" --duration "$DURATION" \
-      --warmup "$WARMUP" --nodes "$NODES" --sessions "$SESSIONS" --outstanding "$OUTSTANDING" --quiet | tail -1) || status=$?
+      --warmup "$WARMUP" --nodes "$NODES" --sessions "$SESSIONS" --outstanding "$OUTSTANDING" --server-pid "$pids" --quiet | tail -1) || status=$?
     if [[ "$line" != '{"workload"'* ]] || [ "$status" != 0 ]; then
       echo "  FAILED $w $label (exit status $status) $line" >&2
       failed=$((failed + 1))
       continue
     fi
     echo "$line" >> "$RESULTS.workloads.jsonl"
-    printf '  %-8s %-12s %10s ops/s  p50 %8s ms  p99 %8s ms\n' "$w" "$label" "$(field ops_per_sec "$line")" "$(field p50_ms "$line")" \
-      "$(field p99_ms "$line")" >&2
+    printf '  %-8s %-12s %10s ops/s  p50 %8s ms  p99 %8s ms  server CPU %6s us/op\n' "$w" "$label" "$(field ops_per_sec "$line")" \
+      "$(field p50_ms "$line")" "$(field p99_ms "$line")" "$(field server_cpu_us_per_op "$line")" >&2
   done
   for _ in $(seq 1 "$FAILOVERS"); do
     line=$(ensemble_command failover)

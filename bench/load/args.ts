@@ -28,8 +28,11 @@ export interface Options {
   connectTimeoutMs: number;
   /** Largest pause allowed for the requests in flight to drain after the run. */
   drainTimeoutMs: number;
-  /** The server's process id: its CPU time over the measured window is reported (Linux /proc). */
-  serverPid: number | undefined;
+  /**
+   * The server's process ids (one, or an ensemble's members): their CPU time over the measured
+   * window, summed, is reported (Linux /proc). Empty: not measured.
+   */
+  serverPids: number[];
   quiet: boolean;
 }
 
@@ -55,7 +58,8 @@ export const USAGE = `usage: node dist/bench/load/main.js [options]
   --threads N           worker threads sharing the sessions (default 1; watch uses 1)
   --session-timeout MS  session timeout asked for (default 30000)
   --label NAME          server name in the output (default: the --servers text)
-  --server-pid PID      also report the server process's CPU over the measured window (per op)
+  --server-pid PID[,..] also report the server processes' CPU over the measured window (per op;
+                          several PIDs, e.g. an ensemble's members, are summed)
   --quiet               print only the JSON line
 Prints a table, then one JSON line. Exit status 1 if any request failed.`;
 
@@ -138,7 +142,7 @@ export function parseOptions(argv: readonly string[]): Options | null {
     sessionTimeoutMs: intOpt('session-timeout', values['session-timeout'], 30000, 1000),
     connectTimeoutMs: 10000,
     drainTimeoutMs: 30000,
-    serverPid: values['server-pid'] === undefined ? undefined : intOpt('server-pid', values['server-pid'], 0, 1),
+    serverPids: values['server-pid'] === undefined ? [] : values['server-pid'].split(',').map((pid) => intOpt('server-pid', pid, 0, 1)),
     quiet: values.quiet ?? false,
   };
   if (o.workload === 'multi' && o.multiSize > o.nodes) throw new UsageError('--multi-size must not exceed --nodes');

@@ -131,16 +131,17 @@ async function runBench(o: Options): Promise<boolean> {
       let cpu0: NodeJS.CpuUsage | undefined;
       let serverCpu0: number | undefined;
       let cpuDone = false;
+      const serverCpuSeconds = (): number => o.serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
       const measureCpu = (): void => {
         if (!cpu0 || cpuDone) return;
         cpuDone = true;
         const d = process.cpuUsage(cpu0);
         info.clientCpuPct = ((d.user + d.system) / 1e6 / o.durationS) * 100;
-        if (o.serverPid !== undefined && serverCpu0 !== undefined) info.serverCpuS = processCpuSeconds(o.serverPid) - serverCpu0;
+        if (serverCpu0 !== undefined) info.serverCpuS = serverCpuSeconds() - serverCpu0;
       };
       const cpuStart = setTimeout(() => {
         cpu0 = process.cpuUsage();
-        if (o.serverPid !== undefined) serverCpu0 = processCpuSeconds(o.serverPid);
+        if (o.serverPids.length > 0) serverCpu0 = serverCpuSeconds();
       }, o.warmupS * 1000);
       const cpuEnd = setTimeout(measureCpu, (o.warmupS + o.durationS) * 1000);
       try {
