@@ -17,13 +17,12 @@
  * (encodeSnapshot, parseSnapshot); the bytes between its 16-byte header and its seal are a
  * SnapshotBody here (a unit test holds the two together). This module stays with records, as
  * the codec may not import the tree: turning a body into a tree, or a tree into a body, is
- * storage's business: until a learner needs one, a tree is built from a transfer by wrapping its
- * body in that header and seal and handing it to parseSnapshot (the golden test does so with a
- * transfer captured from ZooKeeper).
+ * storage's business (storage/format.ts `SnapshotLoader` builds a tree from a file's records or
+ * a transfer's).
  *
  * Unlike the file, the transfer carries no checksum. It has no length either: a reader must walk
- * it, and readSnapTransfer needs all of it in one buffer (a learner reading it off a socket will
- * want a resumable scanner, not written yet). What 3.8 puts in it, seen in the capture: the ACL
+ * it. readSnapTransfer needs all of it in one buffer; `SnapTransferReader` (below) reads it off a
+ * stream one record at a time as it arrives, which is how a learner reads it. What 3.8 puts in it, seen in the capture: the ACL
  * cache numbered from 1 in first-use order; /zookeeper/config with the leader's config text,
  * version -1, aversion -1 and world:anyone READ; children in hash-set order, not sorted.
  */

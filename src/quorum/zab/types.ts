@@ -1,7 +1,7 @@
 /**
  * What the ZAB cores (leader.ts, learner.ts) take and give. Messages use the quorum port's
  * packet type numbers (codec/quorum.ts `PacketType`) as their tags, so a driver maps each one to
- * a QuorumPacket and back without a table of its own (the mapping is the host's, not written yet).
+ * a QuorumPacket and back without a table of its own (packets.ts).
  */
 import { assert, type Zxid } from '../../base/index.js';
 import { PacketType, type SessionTouch } from '../../codec/quorum.js';
