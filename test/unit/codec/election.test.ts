@@ -23,19 +23,9 @@ import {
   type Notification,
 } from '../../../src/codec/index.js';
 import { ELECTION_ADDRESS_BYTES_MAX, ELECTION_MESSAGE_BYTES_MAX } from '../../../src/base/index.js';
+import { i32, i64, text } from '../../support/hand-bytes.js';
 
-// Bytes are built by hand here, as DataOutputStream writes them, not with the writer under test.
-const i32 = (v: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-};
-const i64 = (v: bigint | number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(BigInt(v));
-  return b;
-};
-const text = (s: string): Buffer => Buffer.concat([i32(Buffer.byteLength(s)), Buffer.from(s)]);
+// Expected bytes are built by hand (hand-bytes.ts), not with the writer under test.
 
 function decodeInitial(bytes: Buffer): InitialMessage {
   const r = new JuteReader(bytes);

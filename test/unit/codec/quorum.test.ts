@@ -24,20 +24,9 @@ import {
   type TxnEntry,
 } from '../../../src/codec/index.js';
 import { QUORUM_PACKET_BYTES_MAX, QUORUM_RECORD_BYTES_MAX } from '../../../src/base/index.js';
+import { i32, i64, text, buffer } from '../../support/hand-bytes.js';
 
-// Bytes are built by hand here, as BinaryOutputArchive writes them, not with the writer under test.
-const i32 = (v: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-};
-const i64 = (v: bigint | number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(BigInt(v));
-  return b;
-};
-const text = (s: string): Buffer => Buffer.concat([i32(Buffer.byteLength(s)), Buffer.from(s)]);
-const buffer = (b: Buffer | null): Buffer => (b === null ? i32(-1) : Buffer.concat([i32(b.length), b]));
+// Expected bytes are built by hand (hand-bytes.ts), not with the writer under test.
 const ZXID = 0x200000007;
 
 function packetBytes(type: number, zxid: number, data: Buffer | null, ids: Array<[string, string]> | null = null): Buffer {

@@ -16,18 +16,8 @@ import {
 import { QUORUM_RECORD_BYTES_MAX } from '../../../src/base/index.js';
 import { DataTree } from '../../../src/tree/index.js';
 import { encodeSnapshot, LOG_HEADER_BYTES } from '../../../src/storage/index.js';
+import { i32, i64, text } from '../../support/hand-bytes.js';
 
-const i32 = (v: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-};
-const i64 = (v: bigint | number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(BigInt(v));
-  return b;
-};
-const text = (s: string): Buffer => Buffer.concat([i32(Buffer.byteLength(s)), Buffer.from(s)]);
 const ZERO_STAT: StatPersisted = {
   czxid: 0,
   mzxid: 0,
