@@ -34,6 +34,7 @@ import {
   type ZabTxn,
   type Zxid,
 } from './types.js';
+import { ApplyQueue } from './apply-queue.js';
 
 /** `zookeeper.commitLogCount`: how many committed txns the leader keeps for DIFFs. */
 export const COMMIT_WINDOW_DEFAULT = 500;
@@ -93,21 +94,20 @@ export class ZabLeader {
 
   private lastProposed: Zxid;
   private lastCommitted: Zxid;
-  private lastApplied: Zxid;
   private lastLogged: Zxid;
   /** Proposed, not yet committed, in zxid order, with the voters that ACKed each. */
   private readonly outstanding = new Map<Zxid, { txn: ZabTxn; acks: Set<Sid> }>();
   /** The committed window (ZooKeeper's committedLog); never drops a txn not yet applied. */
   private readonly window: Committed[] = [];
   private readonly windowSize: number;
-  /** Committed, waiting for the local log to be durable through them before they apply. */
-  private readonly toApply: ZabTxn[] = [];
+  private readonly toApply: ApplyQueue;
   private readonly pendingSyncs: { sid: Sid; after: Zxid }[] = [];
 
   constructor(private readonly config: LeaderConfig) {
     this.voters = new Set(config.voters);
     assert(this.voters.has(config.sid), `leader ${config.sid} is not a voter`);
-    this.lastProposed = this.lastCommitted = this.lastApplied = this.lastLogged = config.lastZxid;
+    this.lastProposed = this.lastCommitted = this.lastLogged = config.lastZxid;
+    this.toApply = new ApplyQueue(config.lastZxid);
     this.windowSize = Math.max(config.commitWindow ?? COMMIT_WINDOW_DEFAULT, 1);
     let prev: Zxid | null = null;
     for (const txn of config.committedTail ?? []) {
@@ -376,8 +376,8 @@ export class ZabLeader {
     const send = (m: Parameters<ActionQueue['send']>[1]): void => this.out.send(h.sid, m);
     let through: Zxid;
     if (plan.kind === 'snap') {
-      send({ type: PacketType.snap, zxid: this.lastApplied });
-      through = this.lastApplied;
+      send({ type: PacketType.snap, zxid: this.toApply.lastApplied });
+      through = this.toApply.lastApplied;
     } else {
       send(plan.kind === 'diff' ? { type: PacketType.diff, zxid: this.lastCommitted } : { type: PacketType.trunc, zxid: plan.truncZxid });
       for (const txn of plan.txns) {
@@ -463,15 +463,9 @@ export class ZabLeader {
   }
 
   private drainApply(): void {
-    while (this.toApply.length > 0) {
-      const txn = this.toApply[0];
-      if (txn === undefined || txn.zxid > this.lastLogged) break;
-      this.toApply.shift();
-      assert(txn.zxid > this.lastApplied, `apply ${hex(txn.zxid)} after ${hex(this.lastApplied)}`);
-      this.lastApplied = txn.zxid;
-      this.out.push({ kind: 'apply', txn });
-    }
-    while (this.window.length > this.windowSize + 1 && (this.window[0]?.txn.zxid ?? Infinity) <= this.lastApplied) this.window.shift();
+    this.toApply.drain(this.lastLogged, this.out);
+    const lastApplied = this.toApply.lastApplied;
+    while (this.window.length > this.windowSize + 1 && (this.window[0]?.txn.zxid ?? Infinity) <= lastApplied) this.window.shift();
   }
 
   private releaseSyncs(): void {

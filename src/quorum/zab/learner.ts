@@ -32,6 +32,7 @@ import {
   type ZabTxn,
   type Zxid,
 } from './types.js';
+import { ApplyQueue } from './apply-queue.js';
 
 export interface LearnerConfig extends ZabStart, ZabLimits {
   /** The leader election chose. */
@@ -54,12 +55,10 @@ export class ZabLearner {
   /** Handed to the log / durable in it / applied to the database. */
   private lastAppended: Zxid;
   private lastLogged: Zxid;
-  private lastApplied: Zxid;
   private lastCommitted: Zxid;
   /** Proposals appended and not yet committed, in order (a follower's pendingTxns). */
   private readonly pending: ZabTxn[] = [];
-  /** Committed, waiting for the log to be durable through them. */
-  private readonly toApply: ZabTxn[] = [];
+  private readonly toApply: ApplyQueue;
   /** Proposals to ACK once durable (and once NEWLEADER is ACKed). */
   private readonly toAck: Zxid[] = [];
 
@@ -76,7 +75,8 @@ export class ZabLearner {
   constructor(private readonly config: LearnerConfig) {
     this.acceptedEpoch = config.acceptedEpoch;
     this.currentEpoch = config.currentEpoch;
-    this.lastAppended = this.lastLogged = this.lastApplied = this.lastCommitted = config.lastZxid;
+    this.lastAppended = this.lastLogged = this.lastCommitted = config.lastZxid;
+    this.toApply = new ApplyQueue(config.lastZxid);
   }
 
   take(): ZabAction[] {
@@ -90,7 +90,7 @@ export class ZabLearner {
     return this.stage === 'done';
   }
   get lastAppliedZxid(): Zxid {
-    return this.lastApplied;
+    return this.toApply.lastApplied;
   }
   get leader(): Sid {
     return this.config.leader;
@@ -265,7 +265,8 @@ export class ZabLearner {
   }
 
   private resetTo(zxid: Zxid): void {
-    this.lastAppended = this.lastLogged = this.lastApplied = this.lastCommitted = zxid;
+    this.lastAppended = this.lastLogged = this.lastCommitted = zxid;
+    this.toApply.resetTo(zxid);
   }
 
   /** Everything that waits on durability: applies, ACKs, and the NEWLEADER ACK. */
@@ -353,15 +354,8 @@ export class ZabLearner {
   }
 
   private drainApply(): void {
-    while (this.toApply.length > 0) {
-      const txn = this.toApply[0];
-      if (txn === undefined || txn.zxid > this.lastLogged) break;
-      this.toApply.shift();
-      assert(txn.zxid > this.lastApplied, `apply ${hex(txn.zxid)} after ${hex(this.lastApplied)}`);
-      this.lastApplied = txn.zxid;
-      this.out.push({ kind: 'apply', txn });
-    }
-    while (this.syncsAfter.length > 0 && (this.syncsAfter[0] ?? Infinity) <= this.lastApplied) {
+    this.toApply.drain(this.lastLogged, this.out);
+    while (this.syncsAfter.length > 0 && (this.syncsAfter[0] ?? Infinity) <= this.toApply.lastApplied) {
       this.syncsAfter.shift();
       this.out.push({ kind: 'syncDone' });
     }
