@@ -19,7 +19,7 @@ import {
   type TxnHeader,
 } from '../codec/index.js';
 import type { ForwardedWrite, ZabTxn } from '../quorum/zab/index.js';
-import type { ForwardedRequest } from '../server/zk-server.js';
+import { WRITE_OPS, type ForwardedRequest } from '../server/zk-server.js';
 
 /** TxnHeader's encoded length (clientId, cxid, zxid, time, type): the body follows it. */
 const TXN_HEADER_BYTES = 32;
@@ -54,18 +54,8 @@ export function forwardedWrite(sessionId: bigint, cxid: number, req: ForwardedRe
   return { sessionId, cxid, requestType: req.op, body: Buffer.from(w.toBuffer()), authinfo };
 }
 
-const FORWARDABLE = new Set<number>([
-  OpCode.create,
-  OpCode.create2,
-  OpCode.createContainer,
-  OpCode.createTTL,
-  OpCode.delete,
-  OpCode.setData,
-  OpCode.setACL,
-  OpCode.check,
-  OpCode.multi,
-  OpCode.sync,
-]);
+/** A learner forwards its writes, and sync so that it is answered in line with them. */
+const FORWARDABLE: ReadonlySet<number> = new Set<number>([...WRITE_OPS, OpCode.sync]);
 
 /** A REQUEST as the leader's server takes it; CodecError for anything a learner does not forward. */
 export function forwardedRequestOf(w: ForwardedWrite): ForwardedRequest {

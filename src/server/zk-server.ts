@@ -122,7 +122,8 @@ export const inMemorySink: TxnSink = {
 /** The auth ids of a txn the server makes itself (session expiry, container deletion). */
 const NO_IDS: PrepContext['authIds'] = Object.freeze([]);
 
-const WRITE_OPS = new Set<number>([
+/** The client requests that make a txn (besides createSession and closeSession). */
+export const WRITE_OPS: ReadonlySet<number> = new Set<number>([
   OpCode.create,
   OpCode.create2,
   OpCode.createContainer,
