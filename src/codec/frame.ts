@@ -1,3 +1,4 @@
+import { ChunkBuffer } from './chunk-buffer.js';
 import { int32At } from './jute.js';
 
 /**
@@ -19,45 +20,12 @@ export class FrameLengthError extends Error {
   }
 }
 
-export class FrameDecoder {
-  /** The chunk frames are read from, and the read position in it. */
-  private head: Buffer = Buffer.alloc(0);
-  private offset = 0;
-  /** Chunks received after `head`: joined only once a frame spanning them is complete. */
-  private rest: Buffer[] = [];
-  private restBytes = 0;
-
+export class FrameDecoder extends ChunkBuffer {
   constructor(
     private readonly maxFrameBytes: number,
     private readonly minFrameBytes = 0,
-  ) {}
-
-  push(chunk: Buffer): void {
-    if (this.offset >= this.head.length && this.rest.length === 0) {
-      this.head = chunk;
-      this.offset = 0;
-      return;
-    }
-    this.rest.push(chunk);
-    this.restBytes += chunk.length;
-  }
-
-  /** Bytes received but not yet returned as frames. */
-  get buffered(): number {
-    return this.head.length - this.offset + this.restBytes;
-  }
-
-  /** Makes `head` hold everything buffered (one copy, however many chunks a big frame took). */
-  private join(): void {
-    this.head = Buffer.concat([this.head.subarray(this.offset), ...this.rest]);
-    this.offset = 0;
-    this.rest = [];
-    this.restBytes = 0;
-  }
-
-  /** Makes at least `n` buffered bytes contiguous in `head`. */
-  private contiguous(n: number): void {
-    if (this.head.length - this.offset < n) this.join();
+  ) {
+    super();
   }
 
   /** The first 4 bytes as ASCII if at least 4 are buffered (for four-letter-word detection). */

@@ -5,13 +5,10 @@
  * scan asked for have arrived, so a long record arriving in many chunks costs one join, not one
  * per chunk.
  */
+import { ChunkBuffer } from './chunk-buffer.js';
 import { INCOMPLETE, JuteScanner, measure } from './measure.js';
 
-export class RecordStream {
-  private head: Buffer = Buffer.alloc(0);
-  private offset = 0;
-  private rest: Buffer[] = [];
-  private restBytes = 0;
+export class RecordStream extends ChunkBuffer {
   /** Bytes the last incomplete record needs at least; 0 when nothing is known. */
   private waitFor = 0;
 
@@ -19,20 +16,6 @@ export class RecordStream {
   buffer: Buffer = this.head;
   start = 0;
   end = 0;
-
-  push(chunk: Buffer): void {
-    if (this.offset >= this.head.length && this.rest.length === 0) {
-      this.head = chunk;
-      this.offset = 0;
-      return;
-    }
-    this.rest.push(chunk);
-    this.restBytes += chunk.length;
-  }
-
-  get buffered(): number {
-    return this.head.length - this.offset + this.restBytes;
-  }
 
   /**
    * Finds the next record as `walk` measures it (walking lengths, at most `maxRecordBytes`):
@@ -42,7 +25,7 @@ export class RecordStream {
   next(walk: (s: JuteScanner) => void, maxRecordBytes: number): boolean {
     const available = this.buffered;
     if (available === 0 || available < this.waitFor) return false;
-    if (this.head.length - this.offset < available) this.join();
+    this.contiguous(available);
     const scanner = new JuteScanner(this.head, this.offset, this.head.length, maxRecordBytes);
     const length = measure(scanner, walk);
     if (length === INCOMPLETE) {
@@ -59,18 +42,7 @@ export class RecordStream {
 
   /** Everything buffered and not yet returned as a record (a link closing hands it on or drops it). */
   takeRemaining(): Buffer {
-    this.join();
-    const out = this.head.subarray(this.offset);
-    this.head = Buffer.alloc(0);
-    this.offset = 0;
     this.waitFor = 0;
-    return out;
-  }
-
-  private join(): void {
-    this.head = Buffer.concat([this.head.subarray(this.offset), ...this.rest]);
-    this.offset = 0;
-    this.rest = [];
-    this.restBytes = 0;
+    return this.takeAll();
   }
 }
