@@ -29,6 +29,7 @@ import {
 } from '../../src/codec/index.js';
 import { SERVER_BIN, fourLetterWord, sleep } from './server-process.js';
 import { FaultProxy, type ProxyMode, type ProxyOptions } from './tcp-proxy.js';
+import { zooKeeperCommand } from './zookeeper-java.js';
 
 export type EnsembleServer = 'zk' | 'zephyr';
 
@@ -70,8 +71,6 @@ const DEFAULT_CONFIG: Readonly<Record<string, string>> = {
   'admin.enableServer': 'false',
   '4lw.commands.whitelist': '*',
 };
-
-const ZK_CLASSPATH = ['zookeeper.jar', 'log4j-1.2.jar', 'slf4j-log4j12.jar'].map((j) => path.join('/usr/share/java', j)).join(':');
 
 /** Ports below Linux's ephemeral range, so no outgoing connection takes one between runs of a member. */
 const PORT_RANGE = { min: 20000, max: 32767 };
@@ -457,31 +456,17 @@ export class Ensemble {
   }
 
   private zkCommand(m: Member): string[] {
-    const log4j = path.join(m.dir, 'log4j.properties');
-    fs.writeFileSync(
-      log4j,
-      [
-        'log4j.rootLogger=INFO, OUT',
-        'log4j.appender.OUT=org.apache.log4j.ConsoleAppender',
-        'log4j.appender.OUT.layout=org.apache.log4j.PatternLayout',
-        `log4j.appender.OUT.layout.ConversionPattern=%d{ISO8601} [myid:${m.id}] %-5p [%t:%C{1}@%L] - %m%n`,
-        '',
-      ].join('\n'),
-    );
     const properties = Object.entries(this.entries)
       .filter(([k]) => isJavaProperty(k))
       .map(([k, v]) => `-D${k}=${v}`);
-    return [
-      'java',
-      `-Xmx${this.options.javaHeap ?? '256m'}`,
-      '-XX:+UseSerialGC',
-      ...properties,
-      `-Dlog4j.configuration=file:${log4j}`,
-      '-cp',
-      ZK_CLASSPATH,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-      this.configFile(m),
-    ];
+    return zooKeeperCommand({
+      id: m.id,
+      config: this.configFile(m),
+      dir: m.dir,
+      logFile: null,
+      heap: this.options.javaHeap,
+      jvmOptions: ['-XX:+UseSerialGC', ...properties],
+    });
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {

@@ -14,10 +14,8 @@ import { majorityOf, type EnsembleMember } from '../../src/config/index.js';
 import { ElectionDriver } from '../../src/server/election-driver.js';
 import type { Logger } from '../../src/server/types.js';
 import { systemClock } from '../../src/runtime/index.js';
+import { zooKeeperCommand } from './zookeeper-java.js';
 
-const ZOOKEEPER_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/log4j-1.2.jar', '/usr/share/java/slf4j-log4j12.jar'].join(
-  ':',
-);
 export const TICK_MS = 2000;
 export const INIT_LIMIT = 5;
 export const SYNC_LIMIT = 2;
@@ -151,31 +149,15 @@ export class ZkMember {
       ...serverLines(this.members),
     ];
     writeFileSync(path.join(this.dir, 'zoo.cfg'), cfg.join('\n') + '\n');
-    writeFileSync(
-      path.join(this.dir, 'log4j.properties'),
-      [
-        'log4j.rootLogger=INFO, FILE',
-        'log4j.appender.FILE=org.apache.log4j.FileAppender',
-        `log4j.appender.FILE.File=${this.logFile}`,
-        'log4j.appender.FILE.layout=org.apache.log4j.PatternLayout',
-        'log4j.appender.FILE.layout.ConversionPattern=%d{ISO8601} - %-5p [%t:%C{1}@%L] - %m%n',
-        '',
-      ].join('\n'),
-    );
-    const proc = spawn(
-      'java',
-      [
-        '-Xmx128m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        `-Dlog4j.configuration=file:${this.dir}/log4j.properties`,
-        '-cp',
-        ZOOKEEPER_CLASSPATH,
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-        path.join(this.dir, 'zoo.cfg'),
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    );
+    const [java = 'java', ...args] = zooKeeperCommand({
+      id: this.id,
+      config: path.join(this.dir, 'zoo.cfg'),
+      dir: this.dir,
+      logFile: this.logFile,
+      heap: '128m',
+      jvmOptions: ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'],
+    });
+    const proc = spawn(java, args, { stdio: ['ignore', 'ignore', 'ignore'] });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
     this.process = proc;

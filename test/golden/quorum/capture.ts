@@ -28,11 +28,9 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JuteWriter, OpCode, writeRequest, type ACL, type Request } from '../../../src/codec/index.js';
 import { RawClient } from '../../support/raw-client.js';
+import { zooKeeperCommand } from '../../support/zookeeper-java.js';
 import { splitStream, type Manifest, type MemberInfo, type RecordedOp } from './fixtures.js';
 
-const ZOOKEEPER_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/log4j-1.2.jar', '/usr/share/java/slf4j-log4j12.jar'].join(
-  ':',
-);
 const MEMBER_IDS = [1, 2, 3, 4] as const;
 const OBSERVER_ID = 4;
 const MULTI_ADDRESS_ID = 3;
@@ -207,20 +205,19 @@ class Member {
   }
 
   start(): void {
-    const properties = [
-      // txn-log sync off: a learner that missed the leader's in-memory committed log gets SNAP
-      '-Dzookeeper.snapshotSizeFactor=-1',
-      `-Dzookeeper.multiAddress.enabled=${this.id === MULTI_ADDRESS_ID}`,
-      `-Dlog4j.configuration=file:${this.dir}/log4j.properties`,
-    ];
+    const [java = 'java', ...args] = zooKeeperCommand({
+      id: this.id,
+      config: path.join(this.dir, 'zoo.cfg'),
+      dir: this.dir,
+      logFile: this.log,
+      jvmOptions: [
+        // txn-log sync off: a learner that missed the leader's in-memory committed log gets SNAP
+        '-Dzookeeper.snapshotSizeFactor=-1',
+        `-Dzookeeper.multiAddress.enabled=${this.id === MULTI_ADDRESS_ID}`,
+      ],
+    });
     const out = fs.openSync(path.join(this.dir, 'stdout.log'), 'a');
-    this.process = spawn(
-      'java',
-      ['-Xmx256m', ...properties, '-cp', ZOOKEEPER_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', `${this.dir}/zoo.cfg`],
-      {
-        stdio: ['ignore', out, out],
-      },
-    );
+    this.process = spawn(java, args, { stdio: ['ignore', out, out] });
     fs.closeSync(out);
   }
 
@@ -272,17 +269,6 @@ function writeMemberFiles(member: Member, cfg: string): void {
   fs.mkdirSync(path.join(member.dir, 'data'), { recursive: true });
   fs.writeFileSync(path.join(member.dir, 'data', 'myid'), `${member.id}\n`);
   fs.writeFileSync(path.join(member.dir, 'zoo.cfg'), cfg);
-  fs.writeFileSync(
-    path.join(member.dir, 'log4j.properties'),
-    [
-      'log4j.rootLogger=INFO, FILE',
-      'log4j.appender.FILE=org.apache.log4j.FileAppender',
-      `log4j.appender.FILE.File=${member.log}`,
-      'log4j.appender.FILE.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.FILE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n',
-      '',
-    ].join('\n'),
-  );
 }
 
 // ---------------------------------------------------------------- workload
