@@ -22,37 +22,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
 SERVERS=${SERVERS:-zookeeper zephyrcoord}
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-3}
 SESSIONS=${SESSIONS:-30}
-OUTSTANDING=${OUTSTANDING:-8}
-VALUE_SIZE=${VALUE_SIZE:-100}
-NODES=${NODES:-1000}
 WORKLOADS=${WORKLOADS:-get set mixed}
 FAILOVERS=${FAILOVERS:-3}
 JAVA_HEAP=${JAVA_HEAP:-512m}
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
+. "$here/lib.sh"
 RESULTS=${RESULTS:-$BENCH_DIR/zephyr-ensemble-bench-$(date +%Y%m%d-%H%M%S)}
 
-. "$repo/test/compat/server-lib.sh"
-load="$repo/dist/bench/load/main.js"
-summarize="$repo/dist/bench/load/summarize.js"
 cli="$repo/dist/test/support/ensemble-cli.js"
-for f in "$load" "$summarize" "$cli" "$repo/dist/src/bin/zephyr-coord.js"; do
-  [ -f "$f" ] || { echo "missing $f: run npm run build first" >&2; exit 2; }
-done
-
-mkdir -p "$BENCH_DIR"
-tmp=$(mktemp -d "$BENCH_DIR/zephyr-ensemble-bench.XXXXXX")
-fstype=$(stat -f -c %T "$tmp")
-case "$fstype" in
-  tmpfs | ramfs)
-    echo "$tmp is on $fstype: fsync would cost nothing there. Set BENCH_DIR to a directory on a disk." >&2
-    rm -rf "$tmp"
-    exit 2
-    ;;
-esac
+require_built "$cli"
+make_bench_tmp zephyr-ensemble-bench
 
 cleanup() {
   stop_ensemble
@@ -60,9 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-failed=0
-field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
 
 run_round() {
   local label=$1 line status server=zk connect pids

@@ -43,46 +43,25 @@ case "$mode" in
   *) echo "usage: $0 [workloads|durability|all]" >&2; exit 2 ;;
 esac
 
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-3}
 SESSIONS=${SESSIONS:-32}
-OUTSTANDING=${OUTSTANDING:-8}
-VALUE_SIZE=${VALUE_SIZE:-100}
-NODES=${NODES:-1000}
 WATCHERS=${WATCHERS:-8}
 THREADS=${THREADS:-1}
 WORKLOADS=${WORKLOADS:-get set create mixed watch session multi}
 JAVA=${JAVA:-1}
 DURABILITY_CLIENTS=${DURABILITY_CLIENTS:-1 8 64}
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
 PROFILE=${PROFILE:-0}
 FLOOR=${FLOOR:-0}
+. "$here/lib.sh"
 RESULTS=${RESULTS:-$BENCH_DIR/zephyr-bench-$(date +%Y%m%d-%H%M%S)}
 out=/dev/null
 
-load="$repo/dist/bench/load/main.js"
-summarize="$repo/dist/bench/load/summarize.js"
-for f in "$load" "$summarize" "$repo/dist/src/bin/zephyr-coord.js"; do
-  [ -f "$f" ] || { echo "missing $f: run npm run build first" >&2; exit 2; }
-done
+require_built
 
 J=/usr/share/java
 javacp="$J/zookeeper.jar"
 java_runcp="$J/zookeeper.jar:$J/slf4j-nop.jar"
 
-. "$compat/server-lib.sh"
-
-mkdir -p "$BENCH_DIR"
-tmp=$(mktemp -d "$BENCH_DIR/zephyr-bench.XXXXXX")
-fstype=$(stat -f -c %T "$tmp")
-case "$fstype" in
-  tmpfs | ramfs)
-    echo "$tmp is on $fstype: fsync would cost nothing there. Set BENCH_DIR to a directory on a disk." >&2
-    rm -rf "$tmp"
-    exit 2
-    ;;
-esac
+make_bench_tmp zephyr-bench
 
 zk_dir="$tmp/zookeeper"
 zc_dir="$tmp/zephyrcoord"
@@ -163,9 +142,6 @@ port_of() {
     *) echo "$zc_port" ;;
   esac
 }
-
-failed=0
-field() { grep -o "\"$1\":[^,}]*" <<< "$2" | head -1 | cut -d: -f2; }
 
 # run_one LABEL CLIENT WORKLOAD EXTRA-ARGS...: one run, its JSON line appended to $out
 run_one() {
