@@ -8,13 +8,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { CreateMode, ErrorCode, OpCode, JuteWriter, writeQuorumPacket, PacketType } from '../../../src/codec/index.js';
-import { connect } from 'node:net';
+import { CreateMode, ErrorCode, OpCode, JuteWriter, PacketType } from '../../../src/codec/index.js';
 import { TxnLog, lastLoggedZxid } from '../../../src/storage/index.js';
 import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
 import { fourLetterWord, sleep, waitFor } from '../../support/server-process.js';
 import type { RawClient } from '../../support/raw-client.js';
 import { InProcessEnsemble } from './in-process.js';
+import {
+  assertBadQuorumInputLogged,
+  closedAfter,
+  observerWriteReachesLeader,
+  quorumPacket,
+  sendBadQuorumInput,
+  syncedRead,
+} from './steps.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -194,18 +201,15 @@ test('an observer serves reads, forwards writes and is not counted in the quorum
   const e = await formed(3, 1);
   try {
     assert.equal(await e.waitServing(4), 'observer');
+    await observerWriteReachesLeader(e.port(4), e.port(3), '/from-observer');
     const o = await e.connect(4);
-    await createOk(o, '/from-observer', 'o');
     const l = await e.connect(3);
-    assert.equal(await read(l, '/from-observer'), 'o');
     await createOk(l, '/from-leader', 'l');
     assert.equal((await o.request({ op: OpCode.sync, path: '/' })).header.err, 0);
     assert.equal(await read(o, '/from-leader'), 'l');
     const mntr = await fourLetterWord(e.port(3), 'mntr');
-    assert.match(mntr, /zk_synced_observers\t1/);
     assert.match(mntr, /zk_learners\t3/);
     assert.match(mntr, /zk_followers\t2/);
-    assert.match(await fourLetterWord(e.port(4), 'srvr'), /Mode: observer/);
     await o.close();
     await l.close();
   } finally {
@@ -213,47 +217,16 @@ test('an observer serves reads, forwards writes and is not counted in the quorum
   }
 });
 
-function quorumPacket(type: number, zxid: number, data: Buffer | null): Buffer {
-  const w = new JuteWriter(64);
-  writeQuorumPacket(w, { type, zxid, data, authinfo: null });
-  return Buffer.from(w.toBuffer());
-}
-
-/** Sends `bytes` to the port and resolves once the member closes the connection. */
-function closedAfter(port: number, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => s.write(bytes));
-    const timer = setTimeout(() => reject(new Error('connection not closed')), 1000);
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    s.on('data', () => undefined);
-  });
-}
-
 test('garbage, an unknown server id or a wrong first packet on the quorum port closes that connection only', TIMEOUT, async () => {
   const e = await formed(3);
   try {
     const c = await e.connect(1);
-    const quorumPort = e.peer(3).ensemble.self.quorumPort;
-    await closedAfter(quorumPort, Buffer.from('GET / HTTP/1.1\r\n\r\n'.repeat(4)));
-    const info = new JuteWriter(32);
-    info.writeLong(99).writeInt(0x10000).writeLong(0);
-    await closedAfter(quorumPort, quorumPacket(PacketType.followerInfo, 0, Buffer.from(info.toBuffer())));
-    await closedAfter(quorumPort, quorumPacket(PacketType.ack, 5, null));
-    const reasons = e.logged(3, /closing/).map((l) => String(l.obj['err']));
-    assert.equal(reasons.length, 3, 'each is logged');
-    assert.match(reasons[1] ?? '', /unknown server id 99/);
-    assert.match(reasons[2] ?? '', /not FOLLOWERINFO/);
+    await sendBadQuorumInput(e.peer(3).ensemble.self.quorumPort);
+    assertBadQuorumInputLogged(e.logged(3, /closing/).map((l) => String(l.obj['err'])));
     await createOk(c, '/still-working', 'yes');
-    const l = await e.connect(2);
-    assert.equal((await l.request({ op: OpCode.sync, path: '/' })).header.err, 0);
-    assert.equal(await read(l, '/still-working'), 'yes');
+    assert.equal(await syncedRead(e.port(2), '/still-working'), 'yes');
     assert.match(await fourLetterWord(e.port(3), 'mntr'), /zk_synced_followers\t2/);
     await c.close();
-    await l.close();
   } finally {
     await e.close();
   }

@@ -5,15 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import path from 'node:path';
 import zookeeper from 'node-zookeeper-client';
-import { CreateMode, ErrorCode, JuteWriter, OpCode, PacketType, writeQuorumPacket } from '../../../src/codec/index.js';
+import { CreateMode, ErrorCode, OpCode } from '../../../src/codec/index.js';
 import { TxnLog, lastLoggedZxid } from '../../../src/storage/index.js';
 import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
 import { RawClient } from '../../support/raw-client.js';
 import { fourLetterWord, sleep, waitFor } from '../../support/server-process.js';
 import { ProcessEnsemble } from './processes.js';
+import { assertBadQuorumInputLogged, observerWriteReachesLeader, sendBadQuorumInput, syncedRead } from './steps.js';
 
 const TIMEOUT = { timeout: 90_000 };
 
@@ -53,18 +53,6 @@ async function formed(
   return { e, leader: await e.waitLeader() };
 }
 
-async function syncedRead(ports: readonly number[], p: string): Promise<string> {
-  const c = await RawClient.connect({ host: '127.0.0.1', port: ports[0] ?? 0, timeoutMs: 4000 });
-  try {
-    assert.equal((await c.request({ op: OpCode.sync, path: p })).header.err, 0);
-    const r = await c.getData(p);
-    assert.equal(r.err, 0, `${p} at ${ports[0]}`);
-    return (r.data ?? Buffer.alloc(0)).toString();
-  } finally {
-    await c.close();
-  }
-}
-
 test('a 3-member ensemble forms; a write at any member is read at every member after sync', TIMEOUT, async () => {
   const { e, leader } = await formed(3);
   try {
@@ -76,7 +64,7 @@ test('a 3-member ensemble forms; a write at any member is read at every member a
       await create(c, `/from${id}`, `written at ${id}`);
       c.close();
     }
-    for (const at of e.ids) for (const id of e.ids) assert.equal(await syncedRead([e.port(at)], `/from${id}`), `written at ${id}`);
+    for (const at of e.ids) for (const id of e.ids) assert.equal(await syncedRead(e.port(at), `/from${id}`), `written at ${id}`);
     const mntr = await fourLetterWord(e.port(leader), 'mntr');
     assert.match(mntr, /zk_server_state\tleader/);
     assert.match(mntr, /zk_synced_followers\t2/);
@@ -121,7 +109,7 @@ test('kill -9 of the leader: the others elect a new leader and writes resume', T
     c.close();
     e.start(leader);
     assert.equal(await e.waitServing(leader), 'follower');
-    assert.equal(await syncedRead([e.port(leader)], '/after'), 'a');
+    assert.equal(await syncedRead(e.port(leader), '/after'), 'a');
   } finally {
     await e.close();
   }
@@ -139,7 +127,7 @@ test('a restarted follower catches up by DIFF', TIMEOUT, async () => {
     await e.waitServing(follower);
     const syncs = e.logged(follower, /synchronizing with the leader by/).map((l) => l.msg);
     assert.deepEqual(syncs, ['synchronizing with the leader by DIFF'], 'after the restart');
-    assert.equal(await syncedRead([e.port(follower)], '/d29'), '29');
+    assert.equal(await syncedRead(e.port(follower), '/d29'), '29');
     c.close();
   } finally {
     await e.close();
@@ -153,7 +141,7 @@ test('with a small snapCount, a member far behind gets a SNAP', TIMEOUT, async (
     const c = e.track(await RawClient.connect({ host: '127.0.0.1', port: e.port(leader), timeoutMs: 6000 }));
     assert.equal((await c.create('/first', Buffer.from('1'))).err, 0);
     // the follower's last zxid stays in the leader's log: the txns' size makes it a SNAP
-    await waitFor('the follower has /first', async () => ((await syncedRead([e.port(follower)], '/first')) === '1' ? true : undefined));
+    await waitFor('the follower has /first', async () => ((await syncedRead(e.port(follower), '/first')) === '1' ? true : undefined));
     await e.kill(follower, 'SIGKILL');
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 800; i++) writes.push(c.create(`/s${i}`, Buffer.from(`v${i}`)));
@@ -165,7 +153,7 @@ test('with a small snapCount, a member far behind gets a SNAP', TIMEOUT, async (
       e.logged(follower, /synchronizing with the leader by/).map((l) => l.msg),
       ['synchronizing with the leader by SNAP'],
     );
-    assert.equal(await syncedRead([e.port(follower)], '/s799'), 'v799');
+    assert.equal(await syncedRead(e.port(follower), '/s799'), 'v799');
   } finally {
     await e.close();
   }
@@ -261,10 +249,8 @@ test('an observer serves reads and forwards writes, and is not needed for a quor
   const { e, leader } = await formed(3, 1);
   try {
     assert.equal(await e.mode(4), 'observer');
+    await observerWriteReachesLeader(e.port(4), e.port(leader), '/by-observer');
     const o = e.track(await client([e.port(4)]));
-    await create(o, '/by-observer', 'o');
-    assert.equal(await syncedRead([e.port(leader)], '/by-observer'), 'o');
-    assert.match(await fourLetterWord(e.port(leader), 'mntr'), /zk_synced_observers\t1/);
     const follower = e.ids.find((id) => id !== leader && id !== 4) ?? 0;
     await e.kill(follower, 'SIGKILL'); // leader + one follower are still a quorum of 3 voters
     await create(o, '/still', 's');
@@ -275,42 +261,16 @@ test('an observer serves reads and forwards writes, and is not needed for a quor
   }
 });
 
-function packet(type: number, zxid: number, data: Buffer | null): Buffer {
-  const w = new JuteWriter(64);
-  writeQuorumPacket(w, { type, zxid, data, authinfo: null });
-  return Buffer.from(w.toBuffer());
-}
-
-function closedAfter(port: number, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => s.write(bytes));
-    const timer = setTimeout(() => reject(new Error('the member kept the connection')), 1000);
-    s.on('error', () => undefined);
-    s.on('data', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 test('garbage on the quorum port closes that connection only', TIMEOUT, async () => {
   const { e, leader } = await formed(3);
   try {
-    const port = e.member(leader).quorumPort;
-    await closedAfter(port, Buffer.alloc(64, 0xff));
-    const info = new JuteWriter(32);
-    info.writeLong(42).writeInt(0x10000).writeLong(0);
-    await closedAfter(port, packet(PacketType.followerInfo, 0, Buffer.from(info.toBuffer())));
-    await closedAfter(port, packet(PacketType.commit, 1, null));
-    const reasons = e.logged(leader, /closing/).map((l) => String(l['err']));
-    assert.equal(reasons.length, 3, 'each is logged');
-    assert.match(reasons[1] ?? '', /unknown server id 42/);
+    await sendBadQuorumInput(e.member(leader).quorumPort);
+    assertBadQuorumInputLogged(e.logged(leader, /closing/).map((l) => String(l['err'])));
     const c = e.track(await client(e.ids.map((id) => e.port(id))));
     await create(c, '/fine', 'f');
     c.close();
     assert.match(await fourLetterWord(e.port(leader), 'mntr'), /zk_synced_followers\t2/);
-    for (const id of e.ids) assert.equal(await syncedRead([e.port(id)], '/fine'), 'f');
+    for (const id of e.ids) assert.equal(await syncedRead(e.port(id), '/fine'), 'f');
   } finally {
     await e.close();
   }
@@ -386,7 +346,7 @@ test('a member whose disk fails stops with exit code 3 and the ensemble goes on 
     assert.ok(e.logged(1, /storage failure/).length >= 1);
     assert.equal((await c.create('/after-failure', Buffer.from('x'))).err, 0, 'the other two still make a quorum');
     const other = e.ids.find((id) => id !== leader && id !== 1) ?? 0;
-    assert.equal(await syncedRead([e.port(other)], '/after-failure'), 'x');
+    assert.equal(await syncedRead(e.port(other), '/after-failure'), 'x');
   } finally {
     await e.close();
   }

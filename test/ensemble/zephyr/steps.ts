@@ -1,0 +1,74 @@
+/**
+ * Steps the in-process (driver.test.ts) and the process (processes.test.ts) ensembles both
+ * take: an observer's write reaching the leader, and bad input on a leader's quorum port.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { JuteWriter, OpCode, PacketType, writeQuorumPacket } from '../../../src/codec/index.js';
+import { RawClient } from '../../support/raw-client.js';
+import { fourLetterWord } from '../../support/server-process.js';
+
+/** `p`'s data as the member on `port` has it after a sync; fails if `p` is missing. */
+export async function syncedRead(port: number, p: string): Promise<string> {
+  const c = await RawClient.connect({ host: '127.0.0.1', port, timeoutMs: 4000 });
+  try {
+    assert.equal((await c.request({ op: OpCode.sync, path: p })).header.err, 0);
+    const r = await c.getData(p);
+    assert.equal(r.err, 0, `${p} at ${port}`);
+    return (r.data ?? Buffer.alloc(0)).toString();
+  } finally {
+    await c.close();
+  }
+}
+
+/** A write at the observer reaches the leader, which counts the observer as synced. */
+export async function observerWriteReachesLeader(observerPort: number, leaderPort: number, p: string): Promise<void> {
+  const o = await RawClient.connect({ host: '127.0.0.1', port: observerPort, timeoutMs: 4000 });
+  try {
+    const r = await o.create(p, Buffer.from('by observer'), { flags: 0 });
+    assert.equal(r.err, 0, `create ${p} at the observer: error ${r.err}`);
+  } finally {
+    await o.close();
+  }
+  assert.equal(await syncedRead(leaderPort, p), 'by observer');
+  assert.match(await fourLetterWord(leaderPort, 'mntr'), /zk_synced_observers\t1/);
+  assert.match(await fourLetterWord(observerPort, 'srvr'), /Mode: observer/);
+}
+
+export function quorumPacket(type: number, zxid: number, data: Buffer | null): Buffer {
+  const w = new JuteWriter(64);
+  writeQuorumPacket(w, { type, zxid, data, authinfo: null });
+  return Buffer.from(w.toBuffer());
+}
+
+/** Sends `bytes` to the port and resolves once the member closes the connection. */
+export function closedAfter(port: number, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(bytes));
+    const timer = setTimeout(() => reject(new Error('the member kept the connection')), 1000);
+    s.on('error', () => undefined);
+    s.on('data', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+const UNKNOWN_SID = 99;
+
+/** Garbage, a FOLLOWERINFO from a server id not in the config, and an ACK as the first packet. */
+export async function sendBadQuorumInput(quorumPort: number): Promise<void> {
+  await closedAfter(quorumPort, Buffer.from('GET / HTTP/1.1\r\n\r\n'.repeat(4)));
+  const info = new JuteWriter(32);
+  info.writeLong(UNKNOWN_SID).writeInt(0x10000).writeLong(0);
+  await closedAfter(quorumPort, quorumPacket(PacketType.followerInfo, 0, Buffer.from(info.toBuffer())));
+  await closedAfter(quorumPort, quorumPacket(PacketType.ack, 5, null));
+}
+
+/** The reasons the member logged for closing each of sendBadQuorumInput's connections. */
+export function assertBadQuorumInputLogged(reasons: readonly string[]): void {
+  assert.equal(reasons.length, 3, `each is logged: ${JSON.stringify(reasons)}`);
+  assert.match(reasons[1] ?? '', new RegExp(`unknown server id ${UNKNOWN_SID}`));
+  assert.match(reasons[2] ?? '', /not FOLLOWERINFO/);
+}
