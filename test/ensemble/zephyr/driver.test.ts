@@ -7,14 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { CreateMode, ErrorCode, OpCode, JuteWriter, PacketType } from '../../../src/codec/index.js';
-import { TxnLog, lastLoggedZxid } from '../../../src/storage/index.js';
-import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
 import { fourLetterWord, sleep, waitFor } from '../../support/server-process.js';
 import type { RawClient } from '../../support/raw-client.js';
 import { InProcessEnsemble } from './in-process.js';
 import {
+  appendUncommittedTxn,
   assertBadQuorumInputLogged,
   closedAfter,
   observerWriteReachesLeader,
@@ -132,27 +130,7 @@ test('a member holding a txn of an old epoch that was never committed gets TRUNC
     await createOk(c, '/before', 'b');
     await c.close();
     await e.stop(1);
-    // What a follower that logged a proposal just before its leader died would hold.
-    const logDir = path.join(e.dirOf(1), 'version-2');
-    const last = await lastLoggedZxid(nodeFileSystem, logDir, 1 << 20);
-    const log = new TxnLog(nodeFileSystem, logDir, { preAllocBytes: 4096, forceSync: true, lastZxid: last }, (err) => {
-      throw err;
-    });
-    await new Promise<void>((resolve) => {
-      log.append(
-        { clientId: 0n, cxid: 0, zxid: last + 1, time: Date.now(), type: OpCode.create },
-        {
-          type: OpCode.create,
-          path: '/ghost',
-          data: Buffer.from('never committed'),
-          acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
-          ephemeral: false,
-          parentCVersion: 2,
-        },
-        { durable: resolve },
-      );
-    });
-    await log.close();
+    await appendUncommittedTxn(e.dirOf(1), 2);
     // a new leader in a new epoch, without member 1 (and no txn of the new epoch yet: a txn of
     // a later epoch after the old one's last makes the leader SNAP rather than TRUNC across epochs)
     await e.stop(3);

@@ -5,15 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import { CreateMode, ErrorCode, OpCode } from '../../../src/codec/index.js';
-import { TxnLog, lastLoggedZxid } from '../../../src/storage/index.js';
-import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
 import { RawClient } from '../../support/raw-client.js';
 import { fourLetterWord, sleep, waitFor } from '../../support/server-process.js';
 import { ProcessEnsemble } from './processes.js';
-import { assertBadQuorumInputLogged, observerWriteReachesLeader, sendBadQuorumInput, syncedRead } from './steps.js';
+import { appendUncommittedTxn, assertBadQuorumInputLogged, observerWriteReachesLeader, sendBadQuorumInput, syncedRead } from './steps.js';
 
 const TIMEOUT = { timeout: 90_000 };
 
@@ -168,27 +165,7 @@ test("a member holding a txn the old leader never committed gets TRUNC to the ne
     await sleep(300); // the closeSession is committed everywhere
     const victim = e.ids.find((id) => id !== leader) ?? 0;
     await e.kill(victim, 'SIGKILL');
-    // what a follower holds when it logged a proposal the leader died before committing
-    const logDir = path.join(e.member(victim).dir, 'version-2');
-    const last = await lastLoggedZxid(nodeFileSystem, logDir, 1 << 20);
-    const log = new TxnLog(nodeFileSystem, logDir, { preAllocBytes: 4096, forceSync: true, lastZxid: last }, (err) => {
-      throw err;
-    });
-    await new Promise<void>((resolve) =>
-      log.append(
-        { clientId: 0n, cxid: 0, zxid: last + 1, time: Date.now(), type: OpCode.create },
-        {
-          type: OpCode.create,
-          path: '/ghost',
-          data: Buffer.from('never committed'),
-          acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
-          ephemeral: false,
-          parentCVersion: 3,
-        },
-        { durable: resolve },
-      ),
-    );
-    await log.close();
+    await appendUncommittedTxn(e.member(victim).dir, 3);
     // the leader dies too; it and the third member form a new epoch, without the victim
     await e.kill(leader, 'SIGKILL');
     e.start(leader);

@@ -1,10 +1,14 @@
 /**
  * Steps the in-process (driver.test.ts) and the process (processes.test.ts) ensembles both
- * take: an observer's write reaching the leader, and bad input on a leader's quorum port.
+ * take: an observer's write reaching the leader, bad input on a leader's quorum port, and an
+ * uncommitted txn planted in a stopped member's log.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import path from 'node:path';
 import { JuteWriter, OpCode, PacketType, writeQuorumPacket } from '../../../src/codec/index.js';
+import { nodeFileSystem } from '../../../src/runtime/node-file-system.js';
+import { TxnLog, lastLoggedZxid } from '../../../src/storage/index.js';
 import { RawClient } from '../../support/raw-client.js';
 import { fourLetterWord } from '../../support/server-process.js';
 
@@ -71,4 +75,31 @@ export function assertBadQuorumInputLogged(reasons: readonly string[]): void {
   assert.equal(reasons.length, 3, `each is logged: ${JSON.stringify(reasons)}`);
   assert.match(reasons[1] ?? '', new RegExp(`unknown server id ${UNKNOWN_SID}`));
   assert.match(reasons[2] ?? '', /not FOLLOWERINFO/);
+}
+
+/**
+ * Appends to a stopped member's log a create of /ghost that no leader committed: what a
+ * follower holds when it logged a proposal just before its leader died.
+ */
+export async function appendUncommittedTxn(dataDir: string, parentCVersion: number): Promise<void> {
+  const logDir = path.join(dataDir, 'version-2');
+  const last = await lastLoggedZxid(nodeFileSystem, logDir, 1 << 20);
+  const log = new TxnLog(nodeFileSystem, logDir, { preAllocBytes: 4096, forceSync: true, lastZxid: last }, (err) => {
+    throw err;
+  });
+  await new Promise<void>((resolve) =>
+    log.append(
+      { clientId: 0n, cxid: 0, zxid: last + 1, time: Date.now(), type: OpCode.create },
+      {
+        type: OpCode.create,
+        path: '/ghost',
+        data: Buffer.from('never committed'),
+        acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+        ephemeral: false,
+        parentCVersion,
+      },
+      { durable: resolve },
+    ),
+  );
+  await log.close();
 }
