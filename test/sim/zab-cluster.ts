@@ -114,6 +114,9 @@ export class Member {
   readonly disk: Disk;
   diskQueue: DiskOp[] = [];
   diskFreeAt = 0;
+  /** Epoch file writes in flight: files of their own, each with its own fsync. */
+  epochWrites: DiskOp[] = [];
+  /** The log's device (dataLogDir) is slow: appends take longer to be durable. */
   diskSlow = false;
   readonly conns = new Map<Sid, Conn>(); // leader: learner -> conn
   constructor(
@@ -278,6 +281,28 @@ export class ZabCluster {
     }
   }
 
+  /**
+   * An epoch file is written and fsynced on its own, as ZooKeeper's and ours are: it does not
+   * wait for the log's queued appends, so a learner that wrote currentEpoch (and ACKed NEWLEADER)
+   * before its log was durable would lose those txns in a power cut here too. A slow disk is
+   * the log's (dataLogDir); the epoch files are in dataDir, a few bytes each.
+   */
+  private epochWrite(m: Member, effect: () => void, done: () => void): void {
+    const op: DiskOp = { readyAt: this.now + 1 + this.rnd.int(15), term: m.term, effect, done };
+    m.epochWrites.push(op);
+    const gen = m.gen;
+    this.events.push(op.readyAt, () => {
+      const i = m.epochWrites.indexOf(op);
+      if (m.gen !== gen || i < 0) return;
+      m.epochWrites.splice(i, 1);
+      op.effect();
+      if (op.term === m.term) {
+        op.done();
+        this.drive(m);
+      }
+    });
+  }
+
   /** A slow disk recovers: its queued writes complete at the normal pace from now on. */
   fixDisk(m: Member): void {
     m.diskSlow = false;
@@ -312,8 +337,9 @@ export class ZabCluster {
     this.count('looking');
     this.newTerm(m);
     m.role = { kind: 'looking' };
-    const queue = m.diskQueue;
+    const queue = [...m.diskQueue, ...m.epochWrites];
     m.diskQueue = [];
+    m.epochWrites = [];
     for (const op of queue) op.effect();
     m.gen++; // their completion events are stale now
     m.diskFreeAt = this.now;
@@ -332,6 +358,7 @@ export class ZabCluster {
     m.up = false;
     m.gen++;
     m.diskQueue = [];
+    m.epochWrites = [];
     m.role = { kind: 'looking' };
   }
 
@@ -529,7 +556,7 @@ export class ZabCluster {
         this.acked.add(a.txn.zxid);
         return;
       case 'writeEpoch':
-        this.diskOp(
+        this.epochWrite(
           m,
           () => (a.file === 'acceptedEpoch' ? (m.disk.acceptedEpoch = a.epoch) : (m.disk.currentEpoch = a.epoch)),
           () => role.core.epochWritten(a.file, a.epoch),
