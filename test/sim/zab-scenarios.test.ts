@@ -5,12 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { counterOf, epochOf, PacketType, ZXID_COUNTER_SPAN, type Sid } from '../../src/quorum/zab/index.js';
+import { counterOf, epochOf, hex, PacketType, ZXID_COUNTER_SPAN, type Sid } from '../../src/quorum/zab/index.js';
 import { TICK, ZabCluster, type Member } from './zab-cluster.js';
 
-/** A cluster with elections by hand; a slow disk needs a longer initLimit to sync at all. */
-function cluster(voters: number, observers = 0, initLimitTicks = 10): ZabCluster {
-  const sim = new ZabCluster({ seed: 7, voters, observers, faultTicks: 0, healTicks: 0, trace: true, initLimitTicks });
+/**
+ * A cluster with elections by hand; a slow disk needs a longer initLimit to sync at all. The
+ * seed also sets the size of the leader's committed window (ZabCluster.window).
+ */
+function cluster(voters: number, observers = 0, initLimitTicks = 10, seed = 7): ZabCluster {
+  const sim = new ZabCluster({ seed, voters, observers, faultTicks: 0, healTicks: 0, trace: true, initLimitTicks });
   sim.autoElect = false;
   sim.startClock(() => undefined);
   return sim;
@@ -113,6 +116,55 @@ test('ZOOKEEPER-3911/4646/4785/4643: NEWLEADER is ACKed only with the synced txn
   leader = sim.servingLeader() ?? assert.fail('no leader after the power cut');
   sim.checkAckedKept(leader);
   for (const s of [1, 2, 3]) assert.ok(sim.member(s).state.last >= 5, `member ${s} lost committed txns`);
+});
+
+test('ZOOKEEPER-3023: NEWLEADER is ACKed only once the DIFF it follows is durable; a power cut then loses no committed txn', () => {
+  // Before the fix a follower handed the DIFF's txns to its asynchronous log and ACKed NEWLEADER
+  // at once: the leader counted it towards the quorum that commits its history while those txns
+  // were only in the follower's memory.
+  const sim = cluster(3, 0, 40, 1);
+  const one = lead(sim, 1, [2, 3]);
+  const [two, three] = [sim.member(2), sim.member(3)];
+  assert.ok(sim.window >= 4, 'the DIFF is to come from the committed window');
+  write(sim, one, 3);
+  runTicks(sim, 5);
+  // 2 and 3 lose power; 1 logs txns no one else has, then leaves its epoch
+  sim.crash(two);
+  sim.crash(three);
+  const before = one.lastLogged;
+  write(sim, one, 4);
+  if (one.role.kind === 'leader') sim.becomeLooking(one, 'test: no quorum');
+  const diffed = one.disk.log.filter((t) => t.zxid > before).map((t) => t.zxid);
+  assert.equal(diffed.length, 4, 'member 1 did not log the txns the DIFF is to carry');
+  const last = diffed.at(-1) ?? 0;
+  // epoch 2: 1 leads and DIFFs them to 3, whose disk is slow; {1, 3} is the quorum
+  const epochOneSent = packetsTo(sim, 1, 3).length;
+  const epochTwoSent = (): string[] => packetsTo(sim, 1, 3).slice(epochOneSent);
+  sim.restart(three);
+  three.diskSlow = true;
+  sim.startLeader(one);
+  sim.startLearner(three, one);
+  sim.runUntil(sim.now + 40 * TICK, () => epochTwoSent().includes('newLeader'));
+  assert.ok(epochTwoSent().includes('diff'), `member 3 was not synced by DIFF: ${epochTwoSent().join(' ')}`);
+  assert.ok(three.lastLogged < last, 'the DIFF was durable on 3 before NEWLEADER arrived: the schedule proves nothing');
+  sim.runUntil(sim.now + 60 * TICK, () => sim.servingLeader() === one);
+  assert.equal(sim.servingLeader(), one, 'member 1 did not establish epoch 2');
+  // the new epoch made the DIFF's txns committed: clients read them at 1 from now on
+  for (const z of diffed) assert.ok(one.state.zxids.has(z), `leader 1 does not serve ${hex(z)}`);
+  // power cut on the learner that ACKed NEWLEADER, and on the leader; 2 and 3 elect without 1
+  sim.crash(three);
+  sim.crash(one);
+  sim.restart(two);
+  sim.restart(three);
+  sim.fixDisk(three);
+  sim.autoElect = true;
+  runTicks(sim, 30);
+  const next = sim.servingLeader() ?? assert.fail('no leader among 2 and 3');
+  assert.notEqual(next, one);
+  for (const z of diffed) assert.ok(next.state.zxids.has(z), `committed ${hex(z)} lost: leader ${next.sid} of the next epoch lacks it`);
+  write(sim, next, 1);
+  runTicks(sim, 10);
+  assertSameState(sim, two, three);
 });
 
 test('ZOOKEEPER-4394/4685: COMMITs between NEWLEADER and UPTODATE; proposal ACKs only after the NEWLEADER ACK', () => {
