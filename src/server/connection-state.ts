@@ -1,4 +1,4 @@
-/** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
+/** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats, outbox. */
 import { opName, type Id, type Request, type Stat, type Txn, type TxnHeader } from '../codec/index.js';
 import type { Prepared } from '../prep/index.js';
 import type { OnDurable } from '../storage/index.js';
