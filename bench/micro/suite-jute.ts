@@ -36,14 +36,14 @@ function decodeRequest(frame: Buffer): Request {
 /** Where a request body's path string starts: after xid, opcode and the string's length. */
 const PATH_AT = 12;
 
-/** A connection's output writer (SocketConnection.output). */
+/** A connection's outbox writer (Outbox.frames). */
 const out = new JuteWriter(64 * 1024);
 out.growBytes = 64 * 1024;
 const FLUSH_BYTES = 32 * 1024;
 
 /**
- * SocketConnection.frameWritten and its flush: bytes go to the socket in big batches, which the
- * kernel takes at once (the common case), so the buffer is reused.
+ * Outbox.frameDone and the listener's flush (take, write, reuse): bytes go to the socket in big
+ * batches, which the kernel takes at once (the common case), so the buffer is reused.
  */
 function frameWritten(): JuteWriter {
   if (out.unsentBytes >= FLUSH_BYTES) {

@@ -24,6 +24,7 @@ import { SnapshotSerializer, type OnDurable } from '../storage/index.js';
 import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
+import { readNow } from '../server/types.js';
 import { RoleDriver, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
@@ -384,8 +385,9 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     this.zk.prep.resetEpoch(epoch);
     this.peer.clients.serve(this.zk);
     const zk = this.zk;
-    this.sessionTimer = setInterval(() => zk.tick(), Math.min(100, this.peer.ensemble.tickTimeMs));
-    this.containerTimer = setInterval(() => zk.checkContainers(), this.peer.config.containerCheckIntervalMs);
+    const clock = this.peer.env.clock;
+    this.sessionTimer = setInterval(() => zk.tick(readNow(clock)), Math.min(100, this.peer.ensemble.tickTimeMs));
+    this.containerTimer = setInterval(() => zk.checkContainers(readNow(clock)), this.peer.config.containerCheckIntervalMs);
     this.peer.log.info({ epoch, ms: this.elapsedMs() }, `leading - broadcast: epoch ${epoch} established`);
   }
 

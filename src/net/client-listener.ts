@@ -1,18 +1,21 @@
 /**
- * The client port: accepts TCP connections, splits frames, answers four-letter words, applies
- * per-IP connection limits and output backpressure, and hands frames to the server core.
- * Any malformed input closes that one connection and is logged; other clients are unaffected.
+ * The client port, the front end's driver over TCP: accepts connections, splits frames, answers
+ * four-letter words, applies per-IP connection limits and output backpressure, hands each frame
+ * to the server core with the time it arrived, and carries out the core's outputs (each
+ * connection's Outbox: frames to write, a close). Any malformed input closes that one
+ * connection and is logged; other clients are unaffected.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CONNECTION_OUTPUT_BYTES_MAX, ReleasingMap } from '../base/index.js';
-import { CodecError, FrameDecoder, FrameLengthError, JuteWriter } from '../codec/index.js';
-import type { ClientConnection, Logger } from '../server/types.js';
+import { CodecError, FrameDecoder, FrameLengthError } from '../codec/index.js';
+import { readNow, type ClientConnection, type Clock, type Logger, type Now, type Outbox } from '../server/types.js';
 
 /** What the listener hands connections and frames to: a ZkServer, or an ensemble member's current one. */
 export interface ClientCore {
-  connectionOpened(conn: ClientConnection): void;
+  /** A new connection; what the core has to send it appears in the Outbox returned. */
+  connectionOpened(conn: ClientConnection, now: Now): Outbox;
   connectionClosed(conn: ClientConnection): void;
-  onFrame(conn: ClientConnection, buf: Buffer, start?: number, end?: number): void;
+  onFrame(conn: ClientConnection, now: Now, buf: Buffer, start?: number, end?: number): void;
   shouldThrottle(connId: number): boolean;
 }
 
@@ -26,14 +29,12 @@ export interface ListenerSettings {
   fourLetterWhitelist: ReadonlySet<string>;
   /** Answers a four-letter word (whitelisted) with its text. */
   runFourLetterWord: (word: string) => string;
+  /** Read once per batch of bytes received: the time the core is given with their frames. */
+  clock: Clock;
 }
 
-/** Bounds of a connection's output buffer size; a bigger frame gets a buffer of its own size. */
-const OUTPUT_BUFFER_BYTES_MIN = 1024;
-const OUTPUT_BUFFER_BYTES_MAX = 64 * 1024;
-
 /**
- * Connections with replies written since the last flush. One flush per event-loop iteration,
+ * Connections with output since the last flush. One flush per event-loop iteration,
  * in the check phase, sends each its bytes in one write, after every I/O callback of the
  * iteration ran; the check phase follows the poll phase directly, so this adds no wait.
  * Replies then leave together, and the peers answer in bursts: server CPU per `get` fell by
@@ -54,11 +55,7 @@ function flushDirtyConnections(): void {
   flushPending = false;
   // A socket write can run callbacks that write more frames: those join the next round.
   const n = dirty.length;
-  for (let i = 0; i < n; i++) {
-    const conn = dirty[i] as SocketConnection;
-    conn.flushScheduled = false;
-    conn.flush();
-  }
+  for (let i = 0; i < n; i++) (dirty[i] as SocketConnection).flush();
   // (no splice: it would allocate an array of the removed entries every iteration)
   if (dirty.length === n) dirty.length = 0;
   else {
@@ -71,6 +68,14 @@ class SocketConnection implements ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private closed = false;
+  /**
+   * The core's output for this connection: frames encoded in place, which leave in one socket
+   * write per event-loop iteration, after every I/O callback of that iteration has run (see
+   * flushDirtyConnections). Set once the core has taken the connection.
+   */
+  outbox: Outbox | null = null;
+  /** Told after each flush of the core's output: an answer left the queue (resume reading?). */
+  outputTaken: (() => void) | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -80,60 +85,45 @@ class SocketConnection implements ClientConnection {
     this.remotePort = socket.remotePort ?? 0;
   }
 
-  /**
-   * Outgoing bytes: the server encodes frames here, and they leave in one socket write per
-   * event-loop iteration, after every I/O callback of that iteration has run (see
-   * flushDirtyConnections). Bytes handed to the socket are not touched again until the socket
-   * is done with them (see flush); when the buffer is full the unsent bytes move to a new one.
-   */
-  readonly output = new JuteWriter(OUTPUT_BUFFER_BYTES_MIN);
-  /** True while this connection waits in `dirty` for the iteration's flush. */
-  flushScheduled = false;
-
-  frameWritten(): void {
-    if (this.closed) {
-      this.output.dropFrame();
-      return;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      scheduleFlush(this);
-    }
+  outputReady(): void {
+    scheduleFlush(this);
   }
 
+  /** Carries out the core's output: writes its frames, then closes if it says so. */
   flush(): void {
-    const out = this.output;
-    const n = out.unsentBytes;
-    if (n === 0) return;
-    // The next buffer is sized by this flush, so an idle connection holds little and a busy one rarely refills.
-    out.growBytes = Math.min(OUTPUT_BUFFER_BYTES_MAX, Math.max(OUTPUT_BUFFER_BYTES_MIN, n * 4));
-    const bytes = out.handOff();
-    if (this.socket.destroyed) return;
-    this.socket.write(bytes);
-    // Nothing left in the socket's queue: the write went to the kernel whole and at once, and
-    // nothing holds these bytes any more. The buffer is then reused from its start; without
-    // this, each connection allocated a new buffer (a native allocation, freed by a later GC)
-    // every few flushes, about one byte of buffer per byte sent. A write that had to wait keeps
-    // its bytes: they stay where they are and the buffer fills up as before. (Node reports a
-    // failed write on a later tick, so nothing can have written frames meanwhile; checked
-    // anyway, as reuseHandedOff would throw.)
-    if (this.socket.writableLength === 0 && out.unsentBytes === 0) out.reuseHandedOff();
+    const outbox = this.outbox;
+    if (outbox === null || this.closed) return;
+    this.writeOutput(outbox);
+    if (outbox.closeReason !== null) this.close(outbox.closeReason);
+    else this.outputTaken?.();
+  }
+
+  private writeOutput(outbox: Outbox): void {
+    const bytes = outbox.take();
+    if (bytes.length > 0 && !this.socket.destroyed) {
+      this.socket.write(bytes);
+      // Nothing left in the socket's queue: the write went to the kernel whole and at once, and
+      // nothing holds these bytes any more. The buffer is then reused from its start; without
+      // this, each connection allocated a new buffer (a native allocation, freed by a later GC)
+      // every few flushes, about one byte of buffer per byte sent. A write that had to wait
+      // keeps its bytes: they stay where they are and the buffer fills up as before.
+      if (this.socket.writableLength === 0) outbox.reuse();
+    }
   }
 
   /** True while the peer has more unread replies queued than we are willing to hold. */
   overloaded(): boolean {
-    if (this.socket.writableLength + this.output.unsentBytes <= CONNECTION_OUTPUT_BYTES_MAX) return false;
+    const unsent = this.outbox?.frames.unsentBytes ?? 0;
+    if (this.socket.writableLength + unsent <= CONNECTION_OUTPUT_BYTES_MAX) return false;
     // Hand the bytes to the socket now: the caller waits for 'drain', which only a socket write
     // that found the socket's buffer full will bring.
     this.flush();
     return this.socket.writableLength > CONNECTION_OUTPUT_BYTES_MAX;
   }
 
-  drained: (() => void) | undefined = undefined;
-
   close(_reason: string): void {
     if (this.closed) return;
-    this.flush();
+    if (this.outbox !== null) this.writeOutput(this.outbox);
     this.closed = true;
     this.socket.end();
     // Don't wait forever for a peer that never reads the last bytes.
@@ -153,8 +143,9 @@ class SocketConnection implements ClientConnection {
 
   private destroyTimer: NodeJS.Timeout | null = null;
 
+  /** Closed, or the core has said to close it (no more input goes to the core). */
   isClosed(): boolean {
-    return this.closed;
+    return this.closed || this.outbox?.closeReason != null;
   }
 }
 
@@ -164,6 +155,8 @@ export class ClientListener {
   private readonly perIp = new Map<string, number>();
   /** Open sockets by connection id (see ReleasingMap: closed ones must not linger). */
   private readonly sockets = new ReleasingMap<number, Socket>();
+  /** The time of the input being handed to the core (one object, refilled per batch of bytes). */
+  private readonly now: Now = { wallMs: 0, monoMs: 0 };
 
   constructor(
     private readonly core: ClientCore,
@@ -208,7 +201,7 @@ export class ClientListener {
     this.perIp.set(ip, count + 1);
     const conn = new SocketConnection(this.nextId++, socket);
     this.sockets.set(conn.id, socket);
-    this.core.connectionOpened(conn);
+    conn.outbox = this.core.connectionOpened(conn, readNow(this.settings.clock, this.now));
     const decoder = new FrameDecoder(this.settings.juteMaxBuffer);
     let sawFrame = false;
     // Set while we stop reading this client: its replies are piling up unread ('socket'), or
@@ -220,12 +213,13 @@ export class ClientListener {
       socket.resume();
       pump();
     };
-    conn.drained = (): void => {
+    conn.outputTaken = (): void => {
       if (waitingFor === 'queue') resume();
     };
 
     // Handles every complete frame buffered so far, unless the client must be held back.
     const pump = (): void => {
+      readNow(this.settings.clock, this.now);
       try {
         if (!sawFrame) {
           const word = decoder.peekWord();
@@ -248,7 +242,7 @@ export class ClientListener {
           }
           if (!decoder.nextFrame()) return;
           sawFrame = true;
-          this.core.onFrame(conn, decoder.frameBuffer, decoder.frameStart, decoder.frameEnd);
+          this.core.onFrame(conn, this.now, decoder.frameBuffer, decoder.frameStart, decoder.frameEnd);
         }
       } catch (e) {
         this.onBadInput(conn, e);

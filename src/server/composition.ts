@@ -122,6 +122,7 @@ export function listenerSettings(env: ServerEnvironment, config: Config, dirs: D
     juteMaxBuffer: config.juteMaxBuffer,
     fourLetterWords: new Set(FOUR_LETTER_WORDS),
     fourLetterWhitelist: config.fourLetterWordWhitelist,
+    clock: env.clock,
     runFourLetterWord: (word) => {
       const core = source.core();
       if (core === null) return word === 'ruok' ? 'imok' : NOT_SERVING;

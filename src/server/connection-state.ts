@@ -1,15 +1,16 @@
-/** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats. */
-import { opName, type Id, type Request, type Stat } from '../codec/index.js';
+/** Per-connection state the core keeps: session binding, auth ids, ordering queue, stats, outbox. */
+import { opName, type Id, type Request, type Stat, type Txn, type TxnHeader } from '../codec/index.js';
 import type { Prepared } from '../prep/index.js';
 import type { OnDurable } from '../storage/index.js';
 import type { ApplyResult } from '../tree/index.js';
-import type { ClientConnection } from './types.js';
+import { Outbox, type ClientConnection } from './types.js';
 
 /** A request waiting for its turn to be answered, in arrival order. */
 export interface QueuedReply {
   /** False while the write's txn is not yet durable and applied. */
   readonly ready: boolean;
-  run(): void;
+  /** Its turn has come: send its answer (`monoMs`: the time of the input that brought the turn). */
+  run(monoMs: number): void;
 }
 
 /** What the server does with an applied txn once its turn to be answered comes. */
@@ -29,14 +30,27 @@ export const Then = {
 } as const;
 export type Then = (typeof Then)[keyof typeof Then];
 
+/** Where a local write is on its path (ZkServer.advance): durable, then applied, then answered. */
+export const WriteStage = {
+  /** Prepared here: next, to the sink (the txn log, or ZAB on a leader). */
+  prepared: 0,
+  /** Waiting until it may be applied: durable, committed, or (learner) back from the leader. */
+  waiting: 1,
+  /** Applied: waiting for its connection's earlier requests to be answered. */
+  applied: 2,
+  /** Answered (or nothing to answer). */
+  answered: 3,
+} as const;
+export type WriteStage = (typeof WriteStage)[keyof typeof WriteStage];
+
 /** The server's side of a LocalTxn and a QueuedRead. */
 export interface LocalTxnOwner {
-  /** The entry's txn may be applied now (durable when standalone): apply, then answer in order. */
-  applyLocal(entry: LocalTxn): void;
+  /** The sink says the entry's txn may be applied now (durable when standalone): the input carries no time. */
+  durable(entry: LocalTxn): void;
   /** The entry's turn has come: send its answer. */
-  answer(entry: LocalTxn): void;
+  answer(entry: LocalTxn, monoMs: number): void;
   /** A queued read's turn has come: answer it from the tree as it is now. */
-  answerRead(read: QueuedRead): void;
+  answerRead(read: QueuedRead, monoMs: number): void;
 }
 
 /**
@@ -55,8 +69,8 @@ export class QueuedRead implements QueuedReply {
     readonly startMs: number,
   ) {}
 
-  run(): void {
-    this.owner.answerRead(this);
+  run(monoMs: number): void {
+    this.owner.answerRead(this, monoMs);
   }
 }
 
@@ -69,6 +83,10 @@ export class QueuedRead implements QueuedReply {
  */
 export class LocalTxn implements QueuedReply, OnDurable {
   ready = false;
+  stage: WriteStage;
+  /** The txn to apply: this server's prepared one, or (learner) the leader's, once committed. */
+  header: TxnHeader | null;
+  txn: Txn | null;
   /** The apply's result, once applied. */
   result: ApplyResult | null = null;
   /** The Stat of the result's node as applied, kept only if the reply could not be sent at once. */
@@ -94,14 +112,17 @@ export class LocalTxn implements QueuedReply, OnDurable {
     readonly timeoutMs: number,
   ) {
     this.queued = state !== null && then !== Then.expire && then !== Then.none;
+    this.stage = prepared === null ? WriteStage.waiting : WriteStage.prepared;
+    this.header = prepared?.header ?? null;
+    this.txn = prepared?.txn ?? null;
   }
 
   durable(): void {
-    this.owner.applyLocal(this);
+    this.owner.durable(this);
   }
 
-  run(): void {
-    this.owner.answer(this);
+  run(monoMs: number): void {
+    this.owner.answer(this, monoMs);
   }
 }
 
@@ -160,11 +181,14 @@ export class ConnectionState {
   readonly queue: QueuedReply[] = [];
   readonly stats = new ConnectionStats();
   readonly establishedMs: number;
+  /** What the connection's driver is to send (and whether to close): the front end's only output. */
+  readonly outbox: Outbox;
 
   constructor(
     readonly conn: ClientConnection,
     nowMs: number,
   ) {
+    this.outbox = new Outbox(conn);
     // Every connection holds its client's address as an `ip` id (ZooKeeper adds it on accept).
     this.authIds = [{ scheme: 'ip', id: conn.remoteAddress.startsWith('::ffff:') ? conn.remoteAddress.slice(7) : conn.remoteAddress }];
     this.establishedMs = nowMs;

@@ -17,7 +17,7 @@ import {
   storeOptions,
   type ServerEnvironment,
 } from './composition.js';
-import type { Logger } from './types.js';
+import { readNow, type Logger } from './types.js';
 
 export { nodeEnvironment, type ServerEnvironment } from './composition.js';
 
@@ -81,8 +81,9 @@ export class StandaloneServer {
     const listener = new ClientListener(core, settings, this.log);
     this.started = { core, listener, store };
     this.address = await listener.listen();
-    this.timers.push(setInterval(() => core.tick(), Math.min(100, config.tickTimeMs)));
-    this.timers.push(setInterval(() => core.checkContainers(), config.containerCheckIntervalMs));
+    const clock = this.env.clock;
+    this.timers.push(setInterval(() => core.tick(readNow(clock)), Math.min(100, config.tickTimeMs)));
+    this.timers.push(setInterval(() => core.checkContainers(readNow(clock)), config.containerCheckIntervalMs));
     if (config.autopurgePurgeIntervalHours > 0) {
       const every = config.autopurgePurgeIntervalHours * 3600 * 1000;
       this.timers.push(

@@ -1,8 +1,9 @@
 /**
- * The standalone server's decisions: handshake, request dispatch, the write pipeline
- * (prep -> durable -> apply -> watch events -> reply), reads in session order, session expiry
- * and the container/TTL reaper. No sockets or timers here: the net layer feeds frames in and
- * the driver calls `tick` and `checkContainers`.
+ * The server's decisions: handshake, request dispatch, the write path (prep -> durable ->
+ * apply -> watch events -> reply, `advance`), reads in session order, session expiry and the
+ * container/TTL reaper. No sockets, timers or clock reads on the client path: the driver (the
+ * net layer, a timer, a simulator) delivers each input with its time (`Now`), and takes what
+ * the server has to send from each connection's `Outbox`.
  */
 import {
   assert,
@@ -53,8 +54,8 @@ import {
 } from '../prep/index.js';
 import { finishErrorReplyWithBody, finishReply, startReply, writeNotification } from './reply-frames.js';
 import { QuotaLog } from './quota-log.js';
-import { LocalTxn, ConnectionState, QueuedRead, Then, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
-import type { ClientConnection, Clock, Logger } from './types.js';
+import { LocalTxn, ConnectionState, QueuedRead, Then, WriteStage, type LocalTxnOwner, type QueuedReply } from './connection-state.js';
+import { readNow, type ClientConnection, type Clock, type Logger, type Now, type Outbox } from './types.js';
 import type { OnDurable } from '../storage/index.js';
 
 export interface ServerSettings {
@@ -169,10 +170,12 @@ export class ZkServer {
   private readonly changes: TreeChange[] = [];
   /** Where local txns come back: applied, then answered. */
   private readonly locals: LocalTxnOwner = {
-    applyLocal: (entry) => this.applyLocal(entry),
-    answer: (entry) => this.answerApplied(entry),
-    answerRead: (read) => this.answerRead(read.state, read.xid, read.req, read.startMs),
+    durable: (entry) => this.advance(entry, this.clock.monoMs()),
+    answer: (entry, monoMs) => this.answerApplied(entry, monoMs),
+    answerRead: (read, monoMs) => this.answerRead(read.state, read.xid, read.req, read.startMs, monoMs),
   };
+  /** The time of an input that arrives without one, read into this one object. */
+  private readonly inputNow: Now = { wallMs: 0, monoMs: 0 };
   /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
   private readonly forwarder: WriteForwarder | null;
@@ -185,6 +188,11 @@ export class ZkServer {
 
   constructor(
     readonly settings: ServerSettings,
+    /**
+     * Read only where an input comes without its time: construction, and the txn sources'
+     * calls (the sink's `durable()`, `applyCommitted`, `submitForwarded`, `syncDone`), whose
+     * interfaces (storage, the ZAB drivers) carry none. Client inputs and timers bring a `Now`.
+     */
     private readonly clock: Clock,
     private readonly sha1: Sha1Base64,
     private readonly log: Logger,
@@ -195,11 +203,12 @@ export class ZkServer {
   ) {
     this.tree = tree ?? new DataTree(settings.extendedTypesEnabled);
     this.sessionTable = new Map(restoredSessions);
-    const sessionIds = new SessionTracker(settings.tickTimeMs, clock.monoMs(), settings.sessionServerId);
+    const now = readNow(clock);
+    const sessionIds = new SessionTracker(settings.tickTimeMs, now.monoMs, settings.sessionServerId);
     this.authority = role.authority?.(this.sessionTable, sessionIds) ?? new LocalSessionAuthority(sessionIds);
     this.forwarder = role.forwarder ?? null;
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
-    for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, clock.monoMs());
+    for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, now.monoMs);
     const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
     this.tree.onQuotaProblem = (p) => quotaLog.problem(p);
     this.prep = new RequestPreparer(this.tree, {
@@ -208,7 +217,7 @@ export class ZkServer {
       enforceQuota: settings.enforceQuota,
       quotaExceeded: (e) => quotaLog.exceeded(e),
     });
-    this.startedMs = clock.wallMs();
+    this.startedMs = now.wallMs;
     this.lastSubmittedZxid = this.tree.lastProcessedZxid;
   }
 
@@ -223,10 +232,11 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ connection lifecycle
 
-  connectionOpened(conn: ClientConnection): ConnectionState {
-    const state = new ConnectionState(conn, this.clock.wallMs());
+  /** A new connection: its driver takes what to send from the Outbox returned. */
+  connectionOpened(conn: ClientConnection, now: Now): Outbox {
+    const state = new ConnectionState(conn, now.wallMs);
     this.connections.set(conn.id, state);
-    return state;
+    return state.outbox;
   }
 
   connectionClosed(conn: ClientConnection): void {
@@ -238,24 +248,26 @@ export class ZkServer {
     if (state.sessionId !== null && this.bySession.get(state.sessionId) === state) this.bySession.delete(state.sessionId);
   }
 
+  /** Closing is an output: the driver sends what the outbox holds, then closes. */
   private closeConnection(state: ConnectionState, reason: string): void {
     if (state.closing) return;
     state.closing = true;
-    state.conn.close(reason);
+    state.outbox.close(reason);
   }
 
   /**
-   * One complete frame from a connection: its body is `buf` from `start` to `end` (the bytes
-   * are only read while onFrame runs). Throws CodecError for bytes that do not decode.
+   * One complete frame from a connection, received at `now`: its body is `buf` from `start` to
+   * `end` (the bytes are only read while onFrame runs). Throws CodecError for bytes that do not
+   * decode (the driver closes the connection).
    */
-  onFrame(conn: ClientConnection, buf: Buffer, start = 0, end = buf.length): void {
+  onFrame(conn: ClientConnection, now: Now, buf: Buffer, start = 0, end = buf.length): void {
     const state = this.connections.get(conn.id);
     if (state === undefined || state.closing) return;
     state.stats.packetsReceived++;
     this.counters.packetsReceived++;
     if (!state.handshakeStarted) {
       state.handshakeStarted = true;
-      this.onConnectRequest(state, new JuteReader(buf, start, end));
+      this.onConnectRequest(state, new JuteReader(buf, start, end), now);
       return;
     }
     if (state.sessionId === null) {
@@ -269,10 +281,9 @@ export class ZkServer {
       this.onUnknownOpcode(state, xid, type);
       return;
     }
-    const now = this.clock.monoMs();
-    this.authority.touch(state.sessionId, now);
+    this.authority.touch(state.sessionId, now.monoMs);
     if (type === OpCode.deleteContainer) {
-      this.onClientDeleteContainer(state, xid);
+      this.onClientDeleteContainer(state, xid, now);
       return;
     }
     const bodyAt = r.offset;
@@ -284,7 +295,7 @@ export class ZkServer {
       // ZooKeeper reads a multiRead's ops as it reads a multi's; one holding writes only is a
       // valid record that fails once answered, after its (empty) result list was started.
       const emptyResults = type === OpCode.multiRead && decodesAsWriteMulti(new JuteReader(buf, bodyAt, end));
-      this.onUndecodableRequest(state, xid, type, e, emptyResults);
+      this.onUndecodableRequest(state, xid, type, e, emptyResults, now);
       return;
     }
     this.dispatch(state, xid, req, now);
@@ -295,8 +306,8 @@ export class ZkServer {
    * reads the path from the whole frame, request header included, whose zero bytes make any
    * such path invalid: the answer is always BADARGUMENTS, after an error txn.
    */
-  private onClientDeleteContainer(state: ConnectionState, xid: number): void {
-    this.submitError(state, xid, ErrorCode.BADARGUMENTS);
+  private onClientDeleteContainer(state: ConnectionState, xid: number, now: Now): void {
+    this.submitError(state, xid, ErrorCode.BADARGUMENTS, now);
   }
 
   /** As ZooKeeper: answer UNIMPLEMENTED, then drop the connection (the session lives on). */
@@ -312,10 +323,10 @@ export class ZkServer {
    * A body that does not decode: ZooKeeper answers MARSHALLINGERROR and keeps the connection;
    * a write still consumes a zxid (an error txn), as its prep stage logs one.
    */
-  private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError, emptyResults: boolean): void {
+  private onUndecodableRequest(state: ConnectionState, xid: number, type: number, e: CodecError, emptyResults: boolean, now: Now): void {
     this.log.warn({ type, session: hex(state.sessionId ?? 0n), reason: e.message }, 'undecodable request body');
     if (WRITE_OPS.has(type)) {
-      this.submitError(state, xid, ErrorCode.MARSHALLINGERROR);
+      this.submitError(state, xid, ErrorCode.MARSHALLINGERROR, now);
       return;
     }
     this.enqueueReply(state, xid, () => {
@@ -333,7 +344,7 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ handshake
 
-  private onConnectRequest(state: ConnectionState, r: JuteReader): void {
+  private onConnectRequest(state: ConnectionState, r: JuteReader, now: Now): void {
     const req = readConnectRequest(r);
     state.oldClient = req.readOnly === undefined;
     if (req.lastZxidSeen > this.lastZxid) {
@@ -346,7 +357,7 @@ export class ZkServer {
     }
     const timeoutMs = Math.min(Math.max(req.timeOut, this.settings.minSessionTimeoutMs), this.settings.maxSessionTimeoutMs);
     if (req.sessionId === 0n) {
-      this.createSession(state, timeoutMs);
+      this.createSession(state, timeoutMs, now);
       return;
     }
     // Re-attach: whatever the outcome, the session's current connection is closed first.
@@ -357,7 +368,7 @@ export class ZkServer {
       return;
     }
     const answer: Revalidation = { revalidated: (id, valid) => this.finishReattach(state, id, timeoutMs, valid) };
-    this.authority.revalidate(req.sessionId, timeoutMs, this.clock.monoMs(), answer);
+    this.authority.revalidate(req.sessionId, timeoutMs, now.monoMs, answer);
   }
 
   /** The session authority has answered a re-attach (at once, or after asking the leader). */
@@ -379,15 +390,15 @@ export class ZkServer {
     this.bySession.set(sessionId, state);
   }
 
-  private createSession(state: ConnectionState, timeoutMs: number): void {
+  private createSession(state: ConnectionState, timeoutMs: number, now: Now): void {
     const sessionId = this.authority.newSessionId();
     state.sessionId = sessionId;
     if (this.forwarder !== null) {
       this.forward(state, sessionId, 0, { op: OpCode.createSession, timeoutMs }, Then.connect, 0, timeoutMs);
       return;
     }
-    const prepared = this.prep.createSession(this.ctx(state, sessionId, 0), timeoutMs);
-    this.authority.created(sessionId, timeoutMs, this.clock.monoMs());
+    const prepared = this.prep.createSession(this.ctx(state, sessionId, 0, now.wallMs), timeoutMs);
+    this.authority.created(sessionId, timeoutMs, now.monoMs);
     this.logAndApply(prepared, state, Then.connect, 0, -1, 0, timeoutMs);
   }
 
@@ -401,12 +412,12 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ replies and ordering
 
-  /** Where a frame for `state` is encoded: the end of its connection's output, unless it is closing. */
+  /** Where a frame for `state` is encoded: the end of its outbox, unless it is closing. */
   private frameWriter(state: ConnectionState): JuteWriter {
-    return state.closing ? this.discard.reset() : state.conn.output;
+    return state.closing ? this.discard.reset() : state.outbox.frames;
   }
 
-  /** The frame just encoded into `w` (from frameWriter) is complete: send it. */
+  /** The frame just encoded into `w` (from frameWriter) is complete: it goes out with the outbox. */
   private frameWritten(state: ConnectionState, w: JuteWriter): void {
     if (w === this.discard) return;
     if (state.closing) {
@@ -415,7 +426,7 @@ export class ZkServer {
     }
     state.stats.packetsSent++;
     this.counters.packetsSent++;
-    state.conn.frameWritten();
+    state.outbox.frameDone();
   }
 
   /** A reply without a body, or a write's reply with the body its op gives `entry` (if err is 0). */
@@ -474,15 +485,15 @@ export class ZkServer {
     this.requestsInProcess++;
   }
 
-  private drain(state: ConnectionState): void {
+  /** Answers the connection's queued requests that are ready, in order, up to the first that is not. */
+  private drain(state: ConnectionState, monoMs: number): void {
     while (state.queue.length > 0) {
       const head = state.queue[0];
       if (head === undefined || !head.ready) return;
       state.queue.shift();
       this.requestsInProcess--;
-      head.run();
+      head.run(monoMs);
     }
-    state.conn.drained?.();
   }
 
   /** Requests of this connection still waiting for their answer. */
@@ -494,7 +505,8 @@ export class ZkServer {
    * Whether to stop reading a connection's requests for now: it has too many of its own
    * waiting, or (ZooKeeper's globalOutstandingLimit, as 3.8's shouldThrottle) the server has
    * more than the limit in process and this connection has some of them. The net layer asks
-   * before each frame and again when the connection's queue moves (`drained`).
+   * before each frame, and again when it takes the connection's output (an answer left the
+   * queue).
    */
   shouldThrottle(connId: number): boolean {
     const pending = this.pendingRequests(connId);
@@ -502,13 +514,12 @@ export class ZkServer {
     return this.requestsInProcess > this.settings.globalOutstandingLimit && pending > 0;
   }
 
-  private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number): void {
-    const now = this.clock.monoMs();
+  private recordLatency(state: ConnectionState, startMs: number, op: number, xid: number, now: number): void {
     const ms = now - startMs;
     state.stats.recordLatency(ms);
     state.stats.lastOpCode = op;
     state.stats.lastCxid = xid;
-    // monotonic, as ZooKeeper's (Time.currentElapsedTime), and no second clock read
+    // monotonic, as ZooKeeper's (Time.currentElapsedTime)
     state.stats.lastResponseTimeMs = now;
     const c = this.counters;
     c.totalLatencyMs += ms;
@@ -518,27 +529,61 @@ export class ZkServer {
   }
 
   /** Prep's context for one txn: the one object, refilled (prep reads it only while preparing). */
-  private ctx(state: ConnectionState | null, sessionId: bigint, cxid: number): PrepContext {
+  private ctx(state: ConnectionState | null, sessionId: bigint, cxid: number, wallMs: number): PrepContext {
     const c = this.prepCtx;
     c.sessionId = sessionId;
     c.cxid = cxid;
     c.authIds = state?.authIds ?? NO_IDS;
-    c.nowMs = this.clock.wallMs();
+    c.nowMs = wallMs;
     return c;
   }
 
   /**
-   * The log, then the apply. The txn goes to the sink (the txn log standalone, ZAB's proposal
-   * on a leader); the sink tells `entry` once it may be applied (durable, or committed), in
-   * zxid order, and `applyTxn` then applies it and answers. A connection's answer waits in its
-   * queue behind the requests it received earlier.
+   * A txn this server prepared (a client's write, or the server's own: expiry, the reaper)
+   * starts its path; a connection's answer waits in its queue behind the requests it received
+   * earlier.
    */
   private logAndApply(prepared: Prepared, state: ConnectionState | null, then: Then, xid = 0, op = -1, startMs = 0, timeoutMs = 0): void {
     const entry = new LocalTxn(this.locals, prepared, state, then, xid, op, startMs, timeoutMs);
     if (entry.queued && state !== null) this.enqueue(state, entry);
     this.outstandingRequests++;
     this.lastSubmittedZxid = prepared.header.zxid;
-    this.sink.append(prepared, entry);
+    // (stage 1 uses no time: the sink's durable() is an input of its own)
+    this.advance(entry, startMs);
+  }
+
+  /**
+   * A write this server answers for, top to bottom. Each stage that must wait returns; the
+   * input that ends the wait calls this again with its time: the sink's `durable()` for (1),
+   * the leader's commit (`applyCommitted`) for a learner's forwarded write, which enters at
+   * (2), and the connection's queue reaching the entry (`drain`) for (3).
+   */
+  private advance(entry: LocalTxn, monoMs: number): void {
+    switch (entry.stage) {
+      case WriteStage.prepared: {
+        // (1) durable: the txn log (standalone, group commit) or ZAB (leader: once a quorum
+        // logged it, in zxid order) says when it may be applied. May call back at once.
+        entry.stage = WriteStage.waiting;
+        const prepared = entry.prepared;
+        assert(prepared !== null, 'a local txn without its txn');
+        this.sink.append(prepared, entry);
+        return;
+      }
+      case WriteStage.waiting: {
+        // (2) apply: the tree, sessions, watch events; the entry keeps the result
+        const { header, txn } = entry;
+        assert(header !== null && txn !== null, 'applied before its txn was known');
+        entry.stage = WriteStage.applied;
+        this.applyTxn(header, txn, entry, monoMs);
+        // (3) answer: now, or when the connection's earlier requests are answered
+        if (entry.queued && entry.state !== null) this.drain(entry.state, monoMs);
+        else this.answerApplied(entry, monoMs);
+        return;
+      }
+      case WriteStage.applied:
+      case WriteStage.answered:
+        assert(false, 'a txn is applied once');
+    }
   }
 
   /** A learner's write goes to the leader; its txn comes back through applyCommitted. */
@@ -561,13 +606,6 @@ export class ZkServer {
     this.forwarder.forward(sessionId, xid, req, state.authIds);
   }
 
-  /** A txn this server prepared may be applied now. */
-  private applyLocal(entry: LocalTxn): void {
-    const prepared = entry.prepared;
-    assert(prepared !== null, 'a local txn without its txn');
-    this.applyTxn(prepared.header, prepared.txn, entry);
-  }
-
   /**
    * A txn committed by the ensemble (a learner's COMMIT, or a txn of a DIFF or INFORM):
    * applied as any other. It answers this server's client if it is that client's forwarded
@@ -575,7 +613,14 @@ export class ZkServer {
    * CommitProcessor matches a commit to its session's queue).
    */
   applyCommitted(header: TxnHeader, txn: Txn): ApplyResult {
-    return this.applyTxn(header, txn, this.takeForwarded(header.clientId, header.cxid));
+    const monoMs = this.clock.monoMs();
+    const local = this.takeForwarded(header.clientId, header.cxid);
+    if (local === null) return this.applyTxn(header, txn, null, monoMs);
+    local.header = header;
+    local.txn = txn;
+    this.advance(local, monoMs);
+    assert(local.result !== null, 'a forwarded write applied without its result');
+    return local.result;
   }
 
   private takeForwarded(sessionId: bigint, cxid: number): LocalTxn | null {
@@ -590,29 +635,30 @@ export class ZkServer {
   /**
    * The one apply step, whatever the txn's source (this server's prep, a leader's COMMIT, a
    * learner's sync): the tree, the session table and its authority, prep's pending overlay,
-   * the watch events, the sink's snapshot point, then the answer to `local`, the request the
-   * txn came from, if this server has it. Zxids must increase (the tree asserts it).
+   * the watch events, the sink's snapshot point; the result goes to `local`, the request the
+   * txn came from, if this server has it (answered by `advance`). Zxids must increase (the
+   * tree asserts it).
    */
-  applyTxn(header: TxnHeader, txn: Txn, local: LocalTxn | null = null): ApplyResult {
+  private applyTxn(header: TxnHeader, txn: Txn, local: LocalTxn | null, monoMs: number): ApplyResult {
     const changes = this.changes;
     changes.length = 0;
     const res = this.tree.applyTxn(header, txn, changes);
     this.prep.applied(header.zxid);
-    if (txn.type === OpCode.createSession || txn.type === OpCode.closeSession) this.applySessionTxn(header.clientId, txn);
+    if (txn.type === OpCode.createSession || txn.type === OpCode.closeSession) this.applySessionTxn(header.clientId, txn, monoMs);
     this.deliver(this.watches.eventsFor(changes));
     this.sink.applied?.(header.zxid);
-    if (local !== null) this.applied(local, header, res);
+    if (local !== null) this.keepResult(local, header, res);
     else if (txn.type === OpCode.closeSession) this.closedElsewhere(header.clientId);
-    if (this.heldSyncs.length > 0) this.releaseSyncs(header.zxid);
+    if (this.heldSyncs.length > 0) this.releaseSyncs(header.zxid, monoMs);
     return res;
   }
 
   /** Syncs whose preceding txns are all applied now: answered in their connections' order. */
-  private releaseSyncs(zxid: number): void {
+  private releaseSyncs(zxid: number, monoMs: number): void {
     for (let s = this.heldSyncs[0]; s !== undefined && s.after <= zxid; s = this.heldSyncs[0]) {
       this.heldSyncs.shift();
       s.read.ready = true;
-      this.drain(s.read.state);
+      this.drain(s.read.state, monoMs);
     }
   }
 
@@ -629,29 +675,27 @@ export class ZkServer {
   }
 
   /** The session table follows the txn (as recovery's replay does); the authority is told. */
-  private applySessionTxn(sessionId: bigint, txn: Txn): void {
+  private applySessionTxn(sessionId: bigint, txn: Txn, monoMs: number): void {
     sessionTableApply(this.sessionTable, sessionId, txn);
-    if (txn.type === OpCode.createSession) this.authority.committed(sessionId, txn.timeOut, this.clock.monoMs());
+    if (txn.type === OpCode.createSession) this.authority.committed(sessionId, txn.timeOut, monoMs);
     else this.authority.removed(sessionId);
   }
 
-  /** The local request's txn is applied: answer it now, or when its connection's turn comes. */
-  private applied(entry: LocalTxn, header: TxnHeader, res: ApplyResult): void {
+  /** The local request's txn is applied: its answer is ready, with what it needs of the tree now. */
+  private keepResult(entry: LocalTxn, header: TxnHeader, res: ApplyResult): void {
     this.outstandingRequests--;
     entry.result = res;
     entry.zxid = header.zxid;
     entry.sessionId = header.clientId;
     entry.ready = true;
-    if (entry.queued && entry.state !== null) {
-      // A reply reads its Stat from the node, which the next txn may change: one that cannot
-      // be sent now (never seen: a connection's earlier requests are answered by this time)
-      // keeps the Stat as it is.
-      if (entry.state.queue[0] !== entry && res.node !== undefined) entry.stat = this.tree.statOf(res.node);
-      this.drain(entry.state);
-    } else this.answerApplied(entry);
+    // A reply reads its Stat from the node, which the next txn may change: one that cannot
+    // be sent now (never seen: a connection's earlier requests are answered by this time)
+    // keeps the Stat as it is.
+    if (entry.queued && entry.state?.queue[0] !== entry && res.node !== undefined) entry.stat = this.tree.statOf(res.node);
   }
 
-  private answerApplied(entry: LocalTxn): void {
+  private answerApplied(entry: LocalTxn, monoMs: number): void {
+    entry.stage = WriteStage.answered;
     const state = entry.state;
     const res = entry.result;
     if (state === null || res === null) return;
@@ -659,7 +703,7 @@ export class ZkServer {
     const sessionId = entry.sessionId;
     switch (entry.then) {
       case Then.reply:
-        this.recordLatency(state, entry.startMs, entry.op, entry.xid);
+        this.recordLatency(state, entry.startMs, entry.op, entry.xid, monoMs);
         this.reply(state, entry.xid, zxid, res.err, entry.op, entry);
         return;
       case Then.replyError:
@@ -708,19 +752,19 @@ export class ZkServer {
    * allocates the closure's context on every call, so dispatch and onFrame create none. Writes
    * and queued reads are objects (LocalTxn, QueuedRead), with no closure at all.
    */
-  private dispatch(state: ConnectionState, xid: number, req: Request, startMs: number): void {
+  private dispatch(state: ConnectionState, xid: number, req: Request, now: Now): void {
     if (WRITE_OPS.has(req.op)) {
-      this.submitWrite(state, xid, req as WriteRequest, startMs);
+      this.submitWrite(state, xid, req as WriteRequest, now);
       return;
     }
     switch (req.op) {
       case OpCode.closeSession:
-        this.closeSessionRequest(state, xid, state.sessionId ?? 0n);
+        this.closeSessionRequest(state, xid, state.sessionId ?? 0n, now);
         return;
       case OpCode.reconfig: {
         // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper, whose
         // prep stage refuses it after taking a zxid: an error txn.
-        this.submitError(state, xid, ErrorCode.RECONFIGDISABLED);
+        this.submitError(state, xid, ErrorCode.RECONFIGDISABLED, now);
         return;
       }
       case OpCode.auth:
@@ -735,27 +779,26 @@ export class ZkServer {
         this.answerSetWatches(state, xid, req);
         return;
       case OpCode.sync:
-        this.submitSync(state, xid, req as RequestOf<typeof OpCode.sync>, startMs);
+        this.submitSync(state, xid, req as RequestOf<typeof OpCode.sync>, now.monoMs);
         return;
       default:
-        if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
-        else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
+        if (state.queue.length === 0) this.answerRead(state, xid, req, now.monoMs, now.monoMs);
+        else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, now.monoMs));
     }
   }
 
   /**
    * A client's write, top to bottom: prepared here into a txn (standalone, leader) or
-   * forwarded to the leader (learner); then logged and, once it may be, applied and answered
-   * (`logAndApply` -> the sink -> `applyTxn`).
+   * forwarded to the leader (learner); then durable, applied and answered (`advance`).
    */
-  private submitWrite(state: ConnectionState, xid: number, req: WriteRequest, startMs: number): void {
+  private submitWrite(state: ConnectionState, xid: number, req: WriteRequest, now: Now): void {
     const sessionId = state.sessionId ?? 0n;
     if (this.forwarder !== null) {
-      this.forward(state, sessionId, xid, req, Then.reply, startMs);
+      this.forward(state, sessionId, xid, req, Then.reply, now.monoMs);
       return;
     }
-    const prepared = this.prep.prepare(this.ctx(state, sessionId, xid), req);
-    this.logAndApply(prepared, state, Then.reply, xid, req.op, startMs);
+    const prepared = this.prep.prepare(this.ctx(state, sessionId, xid, now.wallMs), req);
+    this.logAndApply(prepared, state, Then.reply, xid, req.op, now.monoMs);
   }
 
   /**
@@ -763,12 +806,12 @@ export class ZkServer {
    * ZooKeeper. A learner can make no txn and has no request to forward: it answers the error
    * at once.
    */
-  private submitError(state: ConnectionState, xid: number, err: number): void {
+  private submitError(state: ConnectionState, xid: number, err: number, now: Now): void {
     if (this.forwarder !== null) {
       this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, err));
       return;
     }
-    const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid), err);
+    const prepared = this.prep.prepareError(this.ctx(state, state.sessionId ?? 0n, xid, now.wallMs), err);
     this.logAndApply(prepared, state, Then.replyError, xid);
   }
 
@@ -778,12 +821,13 @@ export class ZkServer {
    */
   submitForwarded(sessionId: bigint, cxid: number, req: ForwardedRequest, authIds: readonly Id[]): void {
     assert(this.forwarder === null, 'a learner does not prepare txns');
-    const ctx = this.ctx(null, sessionId, cxid);
+    const now = readNow(this.clock, this.inputNow);
+    const ctx = this.ctx(null, sessionId, cxid, now.wallMs);
     ctx.authIds = authIds;
     let prepared: Prepared;
     if (req.op === OpCode.createSession) {
       prepared = this.prep.createSession(ctx, req.timeoutMs);
-      this.authority.created(sessionId, req.timeoutMs, this.clock.monoMs());
+      this.authority.created(sessionId, req.timeoutMs, now.monoMs);
     } else if (req.op === OpCode.closeSession) {
       this.authority.setClosing(sessionId);
       prepared = this.prep.closeSession(ctx);
@@ -805,7 +849,7 @@ export class ZkServer {
   private submitSync(state: ConnectionState, xid: number, req: RequestOf<typeof OpCode.sync>, startMs: number): void {
     const forwarder = this.forwarder;
     if (forwarder === null && this.lastZxid >= this.lastSubmittedZxid) {
-      if (state.queue.length === 0) this.answerRead(state, xid, req, startMs);
+      if (state.queue.length === 0) this.answerRead(state, xid, req, startMs, startMs);
       else this.enqueue(state, new QueuedRead(this.locals, state, xid, req, startMs));
       return;
     }
@@ -825,7 +869,7 @@ export class ZkServer {
     const read = this.forwardedSyncs.shift();
     if (read === undefined) return;
     read.ready = true;
-    this.drain(read.state);
+    this.drain(read.state, this.clock.monoMs());
   }
 
   private answerPing(state: ConnectionState, xid: number): void {
@@ -845,23 +889,23 @@ export class ZkServer {
   }
 
   /** A read's reply, its body encoded straight after the header (dropped again on an error). */
-  private answerRead(state: ConnectionState, xid: number, req: Request, startMs: number): void {
+  private answerRead(state: ConnectionState, xid: number, req: Request, startMs: number, monoMs: number): void {
     const w = this.frameWriter(state);
     const zxid = this.lastZxid;
     startReply(w, xid, zxid);
     finishReply(w, this.read(state, req, w));
-    this.recordLatency(state, startMs, req.op, xid);
+    this.recordLatency(state, startMs, req.op, xid, monoMs);
     state.stats.lastZxid = zxid;
     this.frameWritten(state, w);
   }
 
-  private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint): void {
+  private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint, now: Now): void {
     this.authority.setClosing(sessionId);
     if (this.forwarder !== null) {
       this.forward(state, sessionId, xid, { op: OpCode.closeSession }, Then.closeSession, 0);
       return;
     }
-    const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid));
+    const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid, now.wallMs));
     this.logAndApply(prepared, state, Then.closeSession, xid);
   }
 
@@ -1030,26 +1074,26 @@ export class ZkServer {
 
   // ------------------------------------------------------------------ timers (driven from outside)
 
-  /** Expires sessions whose deadline passed: ephemerals deleted, watches fired, connection closed. */
-  tick(): void {
-    for (const sessionId of this.authority.expire(this.clock.monoMs())) {
+  /** Expires sessions whose deadline passed by `now`: ephemerals deleted, watches fired, connection closed. */
+  tick(now: Now): void {
+    for (const sessionId of this.authority.expire(now.monoMs)) {
       this.log.info({ session: hex(sessionId) }, 'session expired');
-      this.expireSession(sessionId);
+      this.expireSession(sessionId, now);
     }
   }
 
-  expireSession(sessionId: bigint): void {
+  expireSession(sessionId: bigint, now: Now): void {
     this.authority.setClosing(sessionId);
-    const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0));
+    const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0, now.wallMs));
     // the connection the session has now (it may have none): closed once the txn applies
     this.logAndApply(prepared, this.bySession.get(sessionId) ?? null, Then.expire);
   }
 
   /** ZooKeeper's ContainerManager pass: delete empty used containers and expired TTL nodes. */
-  checkContainers(): number {
+  checkContainers(now: Now): number {
     // Only the leader (or a standalone server) reaps, as in ZooKeeper.
     if (this.forwarder !== null) return 0;
-    const now = this.clock.wallMs();
+    const wallMs = now.wallMs;
     const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
     const candidates: ReaperCandidate[] = [];
     let insertedAt = 0;
@@ -1058,7 +1102,7 @@ export class ZkServer {
       insertedAt++;
       if (node === undefined || node.childCount > 0) continue;
       const neverUsedLimit = this.settings.containerMaxNeverUsedIntervalMs;
-      if (node.cversion > 0 || (neverUsedLimit > 0 && now - node.mtime > neverUsedLimit)) candidates.push({ path, kind: 0, insertedAt });
+      if (node.cversion > 0 || (neverUsedLimit > 0 && wallMs - node.mtime > neverUsedLimit)) candidates.push({ path, kind: 0, insertedAt });
     }
     insertedAt = 0;
     for (const path of this.tree.ttls) {
@@ -1067,7 +1111,7 @@ export class ZkServer {
       if (node === undefined || node.childCount > 0) continue;
       if (nodeKind(node.ephemeralOwner, this.settings.extendedTypesEnabled) !== 'ttl') continue;
       const ttl = ttlOf(node.ephemeralOwner);
-      if (ttl !== 0 && now - node.mtime > ttl) candidates.push({ path, kind: 1, insertedAt });
+      if (ttl !== 0 && wallMs - node.mtime > ttl) candidates.push({ path, kind: 1, insertedAt });
     }
     // In ZooKeeper's order (hash-set order), which decides which deletion gets which zxid and
     // the order watchers hear of them.
@@ -1080,7 +1124,7 @@ export class ZkServer {
           ]);
     let submitted = 0;
     for (const path of ordered.slice(0, perRun)) {
-      const prepared = this.prep.prepare(this.ctx(null, 0n, 0), { op: OpCode.deleteContainer, path });
+      const prepared = this.prep.prepare(this.ctx(null, 0n, 0, wallMs), { op: OpCode.deleteContainer, path });
       this.logAndApply(prepared, null, Then.none);
       submitted++;
     }

@@ -48,7 +48,7 @@ import {
   type Zxid,
 } from '../../src/quorum/zab/index.js';
 import { ZkServer, type ForwardedRequest, type ServerRole, type ServerSettings, type TxnSink } from '../../src/server/zk-server.js';
-import { silentLogger, type Clock } from '../../src/server/types.js';
+import { readNow, silentLogger, type Clock } from '../../src/server/types.js';
 import { LearnerSessions } from '../../src/session/index.js';
 import {
   DurableStore,
@@ -492,7 +492,7 @@ export class Replica {
       for (const [sessionId, timeoutMs] of this.server.authority.takeTouches()) core.touch(sessionId, timeoutMs);
     }
     core.tick();
-    if (this.serving) this.server?.tick();
+    if (this.serving) this.server?.tick(readNow(this.host.clock));
     this.drive();
   }
 

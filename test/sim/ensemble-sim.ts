@@ -37,7 +37,8 @@ import {
   type Request,
 } from '../../src/codec/index.js';
 import { PacketType, ZabLeader, hex, type Sid, type Zxid } from '../../src/quorum/zab/index.js';
-import type { ClientConnection, Clock } from '../../src/server/types.js';
+import { readNow, type ClientConnection, type Clock, type Outbox } from '../../src/server/types.js';
+import { takeFrames } from '../support/outbox.js';
 import { OPEN_ACL_UNSAFE, type DataTree } from '../../src/tree/index.js';
 import { settle } from './sim-fs.js';
 import { EventQueue, Link, Partitions, electionRound } from './sim-cluster.js';
@@ -90,7 +91,8 @@ interface PeerConn {
 class ClientConn implements ClientConnection {
   readonly remoteAddress = '10.1.0.1';
   readonly remotePort: number;
-  readonly output = new JuteWriter(256);
+  /** The server's output for this connection, once it took the connection. */
+  outbox: Outbox | null = null;
   readonly link = new Link();
   readonly replicaTerm: number;
   sessionId: bigint | null = null;
@@ -108,13 +110,17 @@ class ClientConn implements ClientConnection {
     this.replicaTerm = replica.term;
   }
 
-  frameWritten(): void {
-    const frame = Buffer.from(this.output.handOff()).subarray(4);
-    this.sim.toClient(this, frame);
-  }
+  private closeSeen = false;
 
-  close(reason: string): void {
-    this.sim.serverClosed(this, reason);
+  /** The server's driver, in step: its frames leave now, and its close after them. */
+  outputReady(): void {
+    const outbox = this.outbox;
+    if (outbox === null) return;
+    for (const frame of takeFrames(outbox)) this.sim.toClient(this, frame);
+    if (outbox.closeReason !== null && !this.closeSeen) {
+      this.closeSeen = true;
+      this.sim.serverClosed(this, outbox.closeReason);
+    }
   }
 }
 
@@ -434,7 +440,7 @@ export class Ensemble implements EnsembleHost {
     c.conn = conn;
     c.session = ++this.sessions;
     this.clientConns.add(conn);
-    server.connectionOpened(conn);
+    conn.outbox = server.connectionOpened(conn, readNow(this.clock));
     const w = new JuteWriter(64);
     writeConnectRequest(w, {
       protocolVersion: 0,
@@ -481,7 +487,7 @@ export class Ensemble implements EnsembleHost {
     this.events.push(at, () => {
       const r = conn.replica;
       if (!conn.link.open || r.term !== conn.replicaTerm || r.server === null) return;
-      r.server.onFrame(conn, frame);
+      r.server.onFrame(conn, readNow(this.clock), frame);
     });
   }
 

@@ -53,7 +53,8 @@ import {
 import { DataTree, type TreeChange } from '../../src/tree/index.js';
 import { DurableStore, purge, recover, writeSnapshot, type SlicePacer, type StorageError } from '../../src/storage/index.js';
 import { ZkServer, type ServerSettings, type TxnSink } from '../../src/server/zk-server.js';
-import { silentLogger, type ClientConnection } from '../../src/server/types.js';
+import { silentLogger, type ClientConnection, type Now, type Outbox } from '../../src/server/types.js';
+import { takeFrames } from '../support/outbox.js';
 import { decodeReplyBody, OPEN_ACL_UNSAFE } from '../support/raw-client.js';
 import { SimFs, SimScheduler, settle, type PowerCutStats, type SimFaults } from './sim-fs.js';
 
@@ -130,15 +131,12 @@ class SimClient implements ClientConnection {
     return this.sessionId !== null && !this.closed && !this.closing;
   }
 
-  readonly output = new JuteWriter(256);
+  outbox: Outbox | null = null;
 
-  frameWritten(): void {
-    // exactly one frame (length prefix included) is written between handOffs
-    this.onSend(this, Buffer.from(this.output.handOff()));
-  }
-
-  close(): void {
-    this.closed = true;
+  outputReady(): void {
+    if (this.outbox === null) return;
+    for (const frame of takeFrames(this.outbox)) this.onSend(this, frame);
+    if (this.outbox.closeReason !== null) this.closed = true;
   }
 }
 
@@ -240,6 +238,10 @@ class Run {
   readonly lines: string[] = [];
   fs: SimFs;
   now = 1_700_000_000_000;
+  /** The simulated time, as the server's inputs carry it. */
+  time(): Now {
+    return { wallMs: this.now, monoMs: this.now };
+  }
   readonly snapDir = '/zk/data/version-2';
   readonly logDir: string;
   readonly snapCount: number;
@@ -545,15 +547,14 @@ class Run {
   private connect(server: Server): SimClient {
     const c = new SimClient(this.nextConnId++, (client, frame) => this.onReply(client, frame));
     this.clients.push(c);
-    server.core.connectionOpened(c);
-    server.core.onFrame(c, connectFrame());
+    c.outbox = server.core.connectionOpened(c, this.time());
+    server.core.onFrame(c, this.time(), connectFrame());
     this.note(`c${c.id}: connect`);
     return c;
   }
 
   private onReply(c: SimClient, frame: Buffer): void {
-    const body = frame.subarray(4);
-    if (frame.readInt32BE(0) !== body.length) fail(`c${c.id}: bad frame length`);
+    const body = frame;
     if (c.sessionId === null) {
       const resp = readConnectResponse(new JuteReader(body));
       if (resp.sessionId === 0n) fail(`c${c.id}: session refused`);
@@ -627,7 +628,7 @@ class Run {
     this.ops.push(op);
     this.stats.issued++;
     c.pending.push(op);
-    server.core.onFrame(c, requestFrame(op.xid, req));
+    server.core.onFrame(c, this.time(), requestFrame(op.xid, req));
     return op;
   }
 
@@ -759,7 +760,7 @@ class Run {
       this.registerClose(s, op);
       ops.push(op);
     }
-    server.core.tick();
+    server.core.tick(this.time());
     return ops;
   }
 

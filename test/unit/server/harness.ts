@@ -1,4 +1,5 @@
 /** In-process ZkServer instances and clients for the server's unit tests (no sockets). */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   JuteReader,
@@ -13,7 +14,8 @@ import {
 import type { Prepared } from '../../../src/prep/index.js';
 import type { OnDurable } from '../../../src/storage/index.js';
 import { ZkServer, type ServerRole, type ServerSettings, type TxnSink } from '../../../src/server/zk-server.js';
-import { silentLogger, type ClientConnection, type Clock } from '../../../src/server/types.js';
+import { readNow, silentLogger, type ClientConnection, type Clock, type Outbox } from '../../../src/server/types.js';
+import { takeFrames } from '../../support/outbox.js';
 
 export const SETTINGS: ServerSettings = {
   tickTimeMs: 2000,
@@ -52,33 +54,39 @@ export interface Received {
 
 let nextConnectionId = 1;
 
-/** One client connection to an in-process server; frames go straight to onFrame. */
+/** The clock each server of makeServer runs on: its clients' inputs are given its time. */
+const clocks = new WeakMap<ZkServer, Clock>();
+
+/**
+ * One client connection to an in-process server; frames go straight to onFrame, stamped with the
+ * server's clock, and the server's output is taken as soon as it is ready.
+ */
 export class TestClient implements ClientConnection {
   readonly id = nextConnectionId++;
   readonly remoteAddress = '10.0.0.9';
   readonly remotePort = 40000 + this.id;
-  readonly output = new JuteWriter(256);
   readonly frames: Buffer[] = [];
   closed = false;
   private nextXid = 1;
+  private readonly outbox: Outbox;
+  private readonly clock: Clock;
 
   constructor(readonly server: ZkServer) {
-    server.connectionOpened(this);
+    const clock = clocks.get(server);
+    assert(clock !== undefined, 'a TestClient needs a server from makeServer');
+    this.clock = clock;
+    this.outbox = server.connectionOpened(this, readNow(clock));
   }
 
-  frameWritten(): void {
-    // one frame (its length prefix included) per call
-    this.frames.push(Buffer.from(this.output.handOff()).subarray(4));
-  }
-
-  close(): void {
-    this.closed = true;
+  outputReady(): void {
+    this.frames.push(...takeFrames(this.outbox));
+    if (this.outbox.closeReason !== null) this.closed = true;
   }
 
   connect(sessionId = 0n, passwd: Uint8Array = new Uint8Array(16), timeOut = 30000): void {
     const w = new JuteWriter(64);
     writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut, sessionId, passwd: Buffer.from(passwd), readOnly: false });
-    this.server.onFrame(this, Buffer.from(w.toBuffer()));
+    this.server.onFrame(this, readNow(this.clock), Buffer.from(w.toBuffer()));
   }
 
   /** The ConnectResponse (the first frame), if it came. */
@@ -97,7 +105,7 @@ export class TestClient implements ClientConnection {
     const w = new JuteWriter(128);
     w.writeInt(xid).writeInt(req.op);
     writeRequest(w, req);
-    this.server.onFrame(this, Buffer.from(w.toBuffer()));
+    this.server.onFrame(this, readNow(this.clock), Buffer.from(w.toBuffer()));
     return xid;
   }
 
@@ -147,7 +155,9 @@ export class RecordingSink implements TxnSink {
 }
 
 export function makeServer(clock: Clock, sink?: TxnSink, settings: Partial<ServerSettings> = {}, role: ServerRole = {}): ZkServer {
-  return new ZkServer({ ...SETTINGS, ...settings }, clock, sha1, silentLogger, sink, undefined, undefined, role);
+  const server = new ZkServer({ ...SETTINGS, ...settings }, clock, sha1, silentLogger, sink, undefined, undefined, role);
+  clocks.set(server, clock);
+  return server;
 }
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { CreateMode, EventType, OpCode, type Request } from '../../../src/codec/index.js';
 import { LearnerSessions, type SessionAuthority } from '../../../src/session/index.js';
 import type { ZkServer } from '../../../src/server/zk-server.js';
+import { readNow } from '../../../src/server/types.js';
 import { assertSameTree } from '../../support/snapshot-check.js';
 import {
   RecordingSink,
@@ -89,8 +90,8 @@ describe('a replica that only applies txns', () => {
     b.send({ op: OpCode.closeSession });
     seen = follow(sink, follower, seen);
     clock.now += 60_000;
-    leader.tick();
-    follower.tick();
+    leader.tick(readNow(clock));
+    follower.tick(readNow(clock));
     follow(sink, follower, seen);
 
     assertSameTree(follower.tree, leader.tree);
@@ -178,9 +179,9 @@ describe('a learner', () => {
     // touches are recorded for the leader (PING), not expired here
     assert.deepEqual([...e.sessions.takeTouches()], [[session, 30000]]);
     e.clock.now += 120_000;
-    e.learner.tick();
+    e.learner.tick(readNow(e.clock));
     assert.equal(e.sink.txns.length, 2, 'a learner expires nothing');
-    e.leader.tick();
+    e.leader.tick(readNow(e.clock));
     e.sync();
     assert.equal(e.learner.tree.get('/f'), undefined, "the leader's expiry reached the learner");
     assert.equal(c.closed, true, "the expired session's connection is closed");
