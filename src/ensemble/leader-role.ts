@@ -26,7 +26,7 @@ import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
 import { RoleDriver, type PeerState } from './role.js';
-import { authIdsOf, forwardedRequestOf, zabTxnFrom } from './txns.js';
+import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
 
 /** A snapshot node record's fixed part (see txnBytesLimit). */
@@ -131,7 +131,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       this.drive(); // the core gave up: the epoch's counter is spent
       return;
     }
-    assert(zxid === prepared.header.zxid, `prep made ${hex(prepared.header.zxid)}, the leader expects ${hex(zxid)}`);
+    assert(zxid === prepared.header.zxid, () => `prep made ${hex(prepared.header.zxid)}, the leader expects ${hex(zxid)}`);
     this.pending.set(zxid, { prepared, done });
     this.core.propose(zabTxnFrom(prepared.header, prepared.txn));
     this.drive();
@@ -261,7 +261,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       case 'saveSnapshot':
       case 'revalidated':
       case 'syncDone':
-        assert(false, `a leader got the learner's action ${a.kind}`);
+        assert(false, () => `a leader got the learner's action ${a.kind}`);
     }
   }
 
@@ -304,26 +304,30 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         TRANSFER_CHUNKS_IN_FLIGHT,
         'transfer',
       );
-      assert(serializer.zxid === m.zxid, `SNAP at ${hex(m.zxid)} of a tree at ${hex(serializer.zxid)}`);
+      assert(serializer.zxid === m.zxid, () => `SNAP at ${hex(m.zxid)} of a tree at ${hex(serializer.zxid)}`);
       l.streamSnapshot(serializer).catch((e: unknown) => l.link.close(`snapshot transfer failed: ${(e as Error).message}`));
     }
   }
 
   private appendToLog(t: ZabTxn): void {
     const p = this.pending.get(t.zxid);
-    assert(p !== undefined, `append of ${hex(t.zxid)}, which this leader did not propose`);
+    assert(p !== undefined, () => `append of ${hex(t.zxid)}, which this leader did not propose`);
     this.appendedTxn(t);
-    this.peer.store.append(p.prepared, {
-      durable: () => {
-        this.core.logged(t.zxid);
-        this.drive();
+    // the PROPOSAL's bytes go to the log as they are: encoding the txn again cost as much
+    this.peer.store.append(
+      { header: p.prepared.header, txn: logBodyOf(t) },
+      {
+        durable: () => {
+          this.core.logged(t.zxid);
+          this.drive();
+        },
       },
-    });
+    );
   }
 
   private apply(t: ZabTxn): void {
     const p = this.pending.get(t.zxid);
-    assert(p !== undefined, `apply of ${hex(t.zxid)}, which this leader did not propose`);
+    assert(p !== undefined, () => `apply of ${hex(t.zxid)}, which this leader did not propose`);
     this.pending.delete(t.zxid);
     this.appliedTxn(t);
     p.done.durable();

@@ -115,7 +115,7 @@ export class LearnerRole extends RoleDriver {
   private connect(): void {
     if (this.isOver) return;
     const m = this.peer.ensemble.members.find((x) => x.id === this.leader);
-    assert(m !== undefined, `leader ${this.leader} is not a member`);
+    assert(m !== undefined, () => `leader ${this.leader} is not a member`);
     const socket = connect({ host: m.host, port: m.quorumPort });
     this.socket = socket;
     const retry = (): void => {
@@ -251,7 +251,7 @@ export class LearnerRole extends RoleDriver {
       case 'request':
       case 'revalidate':
       case 'touches':
-        assert(false, `a learner got the leader's action ${a.kind}`);
+        assert(false, () => `a learner got the leader's action ${a.kind}`);
     }
   }
 
@@ -277,7 +277,7 @@ export class LearnerRole extends RoleDriver {
     const recovered = await recoverData(peer.env, peer.config, peer.dirs, peer.log);
     assert(
       recovered.tree.lastProcessedZxid === zxid,
-      `after TRUNC to ${hex(zxid)} the database is at ${hex(recovered.tree.lastProcessedZxid)}`,
+      () => `after TRUNC to ${hex(zxid)} the database is at ${hex(recovered.tree.lastProcessedZxid)}`,
     );
     adoptDatabase(peer, recovered.tree, recovered.sessions);
     peer.tail.truncateAbove(zxid);

@@ -164,7 +164,10 @@ export abstract class RoleDriver {
 
   protected appliedTxn(t: ZabTxn): void {
     const head = this.unapplied.shift();
-    assert(head?.zxid === t.zxid, `apply ${hex(t.zxid)} but the oldest unapplied txn is ${head === undefined ? 'none' : hex(head.zxid)}`);
+    assert(
+      head?.zxid === t.zxid,
+      () => `apply ${hex(t.zxid)} but the oldest unapplied txn is ${head === undefined ? 'none' : hex(head.zxid)}`,
+    );
   }
 
   /** A TRUNC or SNAP reset the database: nothing appended before it is pending any more. */

@@ -29,7 +29,7 @@ export function zabTxnFrom(header: TxnHeader, txn: Txn): ZabTxn {
   const w = new JuteWriter(128);
   writeTxnHeader(w, header);
   writeTxn(w, txn);
-  const bytes = Buffer.from(w.toBuffer());
+  const bytes = w.toBuffer();
   return { zxid: header.zxid, sessionId: header.clientId, cxid: header.cxid, type: header.type, bytes };
 }
 

@@ -201,9 +201,9 @@ export class RequestPreparer {
    * prepared in an earlier epoch and never applied are dropped: what was not committed is gone.
    */
   resetEpoch(epoch: number): void {
-    assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, `epoch ${epoch} out of range`);
+    assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, () => `epoch ${epoch} out of range`);
     const first = epoch * ZXID_COUNTER_SPAN;
-    assert(first >= this.appliedZxid, `epoch ${epoch} starts below the applied zxid ${this.appliedZxid}`);
+    assert(first >= this.appliedZxid, () => `epoch ${epoch} starts below the applied zxid ${this.appliedZxid}`);
     this.pending.clear();
     this.pendingOrder.length = 0;
     this.pendingHead = 0;
@@ -213,7 +213,7 @@ export class RequestPreparer {
   private takeZxid(): number {
     const zxid = this.nextZxid++;
     // ZooKeeper's leader gives up its leadership (a new election) before the counter wraps.
-    assert(zxid % ZXID_COUNTER_SPAN !== 0, `zxid counter exhausted in epoch ${epochOfZxid(zxid) - 1}`);
+    assert(zxid % ZXID_COUNTER_SPAN !== 0, () => `zxid counter exhausted in epoch ${epochOfZxid(zxid) - 1}`);
     return zxid;
   }
 

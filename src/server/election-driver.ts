@@ -51,7 +51,7 @@ export class ElectionDriver {
     this.options = options;
     this.log = options.log;
     const self = options.members.find((m) => m.id === options.myid);
-    assert(self !== undefined, `member ${options.myid} is in the member list`);
+    assert(self !== undefined, () => `member ${options.myid} is in the member list`);
     this.core = new FastLeaderElection({
       myid: options.myid,
       learnerType: options.learnerType,

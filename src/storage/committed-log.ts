@@ -41,7 +41,7 @@ export class CommittedLog {
   add(entry: TxnLogEntry): void {
     const zxid = entry.header.zxid;
     if (this.count > 0 && !(zxid > this.maxZxid)) {
-      assert(false, `committed log: zxid ${zxid.toString(16)} after ${this.maxZxid.toString(16)}: zxids must strictly increase`);
+      assert(false, () => `committed log: zxid ${zxid.toString(16)} after ${this.maxZxid.toString(16)}: zxids must strictly increase`);
     }
     if (this.count === this.ring.length) {
       this.ring[this.head] = undefined;

@@ -43,7 +43,7 @@ export async function readEpochFile(fs: FileSystem, dir: string, name: string): 
 
 /** Replaces `dir/name` with `epoch`, atomically and durably. */
 export async function writeEpochFile(fs: FileSystem, dir: string, name: string, epoch: number): Promise<void> {
-  assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, `epoch ${epoch} is outside 0..${EPOCH_MAX}`);
+  assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, () => `epoch ${epoch} is outside 0..${EPOCH_MAX}`);
   const temp = path.join(dir, name + TMP_SUFFIX);
   const handle = await fs.create(temp);
   try {

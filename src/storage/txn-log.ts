@@ -149,8 +149,11 @@ export class TxnLog {
   };
 
   private refuse(zxid: number): never {
-    assert(!this.truncating, `txn log: append of zxid ${zxid.toString(16)} during a truncation`);
-    assert(false, `txn log: zxid ${zxid.toString(16)} appended after ${this.lastAppended.toString(16)}: zxids must strictly increase`);
+    assert(!this.truncating, () => `txn log: append of zxid ${zxid.toString(16)} during a truncation`);
+    assert(
+      false,
+      () => `txn log: zxid ${zxid.toString(16)} appended after ${this.lastAppended.toString(16)}: zxids must strictly increase`,
+    );
   }
 
   /** The next batch starts a new file (ZooKeeper rolls the log when it takes a snapshot). */

@@ -204,7 +204,7 @@ export class DataTree {
 
   private mustGet(path: string): ZNode {
     const node = this.view(path);
-    assert(node !== undefined, `znode ${path} must exist`);
+    assert(node !== undefined, () => `znode ${path} must exist`);
     return node;
   }
 

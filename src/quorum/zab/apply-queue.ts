@@ -33,7 +33,7 @@ export class ApplyQueue {
       const txn = this.waiting[0];
       if (txn === undefined || txn.zxid > lastLogged) return;
       this.waiting.shift();
-      assert(txn.zxid > this.applied, `apply ${hex(txn.zxid)} after ${hex(this.applied)}`);
+      assert(txn.zxid > this.applied, () => `apply ${hex(txn.zxid)} after ${hex(this.applied)}`);
       this.applied = txn.zxid;
       out.push({ kind: 'apply', txn });
     }

@@ -105,7 +105,7 @@ export class ZabLeader {
 
   constructor(private readonly config: LeaderConfig) {
     this.voters = new Set(config.voters);
-    assert(this.voters.has(config.sid), `leader ${config.sid} is not a voter`);
+    assert(this.voters.has(config.sid), () => `leader ${config.sid} is not a voter`);
     this.lastProposed = this.lastCommitted = this.lastLogged = config.lastZxid;
     this.toApply = new ApplyQueue(config.lastZxid);
     this.windowSize = Math.max(config.commitWindow ?? COMMIT_WINDOW_DEFAULT, 1);
@@ -115,7 +115,7 @@ export class ZabLeader {
       this.window.push({ txn, prev });
       prev = txn.zxid;
     }
-    assert(prev === null || prev === config.lastZxid, `committed tail ends at ${hex(prev ?? 0)}, not at ${hex(config.lastZxid)}`);
+    assert(prev === null || prev === config.lastZxid, () => `committed tail ends at ${hex(prev ?? 0)}, not at ${hex(config.lastZxid)}`);
     this.phaseDeadline = config.initLimitTicks;
     this.maxAcceptedEpoch = config.acceptedEpoch;
     this.connecting.add(config.sid);
@@ -228,20 +228,16 @@ export class ZabLeader {
     if (this.phase === 'done') return;
     assert(
       zxid >= this.lastLogged && zxid <= this.lastProposed,
-      `logged ${hex(zxid)} outside ${hex(this.lastLogged)}..${hex(this.lastProposed)}`,
+      () => `logged ${hex(zxid)} outside ${hex(this.lastLogged)}..${hex(this.lastProposed)}`,
     );
     this.lastLogged = zxid;
-    for (const [z, p] of this.outstanding) {
-      if (z > zxid) break;
-      p.acks.add(this.config.sid);
-    }
     this.tryCommit();
     this.drainApply();
   }
 
   epochWritten(file: EpochFile, epoch: number): void {
     if (this.phase === 'done') return;
-    assert(epoch === this.epoch, `epoch ${epoch} written, ${this.epoch} expected`);
+    assert(epoch === this.epoch, () => `epoch ${epoch} written, ${this.epoch} expected`);
     if (file === 'acceptedEpoch') {
       this.acceptedEpochDurable = true;
       for (const h of this.handlers.values()) if (h.stage === 'info') this.sendLeaderInfo(h);
@@ -266,7 +262,7 @@ export class ZabLeader {
     assert(this.phase === 'broadcast' && this.epoch !== null, 'propose before the leader serves');
     assert(
       txn.zxid === this.lastProposed + 1 && epochOf(txn.zxid) === this.epoch && counterOf(txn.zxid) < ZXID_COUNTER_MAX,
-      `proposal ${hex(txn.zxid)} after ${hex(this.lastProposed)}`,
+      () => `proposal ${hex(txn.zxid)} after ${hex(this.lastProposed)}`,
     );
     this.outstanding.set(txn.zxid, { txn, acks: new Set() });
     this.lastProposed = txn.zxid;
@@ -442,6 +438,9 @@ export class ZabLeader {
 
   private tryCommit(): void {
     for (const [zxid, p] of this.outstanding) {
+      // the leader's own ACK is its log: counted here, at the head, not by walking every
+      // outstanding proposal each time the log syncs (a lagging follower makes that list long)
+      if (zxid <= this.lastLogged) p.acks.add(this.config.sid);
       if (!this.isQuorum(p.acks)) return;
       this.outstanding.delete(zxid);
       this.commit(p.txn);
@@ -449,7 +448,7 @@ export class ZabLeader {
   }
 
   private commit(txn: ZabTxn): void {
-    assert(txn.zxid > this.lastCommitted, `commit ${hex(txn.zxid)} after ${hex(this.lastCommitted)}`);
+    assert(txn.zxid > this.lastCommitted, () => `commit ${hex(txn.zxid)} after ${hex(this.lastCommitted)}`);
     this.window.push({ txn, prev: this.lastCommitted });
     this.lastCommitted = txn.zxid;
     this.toApply.push(txn);

@@ -138,7 +138,7 @@ export class ZabLearner {
     if (this.stage === 'done') return;
     assert(
       zxid >= this.lastLogged && zxid <= this.lastAppended,
-      `logged ${hex(zxid)} outside ${hex(this.lastLogged)}..${hex(this.lastAppended)}`,
+      () => `logged ${hex(zxid)} outside ${hex(this.lastLogged)}..${hex(this.lastAppended)}`,
     );
     this.lastLogged = zxid;
     this.progress();
@@ -146,21 +146,21 @@ export class ZabLearner {
 
   truncated(zxid: Zxid): void {
     if (this.stage === 'done') return;
-    assert(this.truncating === zxid, `truncated to ${hex(zxid)}, expected ${String(this.truncating)}`);
+    assert(this.truncating === zxid, () => `truncated to ${hex(zxid)}, expected ${String(this.truncating)}`);
     this.truncating = null;
     this.progress();
   }
 
   snapshotSaved(zxid: Zxid): void {
     if (this.stage === 'done') return;
-    assert(this.savingSnapshot === zxid, `snapshot ${hex(zxid)} saved, expected ${String(this.savingSnapshot)}`);
+    assert(this.savingSnapshot === zxid, () => `snapshot ${hex(zxid)} saved, expected ${String(this.savingSnapshot)}`);
     this.savingSnapshot = null;
     this.progress();
   }
 
   epochWritten(file: EpochFile, epoch: number): void {
     if (this.stage === 'done') return;
-    assert(epoch === this.newEpoch, `epoch ${epoch} written, ${this.newEpoch} expected`);
+    assert(epoch === this.newEpoch, () => `epoch ${epoch} written, ${this.newEpoch} expected`);
     if (file === 'acceptedEpoch') {
       assert(this.stage === 'acceptingEpoch', 'acceptedEpoch written out of turn');
       this.acceptedEpoch = epoch;

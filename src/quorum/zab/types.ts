@@ -20,8 +20,8 @@ export const ZXID_COUNTER_MAX = ZXID_COUNTER_SPAN - 1;
 export const ZAB_EPOCH_MAX = 2 ** 21 - 1;
 
 export function makeZxid(epoch: number, counter: number): Zxid {
-  assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= ZAB_EPOCH_MAX, `epoch ${epoch} out of range`);
-  assert(Number.isInteger(counter) && counter >= 0 && counter <= ZXID_COUNTER_MAX, `zxid counter ${counter} out of range`);
+  assert(Number.isInteger(epoch) && epoch >= 0 && epoch <= ZAB_EPOCH_MAX, () => `epoch ${epoch} out of range`);
+  assert(Number.isInteger(counter) && counter >= 0 && counter <= ZXID_COUNTER_MAX, () => `zxid counter ${counter} out of range`);
   return epoch * ZXID_COUNTER_SPAN + counter;
 }
 export function epochOf(zxid: Zxid): number {
