@@ -32,6 +32,9 @@ export class NullFileSystem implements FileSystem {
   openRead(): Promise<ReadHandle> {
     return Promise.resolve(emptyFile);
   }
+  size(): Promise<number> {
+    return Promise.resolve(0);
+  }
   list(): Promise<string[]> {
     return Promise.resolve([]);
   }

@@ -5,6 +5,7 @@
  * logged, and handed back to the server to apply once COMMITted.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
 import { assert, SNAPSHOT_SLICE_MS } from '../base/index.js';
 import { CodecError, OpCode, PacketType, type QuorumPacket } from '../codec/index.js';
 import type { Prepared } from '../prep/index.js';
@@ -20,7 +21,7 @@ import {
   type ZabTxn,
 } from '../quorum/zab/index.js';
 import { QuorumLink } from '../net/quorum-link.js';
-import { SnapshotSerializer, type OnDurable } from '../storage/index.js';
+import { SnapshotSerializer, listDataFiles, type OnDurable } from '../storage/index.js';
 import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
@@ -28,9 +29,6 @@ import { readNow } from '../server/types.js';
 import { RoleDriver, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
-
-/** A snapshot node record's fixed part (see txnBytesLimit). */
-const SNAPSHOT_NODE_BYTES = 76;
 
 /** Snapshot chunks a SNAP transfer may have queued on one learner's socket. */
 const TRANSFER_CHUNKS_IN_FLIGHT = 4;
@@ -119,6 +117,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const host = e.quorumListenOnAllIPs ? '0.0.0.0' : e.self.host;
     this.listener.listen({ host, port: e.self.quorumPort });
     this.peer.log.info({ epochAccepted: this.peer.epochs.acceptedEpoch, lastZxid: hex(this.peer.store.log.lastZxid) }, 'LEADING');
+    this.peer.store.snapshotNow();
     this.startTicking();
     this.drive();
   }
@@ -355,7 +354,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const reader = await this.peer.store.log.read(after, until);
     const txns: ZabTxn[] = [];
     let bytes = 0;
-    const limit = this.txnBytesLimit();
+    const limit = await this.txnBytesLimit();
     let preceding: number | null = reader.preceding < 0 ? null : reader.preceding;
     try {
       for (let slice = await reader.next(); slice.length > 0 && preceding !== null; slice = await reader.next()) {
@@ -373,15 +372,15 @@ export class LeaderRole extends RoleDriver implements TxnSink {
   }
 
   /**
-   * `zookeeper.snapshotSizeFactor` times a snapshot's size. ZooKeeper takes the newest snapshot
-   * file's length; this estimates the tree's from its paths and data plus each node's fixed
-   * record (ACL index, StatPersisted, length prefixes: about 76 bytes).
+   * `zookeeper.snapshotSizeFactor` times the newest snapshot file's length, as ZooKeeper weighs
+   * a DIFF against a SNAP (no snapshot file: 0, so any txn makes it a SNAP, as there).
    */
-  private txnBytesLimit(): number {
+  private async txnBytesLimit(): Promise<number> {
     const factor = this.peer.config.snapshotSizeFactor;
     if (factor < 0) return Infinity;
-    const tree = this.zk.tree;
-    return (tree.approximateDataSize + SNAPSHOT_NODE_BYTES * tree.size) * factor;
+    const { snapDir, logDir } = this.peer.dirs;
+    const newest = (await listDataFiles(this.peer.env.fs, snapDir, logDir)).snapshots[0];
+    return newest === undefined ? 0 : (await this.peer.env.fs.size(path.join(snapDir, newest.name))) * factor;
   }
 
   private onServing(epoch: number): void {

@@ -1,6 +1,6 @@
 /** FileSystem over node:fs/promises (and node:fs for the hot write path). */
 import { constants, write as fsWrite } from 'node:fs';
-import { open, readFile, readdir, mkdir, rename, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileHandle, FileSystem, ReadHandle } from '../storage/file-system.js';
 
@@ -75,6 +75,7 @@ export const nodeFileSystem: FileSystem = {
   openExisting: async (path) => new NodeFileHandle(await open(path, 'r+')),
   readFile: (path) => readFile(path),
   openRead: async (path) => new NodeReadHandle(await open(path, 'r')),
+  size: async (path) => (await stat(path)).size,
   list: async (dir) => {
     try {
       return await readdir(dir);

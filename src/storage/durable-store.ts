@@ -70,6 +70,16 @@ export class DurableStore {
   }
 
   /**
+   * Takes a snapshot of the tree as it is now (a leader starting its term does, as ZooKeeper's
+   * does when it loads its database: the newest snapshot then weighs DIFF against SNAP).
+   */
+  snapshotNow(): void {
+    if (this.tree === null) return;
+    this.snapshotDue = true;
+    this.applied(this.tree.lastProcessedZxid);
+  }
+
+  /**
    * Called after each apply: a due snapshot begins here, between two applies, so its zxid is
    * a whole txn (a multi included) and its sessions are those of that moment.
    */

@@ -38,6 +38,8 @@ export interface FileSystem {
   openExisting(path: string): Promise<FileHandle>;
   readFile(path: string): Promise<Buffer>;
   openRead(path: string): Promise<ReadHandle>;
+  /** A file's length in bytes. */
+  size(path: string): Promise<number>;
   /** File names in `dir` ([] if it does not exist). */
   list(dir: string): Promise<string[]>;
   /** Creates `dir` and any missing parents; the new names are durable when it resolves. */

@@ -450,6 +450,10 @@ export class SimFs implements FileSystem {
     return this.sched.submit(`open ${file} for reading`, () => new SimReadHandle(this, this.mustGet(file), file));
   }
 
+  size(file: string): Promise<number> {
+    return this.sched.submit(`size of ${file}`, () => this.mustGet(file).content.length);
+  }
+
   list(dir: string): Promise<string[]> {
     return this.sched.submit(`list ${dir}`, () => [...(this.dirs.get(norm(dir))?.entries.keys() ?? [])].sort());
   }
