@@ -2,10 +2,11 @@
  * A following (or observing) member: one link to the leader around a ZabLearner, with this
  * member's ZkServer forwarding its clients' writes (REQUEST) and applying what the leader
  * commits. A TRUNC or a SNAP resets the database: the server is rebuilt over the new tree (no
- * client is served while a learner syncs).
+ * client is served while a learner syncs). A SNAP transfer is loaded and then saved in slices
+ * (snap-load.ts), so the event loop keeps turning through a large one.
  */
 import { connect, type Socket } from 'node:net';
-import { assert } from '../base/index.js';
+import { assert, SNAPSHOT_SLICE_MS } from '../base/index.js';
 import { CodecError, PacketType, type QuorumPacket, type SnapItem } from '../codec/index.js';
 import {
   ZabLearner,
@@ -20,13 +21,14 @@ import {
 } from '../quorum/zab/index.js';
 import { QuorumLink } from '../net/quorum-link.js';
 import { LearnerSessions, type SessionAuthority } from '../session/index.js';
-import { listDataFiles, writeSnapshot, SnapshotLoader } from '../storage/index.js';
-import { sha1Base64 } from '../runtime/index.js';
+import { listDataFiles, writeSnapshot, type ParsedSnapshot } from '../storage/index.js';
+import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { recoverData, serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import type { QuorumFacts } from '../admin/index.js';
 import { RoleDriver, adoptDatabase, type PeerState } from './role.js';
 import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
+import { SlicedSnapLoad } from './snap-load.js';
 
 type SyncMode = 'diff' | 'trunc' | 'snap';
 
@@ -43,7 +45,7 @@ export class LearnerRole extends RoleDriver {
   private link: QuorumLink | null = null;
   private socket: Socket | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
-  private loading: { loader: SnapshotLoader; zxid: number } | null = null;
+  private loading: SlicedSnapLoad | null = null;
   private syncMode: SyncMode | null = null;
 
   constructor(
@@ -161,7 +163,9 @@ export class LearnerRole extends RoleDriver {
     }
     if (m.type === PacketType.snap) {
       // the transfer follows: the core takes the SNAP once it is loaded
-      this.loading = { loader: new SnapshotLoader(this.peer.config.extendedTypesEnabled), zxid: m.zxid };
+      assert(this.link !== null, 'a packet without a link');
+      const pacer = new EventLoopPacer(SNAPSHOT_SLICE_MS);
+      this.loading = new SlicedSnapLoad(m.zxid, this.peer.config.extendedTypesEnabled, this.link, pacer);
       this.syncStarted('snap', m.zxid);
       return;
     }
@@ -180,19 +184,26 @@ export class LearnerRole extends RoleDriver {
     this.peer.log.info({ leader: this.leader, mode, zxid: hex(zxid) }, `synchronizing with the leader by ${mode.toUpperCase()}`);
   }
 
-  /** A record of the SNAP transfer; at its end the loaded tree replaces the database. */
+  /**
+   * A record of the SNAP transfer (loaded in slices, the link paused between them); at its end
+   * the loaded tree replaces the database, before the link hands on the packets that follow.
+   */
   private onSnapItem(item: SnapItem): void {
     const loading = this.loading;
     if (loading === null) return;
+    this.core.heard();
+    let loaded: ParsedSnapshot | null;
     try {
-      if (!loading.loader.item(item)) return;
+      loaded = loading.item(item);
     } catch (e) {
       this.peer.log.warn({ err: (e as Error).message }, 'bad snapshot from the leader, closing the connection');
       this.link?.close((e as Error).message);
       return;
     }
+    if (loaded === null) return;
     this.loading = null;
-    const { tree, sessions } = loading.loader.finish();
+    this.peer.log.info({ leader: this.leader, zxid: hex(loading.zxid), ...loading.report() }, 'SNAP loaded');
+    const { tree, sessions } = loaded;
     tree.lastProcessedZxid = loading.zxid;
     adoptDatabase(this.peer, tree, sessions);
     this.peer.tail.clear();
@@ -294,7 +305,16 @@ export class LearnerRole extends RoleDriver {
   private async saveSnapshot(zxid: number): Promise<void> {
     const peer = this.peer;
     await peer.store.log.drain();
-    await writeSnapshot(peer.env.fs, peer.dirs.snapDir, this.zk.tree, this.zk.sessionTimeouts(), peer.config.snapshotCompressionMethod);
+    // in slices: the later actions wait behind this barrier, so nothing changes the tree meanwhile
+    const pacer = new EventLoopPacer(SNAPSHOT_SLICE_MS);
+    await writeSnapshot(
+      peer.env.fs,
+      peer.dirs.snapDir,
+      this.zk.tree,
+      this.zk.sessionTimeouts(),
+      peer.config.snapshotCompressionMethod,
+      pacer,
+    );
     await peer.store.log.truncate(zxid);
     const { logs } = await listDataFiles(peer.env.fs, peer.dirs.snapDir, peer.dirs.logDir);
     for (const f of logs) await peer.env.fs.unlink(`${peer.dirs.logDir}/${f.name}`);

@@ -25,8 +25,9 @@ export interface SnapshotWritten {
 }
 
 /**
- * Writes the tree as snapshot.<its last zxid> at once (start-up, a fresh dataDir, tools).
- * Returns the file's name.
+ * Writes the tree as snapshot.<its last zxid>: at once (start-up, a fresh dataDir, tools), or
+ * in the pacer's slices when nothing changes the tree meanwhile (a learner saving a SNAP while
+ * its later actions wait). Returns the file's name.
  */
 export async function writeSnapshot(
   fs: FileSystem,
@@ -34,8 +35,9 @@ export async function writeSnapshot(
   tree: DataTree,
   sessions: ReadonlyMap<bigint, number>,
   compression: SnapshotCompression,
+  pacer: SlicePacer = UNSLICED,
 ): Promise<string> {
-  return (await new SnapshotFileWriter(fs, dir, tree, sessions, compression).run(UNSLICED)).name;
+  return (await new SnapshotFileWriter(fs, dir, tree, sessions, compression).run(pacer)).name;
 }
 
 /**

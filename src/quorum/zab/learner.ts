@@ -118,6 +118,14 @@ export class ZabLearner {
     if (this.tickNow - this.lastHeard > limit) this.giveUp(`nothing from the leader for ${limit} ticks`);
   }
 
+  /**
+   * Bytes of a SNAP transfer came: the leader is there, though no packet arrives until the
+   * transfer ends (ZooKeeper's read timeout counts any bytes read).
+   */
+  heard(): void {
+    if (this.stage !== 'done' && this.stage !== 'connecting') this.lastHeard = this.tickNow;
+  }
+
   receive(m: ToLearner): void {
     if (this.stage === 'done' || this.stage === 'connecting') return;
     this.lastHeard = this.tickNow;

@@ -90,11 +90,14 @@ export class ProcessEnsemble {
     return this.member(id).clientPort;
   }
 
-  /** Starts the member, under `wrapper` (e.g. `['prlimit', '--fsize=262144', '--']`) if given. */
-  start(id: number, wrapper: readonly string[] = []): void {
+  /**
+   * Starts the member, under `wrapper` (e.g. `['prlimit', '--fsize=262144', '--']`) if given,
+   * from `bin` (another build's entry point, to compare builds) if given.
+   */
+  start(id: number, wrapper: readonly string[] = [], bin = SERVER_BIN): void {
     const m = this.member(id);
     if (m.proc !== null) return;
-    const command = [...wrapper, process.execPath, SERVER_BIN, '--config', m.configFile];
+    const command = [...wrapper, process.execPath, bin, '--config', m.configFile];
     const proc = spawn(command[0] ?? process.execPath, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     m.lines.length = 0; // the lines of this run
     live.add(proc);
