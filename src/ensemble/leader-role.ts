@@ -122,6 +122,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     this.drive();
   }
 
+  protected override betweenTicks(): void {
+    this.core.ping();
+  }
+
   // ------------------------------------------------------------------ the server's TxnSink
 
   append(prepared: Prepared, done: OnDurable): void {

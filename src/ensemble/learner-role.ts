@@ -133,6 +133,7 @@ export class LearnerRole extends RoleDriver {
         return;
       }
       this.link = new QuorumLink(socket, 'learner', this.linkHandler(), this.peer.log, `leader ${this.leader}`);
+      this.limitSilence();
       this.core.connected();
       this.drive();
     });
@@ -322,8 +323,18 @@ export class LearnerRole extends RoleDriver {
     this.core.snapshotSaved(zxid);
   }
 
+  /**
+   * The leader silent for the core's limit in tickTimes closes the link, as ZooKeeper's
+   * Learner's socket timeout does: the core's ticks alone would notice up to a tick later, and
+   * the members cut off from a leader would each notice at their own tick, not together.
+   */
+  private limitSilence(): void {
+    this.link?.setReadTimeout(this.core.silenceLimitTicks * this.peer.ensemble.tickTimeMs);
+  }
+
   private onServing(epoch: number): void {
     this.phase = 'broadcast';
+    this.limitSilence();
     this.peer.clients.serve(this.zk);
     this.peer.log.info(
       { leader: this.leader, epoch, mode: this.syncMode, ms: this.elapsedMs() },

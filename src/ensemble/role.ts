@@ -78,11 +78,19 @@ export abstract class RoleDriver {
     this.startedMs = peer.env.clock.monoMs();
   }
 
+  /** Ticks the core every tickTime, and calls `betweenTicks` halfway between. */
   protected startTicking(): void {
+    let half = 0;
     this.ticker = setInterval(() => {
-      this.core.tick();
+      if (++half % 2 === 0) this.core.tick();
+      else this.betweenTicks();
       this.drive();
-    }, this.peer.ensemble.tickTimeMs);
+    }, this.peer.ensemble.tickTimeMs / 2);
+  }
+
+  /** What a role does halfway between two ticks (a leader pings). */
+  protected betweenTicks(): void {
+    // nothing by default
   }
 
   get isOver(): boolean {

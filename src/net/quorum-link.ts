@@ -10,6 +10,11 @@
  * COMMIT, and they leave together. `sendBytes` writes raw bytes (the leader streaming a SNAP
  * transfer) and answers false when the socket's buffer is full: the caller then waits for
  * `drained()` before the next slice, so a slow learner holds back only its own transfer.
+ *
+ * A read timeout (`setReadTimeout`, ZooKeeper's soTimeout on a learner's socket) closes the link
+ * when nothing arrives for that long. Only arriving bytes count: a learner that keeps writing
+ * (forwarded requests) into a connection whose far end went silent, as behind a partition, must
+ * still give it up, which node's socket.setTimeout (any activity) would not.
  */
 import type { Socket } from 'node:net';
 import { QUORUM_PACKET_BYTES_MAX, QUORUM_RECORD_BYTES_MAX } from '../base/index.js';
@@ -51,6 +56,8 @@ export class QuorumLink {
   private output: JuteWriter | null = null;
   private isClosed = false;
   private paused = false;
+  private readTimeoutMs: number | null = null;
+  private readTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -87,6 +94,15 @@ export class QuorumLink {
     return this.socket.write(bytes);
   }
 
+  /**
+   * Closes the link once nothing has arrived for `ms` (counted afresh from now); null: no
+   * limit. A paused link does not time out: it is not reading.
+   */
+  setReadTimeout(ms: number | null): void {
+    this.readTimeoutMs = ms;
+    this.armReadTimer();
+  }
+
   /** Resolves when the socket's write buffer has room again (or the link closed). */
   drained(): Promise<void> {
     if (this.isClosed || !this.socket.writableNeedDrain) return Promise.resolve();
@@ -105,18 +121,21 @@ export class QuorumLink {
   pause(): void {
     this.paused = true;
     this.socket.pause();
+    this.disarmReadTimer();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
+    this.armReadTimer();
     this.drainInput();
   }
 
   close(reason: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.disarmReadTimer();
     this.flush();
     this.socket.end();
     this.socket.destroySoon();
@@ -130,8 +149,22 @@ export class QuorumLink {
     if (!this.socket.destroyed) this.socket.write(out.toBuffer());
   }
 
+  /** (Re)starts the read timeout from now, if there is one and the link reads. */
+  private armReadTimer(): void {
+    this.disarmReadTimer();
+    const ms = this.readTimeoutMs;
+    if (ms === null || this.isClosed || this.paused) return;
+    this.readTimer = setTimeout(() => this.close(`nothing received for ${ms} ms`), ms);
+  }
+
+  private disarmReadTimer(): void {
+    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    this.readTimer = null;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
+    this.readTimer?.refresh();
     this.input.push(chunk);
     this.drainInput();
   }

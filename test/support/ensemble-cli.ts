@@ -14,13 +14,20 @@
  *   restart N  starts member N again (kill -9 first if it runs) and waits until it serves: {"mode":..}
  *   failover   kill -9 of the leader, then creates through the others until one is acknowledged:
  *              {"failover_ms":..,"killed":..,"new_leader":..}; the old leader is restarted after
+ *   isolate    black-holes every link of the leader (quorum and election ports, both ways; its
+ *              process runs on), then creates through the others until one is acknowledged:
+ *              {"write_ms":..,"isolated":..,"new_leader":..,"old_leader_stops_ms":..,
+ *              "client_loss_ms":..,"rejoin_ms":..}: times from the cut until the create is
+ *              acknowledged, the old leader stops serving (`srvr`), a session on it loses its
+ *              connection (null if not within 30 s), and, after the links heal, it serves again
  *   quit       (on stdin, or end of stdin, SIGINT, SIGTERM) stops every member and exits
  */
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import * as readline from 'node:readline';
-import { createUntilAcknowledged } from '../ensemble/ensemble-support.js';
-import { ENSEMBLE_SERVER, Ensemble, type EnsembleServer } from './ensemble-process.js';
+import { connectTo, createUntilAcknowledged } from '../ensemble/ensemble-support.js';
+import { ENSEMBLE_SERVER, Ensemble, type EnsembleServer, type Member } from './ensemble-process.js';
+import { sleep } from './server-process.js';
 
 interface CliOptions {
   server: EnsembleServer;
@@ -72,11 +79,54 @@ async function failover(ensemble: Ensemble): Promise<object> {
   return { failover_ms: failoverMs, killed, new_leader: newLeader };
 }
 
+/** How long the isolated leader's own signs of the cut are waited for. */
+const OLD_LEADER_WAIT_MS = 30000;
+
+/** Ms from `since` until the member stops serving (`srvr` has no mode), or null if it serves on. */
+async function stopsServing(m: Member, since: number): Promise<number | null> {
+  while (Date.now() - since < OLD_LEADER_WAIT_MS) {
+    if ((await m.mode(1000)) === undefined) return Date.now() - since;
+    await sleep(20);
+  }
+  return null;
+}
+
+/** The failover a network partition causes: nothing is killed, the leader's links go silent. */
+async function isolateLeader(ensemble: Ensemble): Promise<object> {
+  const isolated = await ensemble.leader();
+  const old = ensemble.member(isolated);
+  const others = ensemble.participants.filter((m) => m.id !== isolated);
+  const session = await connectTo(old);
+  const started = Date.now();
+  ensemble.isolate(isolated, 'drop');
+  const clientLoss = Promise.race([session.closed.then(() => Date.now() - started), sleep(OLD_LEADER_WAIT_MS).then(() => null)]);
+  const [writeMs, oldLeaderStopsMs, clientLossMs] = await Promise.all([
+    createUntilAcknowledged(others, `/isolate-${started}`, 120000).then(() => Date.now() - started),
+    stopsServing(old, started),
+    clientLoss,
+  ]);
+  session.destroy();
+  const newLeader = await ensemble.leader();
+  const healed = Date.now();
+  ensemble.heal();
+  await old.waitServing(120000);
+  await ensemble.leader();
+  return {
+    write_ms: writeMs,
+    isolated,
+    new_leader: newLeader,
+    old_leader_stops_ms: oldLeaderStopsMs,
+    client_loss_ms: clientLossMs,
+    rejoin_ms: Date.now() - healed,
+  };
+}
+
 async function answer(ensemble: Ensemble, line: string): Promise<object | undefined> {
   const [command = '', arg] = line.trim().split(/\s+/);
   try {
     if (command === 'modes') return { modes: Object.fromEntries(await ensemble.modes()) };
     if (command === 'failover') return await failover(ensemble);
+    if (command === 'isolate') return await isolateLeader(ensemble);
     if (command === 'kill' && arg !== undefined) {
       await ensemble.kill9(Number(arg));
       return { killed: Number(arg) };

@@ -19,7 +19,8 @@
  * is refused as it would be without the proxy, rather than accepted and then reset: ZooKeeper's
  * learner retries a refused connection to its leader but gives up on a reset one. After a
  * refusal the proxy stops listening and probes the target until it accepts again. In `drop` and
- * `reset` it listens whatever the target does (a black hole does not say the target is down).
+ * `reset` it listens whatever the target does (a black hole does not say the target is down);
+ * back in `pass` it goes dark until a probe finds the target listening.
  *
  * `rewriteFirst` lets the owner change the first message a client sends (the election port's
  * initial message names the sender's own address, which the receiver may dial back).
@@ -117,6 +118,7 @@ export class FaultProxy {
       else if (mode === 'pass' && previous === 'drop' && link.broken) this.resetLink(link);
       else if (mode === 'pass') this.flushHeld(link);
     }
+    if (mode === 'pass' && previous !== 'pass') this.checkTarget();
   }
 
   async close(): Promise<void> {
@@ -163,6 +165,18 @@ export class FaultProxy {
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Back to `pass` after a fault, during which the proxy listened whatever its target did: go
+   * dark until a probe finds the target listening, or the first connection to a target that is
+   * down would be accepted and then reset rather than refused (a learner gives up on a reset
+   * connection to its new leader, and election starts over).
+   */
+  private checkTarget(): void {
+    if (this.options.followTarget !== true || this.server === undefined) return;
+    void this.stopListening();
+    this.probe();
   }
 
   /** The target refused: go dark and probe it until it accepts. */
@@ -288,7 +302,10 @@ export class FaultProxy {
     if (!this.links.delete(link)) return;
     for (const s of [link.client, link.upstream]) {
       if (s === undefined || s.destroyed) continue;
-      if (how === 'reset') s.resetAndDestroy();
+      // An RST on a socket whose peer already sent its FIN leaves node 20 unable to exit (its
+      // handle cleanup spins at process end); that peer is gone anyway, so it is just closed.
+      if (how === 'reset' && !s.readableEnded) s.resetAndDestroy();
+      else if (how === 'reset') s.destroy();
       else if (how === 'end') s.end();
       else s.destroy();
     }

@@ -216,6 +216,16 @@ export class ZabLeader {
       this.giveUp(`not sufficient followers synced, only ${[...synced].join(',')}`);
       return;
     }
+    this.ping();
+  }
+
+  /**
+   * PINGs the learners past sync, as `tick` does; a host calls it halfway between ticks too, as
+   * ZooKeeper's leader pings twice a tick: a learner then hears from a live leader at least
+   * every half tick, well inside a read timeout of syncLimit tickTimes even with syncLimit 1.
+   */
+  ping(): void {
+    if (this.phase !== 'broadcast') return;
     for (const h of this.handlers.values()) {
       if (h.stage === 'newLeaderAck' || h.stage === 'awaitEstablished' || h.stage === 'broadcast') {
         this.out.send(h.sid, { type: PacketType.ping, zxid: this.lastProposed });

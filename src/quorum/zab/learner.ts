@@ -95,6 +95,14 @@ export class ZabLearner {
   get leader(): Sid {
     return this.config.leader;
   }
+  /**
+   * How many ticks of silence from the leader end the term now: initLimit until UPTODATE,
+   * syncLimit after. A host that can see its link's silence directly (a socket read timeout, as
+   * ZooKeeper's Learner) gives up at exactly this many tickTimes; `tick` alone notices a tick later.
+   */
+  get silenceLimitTicks(): number {
+    return this.stage === 'broadcast' ? this.config.syncLimitTicks : this.config.initLimitTicks;
+  }
 
   // ------------------------------------------------------------------ inputs
 
@@ -114,7 +122,7 @@ export class ZabLearner {
   tick(): void {
     if (this.stage === 'done') return;
     this.tickNow++;
-    const limit = this.stage === 'broadcast' ? this.config.syncLimitTicks : this.config.initLimitTicks;
+    const limit = this.silenceLimitTicks;
     if (this.tickNow - this.lastHeard > limit) this.giveUp(`nothing from the leader for ${limit} ticks`);
   }
 

@@ -163,6 +163,54 @@ describe('QuorumLink', () => {
     }
   });
 
+  test('the read timeout closes a link that receives nothing, however much it sends; arrivals restart it', T, async () => {
+    const { server, accepted, dialed } = await socketPair();
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    try {
+      const leader = link(accepted, 'leader');
+      const learner = link(dialed, 'learner');
+      const startedMs = Date.now();
+      learner.link.setReadTimeout(300);
+      // pings from the leader every 100 ms keep it open for 600 ms
+      for (let i = 0; i < 6; i++) {
+        leader.link.send(packet(PacketType.ping, i));
+        await sleep(100);
+      }
+      assert.equal(learner.rec.closedWith, null, 'open while the leader speaks');
+      // the leader falls silent; the learner keeps sending (forwarded requests, as behind a partition)
+      const silentFromMs = Date.now();
+      const sending = setInterval(() => learner.link.send(packet(PacketType.request, 1)), 20);
+      await until(() => learner.rec.closedWith !== null, 'the read timeout');
+      clearInterval(sending);
+      const silentMs = Date.now() - silentFromMs;
+      assert.equal(learner.rec.closedWith, 'nothing received for 300 ms');
+      assert.ok(silentMs >= 200 && silentMs < 600, `closed after ${silentMs} ms of silence (last ping about 100 ms before it)`);
+      assert.ok(Date.now() - startedMs > 800, 'not counted from when the timeout was set');
+      leader.link.close('test over');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a paused link does not time out; resumed, it counts again from then', T, async () => {
+    const { server, accepted, dialed } = await socketPair();
+    try {
+      const leader = link(accepted, 'leader');
+      const learner = link(dialed, 'learner');
+      learner.link.setReadTimeout(150);
+      learner.link.pause();
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(learner.rec.closedWith, null, 'paused: not reading, so not timed out');
+      const resumedMs = Date.now();
+      learner.link.resume();
+      await until(() => learner.rec.closedWith !== null, 'the read timeout after resume');
+      assert.ok(Date.now() - resumedMs >= 140, 'counted from the resume');
+      leader.link.close('test over');
+    } finally {
+      server.close();
+    }
+  });
+
   test('pause holds records back until resume, and none are lost', T, async () => {
     const { server, accepted, dialed } = await socketPair();
     try {

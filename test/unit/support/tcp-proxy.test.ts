@@ -177,7 +177,7 @@ describe('FaultProxy', { timeout: 30000 }, () => {
 });
 
 describe('FaultProxy following its target', { timeout: 30000 }, () => {
-  test('refuses while the target is down, listens once it is up, and goes dark again after a refusal', async () => {
+  test('refuses while the target is down, listens once it is up, and goes dark again after a refusal or a fault', async () => {
     const spare = net.createServer();
     spare.listen(0, '127.0.0.1');
     await once(spare, 'listening');
@@ -212,6 +212,8 @@ describe('FaultProxy following its target', { timeout: 30000 }, () => {
       await sleep(100);
       assert.equal(silent.ended, 'open', 'a black hole does not tell that the target is down');
       silent.socket.destroy();
+      proxy.setMode('pass');
+      assert.equal(await resetOutcome(port), 'ECONNREFUSED', 'healed, a target that is down refuses the first connection too');
     } finally {
       await proxy.close();
     }
