@@ -3,7 +3,9 @@
  * again (the time that takes is printed), and the old leader, restarted on its data dir, rejoins
  * as a follower and catches up. Then a follower cut off from both others by the fault proxies
  * stops serving, and serves again, caught up, once the links heal: every link between members
- * really runs through a proxy.
+ * really runs through a proxy. Last, the leader itself is cut off (its process runs on): the other
+ * two elect a new leader and take writes, the old one stops serving, and rejoins as a follower
+ * once the links heal, without the writes it could not have committed alone.
  *
  * Server: ZEPHYR_ENSEMBLE_SERVER=zk|zephyr (see test/support/ensemble-process.ts).
  */
@@ -67,5 +69,28 @@ describe('failover of a 3-member ensemble', { timeout: 300000 }, () => {
     }
     await waitFor('the follower to serve again', async () => ((await follower.mode()) === 'follower' ? true : undefined), 90000);
     assert.equal((await syncedRead(follower, '/while-isolated')).err, 0);
+  });
+
+  test('a leader cut off by the proxies steps down; the others elect a new one; it rejoins as a follower', async (t) => {
+    const ensemble = getEnsemble();
+    const leader = await ensemble.leader();
+    const old = ensemble.member(leader);
+    const others = ensemble.participants.filter((m) => m.id !== leader);
+    const cutAt = Date.now();
+    ensemble.isolate(leader, 'drop');
+    let writeMs: number;
+    try {
+      const took = await createUntilAcknowledged(others, '/after-leader-cut', 60000);
+      writeMs = Date.now() - cutAt;
+      await waitFor('the cut-off leader to stop serving', async () => ((await old.mode()) === undefined ? true : undefined), 60000);
+      const newLeader = await ensemble.leader(30000);
+      assert.notEqual(newLeader, leader, 'a member alone cannot lead');
+      t.diagnostic(`leader ${leader} cut off: a write acknowledged by member ${took.id} after ${writeMs} ms (new leader ${newLeader})`);
+    } finally {
+      ensemble.heal();
+    }
+    await waitFor('the old leader to serve again', async () => ((await old.mode()) === 'follower' ? true : undefined), 90000);
+    assert.equal((await syncedRead(old, '/after-leader-cut')).err, 0, 'the old leader caught up');
+    await withClient(old, async (c) => assert.equal((await c.create('/via-old-leader')).err, 0));
   });
 });

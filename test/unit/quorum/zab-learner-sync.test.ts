@@ -51,3 +51,48 @@ test('a SYNC with everything applied is answered at once', () => {
   l.receive({ type: PacketType.sync });
   assert.deepEqual(kinds(l.take()), ['syncDone']);
 });
+
+/** A follower told to sync by SNAP, its transfer still arriving (initLimit 10 ticks). */
+function loadingSnap(): ZabLearner {
+  const l = new ZabLearner({
+    sid: 2,
+    leader: 1,
+    observer: false,
+    lastZxid: 0,
+    acceptedEpoch: 0,
+    currentEpoch: 0,
+    initLimitTicks: 10,
+    syncLimitTicks: 5,
+  });
+  l.connected();
+  l.receive({ type: PacketType.leaderInfo, epoch: 1 });
+  l.epochWritten('acceptedEpoch', 1);
+  l.receive({ type: PacketType.snap, zxid: makeZxid(1, 0) });
+  l.take();
+  return l;
+}
+
+function gaveUp(actions: ZabAction[]): boolean {
+  return actions.some((a) => a.kind === 'looking');
+}
+
+test('a SNAP transfer longer than initLimit keeps the learner as long as its bytes keep coming', () => {
+  const l = loadingSnap();
+  for (let t = 0; t < 30; t++) {
+    l.heard(); // a record of the transfer, no packet
+    l.tick();
+    assert.ok(!gaveUp(l.take()), `gave up at tick ${t + 1} while the transfer was arriving`);
+  }
+  l.receive({ type: PacketType.newLeader, zxid: makeZxid(1, 0) });
+  assert.ok(!gaveUp(l.take()));
+});
+
+test('a SNAP transfer that goes silent ends the term after initLimit ticks', () => {
+  const l = loadingSnap();
+  const ticks: number[] = [];
+  for (let t = 1; t <= 12; t++) {
+    l.tick();
+    if (gaveUp(l.take())) ticks.push(t);
+  }
+  assert.deepEqual(ticks, [11], 'the term ends at the first tick past initLimit');
+});
