@@ -1339,6 +1339,17 @@ public class ZkCompat {
         }
     }
 
+    /**
+     * Waits until zk's server has everything the leader committed before now: a read of another
+     * session's write needs it when the two sessions may be on different ensemble members
+     * (ZooKeeper promises one session's order, not two sessions' agreement).
+     */
+    static void syncWith(ZooKeeper zk, String path) throws Exception {
+        CountDownLatch done = new CountDownLatch(1);
+        zk.sync(path, (rc, p, ctx) -> done.countDown(), null);
+        check("sync completes", done.await(10, TimeUnit.SECONDS), "no callback");
+    }
+
     static void chroot(ZooKeeper zk) throws Exception {
         String base = ROOT + "/chroot";
         zk.create(base, null, OPEN, CreateMode.PERSISTENT);
@@ -1347,6 +1358,7 @@ public class ZkCompat {
         OPENED.add(cz);
         check("chrooted client connects", sw.connected.await(15, TimeUnit.SECONDS), "no SyncConnected");
         eq("chroot create returns the client path", "/x", cz.create("/x", b("c"), OPEN, CreateMode.PERSISTENT));
+        syncWith(zk, base + "/x");
         eq("chroot node is visible at the full path", b("c"), zk.getData(base + "/x", false, null));
         eq("chroot sequential path is relative", "/s-0000000001", cz.create("/s-", null, OPEN, CreateMode.PERSISTENT_SEQUENTIAL));
         eq("chroot getChildren of /", Arrays.asList("s-0000000001", "x"), sorted(cz.getChildren("/", false)));
@@ -1372,6 +1384,7 @@ public class ZkCompat {
         Stat st = new Stat();
         z2.create(s + "/e2", b("x"), OPEN, CreateMode.EPHEMERAL, st);
         eq("ephemeral owner is the creating session", sid2, st.getEphemeralOwner());
+        syncWith(zk, s + "/e2");
         eq("other session's ephemeral visible", sid2, zk.exists(s + "/e2", false).getEphemeralOwner());
         Rec w = new Rec();
         zk.exists(s + "/e2", w);
@@ -1390,6 +1403,7 @@ public class ZkCompat {
         z3.create(s + "/e3", null, OPEN, CreateMode.EPHEMERAL);
         abandon(z3);
         Thread.sleep(300);
+        syncWith(zk, s + "/e3");
         check("ephemeral survives an abandoned connection", zk.exists(s + "/e3", false) != null, "gone");
         SessionWatcher w4 = new SessionWatcher();
         ZooKeeper z4 = new ZooKeeper(CONNECT, 10000, w4, sid3, pw3);
