@@ -181,6 +181,16 @@ export class Member {
     this.paused = false;
   }
 
+  /** Stops the process as an operator would (SIGTERM), with SIGKILL after `graceMs`. */
+  async stop(graceMs = 10000): Promise<void> {
+    if (!this.alive()) return;
+    this.sigcont();
+    this.process?.kill('SIGTERM');
+    const timer = setTimeout(() => this.process?.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
   sigstop(): void {
     if (this.alive() && this.process?.kill('SIGSTOP') === true) this.paused = true;
   }
@@ -255,7 +265,7 @@ export class Ensemble {
   private constructor(
     readonly server: EnsembleServer,
     readonly dir: string,
-    private readonly options: EnsembleOptions,
+    private options: EnsembleOptions,
   ) {
     this.entries = { ...DEFAULT_CONFIG };
     for (const [k, v] of Object.entries(options.config ?? {})) {
@@ -337,6 +347,22 @@ export class Ensemble {
   async restart(id: number, timeoutMs = 90000): Promise<string> {
     const m = this.member(id);
     if (m.alive()) await m.kill9();
+    await this.launch(m);
+    return m.waitServing(timeoutMs);
+  }
+
+  /**
+   * A rolling migration's step: member `id` is stopped (SIGTERM, then SIGKILL if it lingers)
+   * and started again as `server` on the same myid, data dir, ports and zoo.cfg (less the
+   * JVM's system properties, which ZooKeeper takes on its command line).
+   */
+  async replace(id: number, server: EnsembleServer, timeoutMs = 90000): Promise<string> {
+    const m = this.member(id);
+    await m.stop();
+    const servers = this.members.map((x) => this.serverOf(x));
+    servers[id - 1] = server;
+    this.options = { ...this.options, servers };
+    this.writeConfig(m);
     await this.launch(m);
     return m.waitServing(timeoutMs);
   }
