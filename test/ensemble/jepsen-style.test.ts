@@ -56,6 +56,9 @@ describe('linearizability under faults', () => {
           `faults: ${r.faults.length} ${JSON.stringify(faultCounts)}; unexpected error codes: ${JSON.stringify(r.counts.unexpectedErrors)}`,
         );
         t.diagnostic(
+          `leaders as each fault began: ${r.faults.map((f) => (f.leader === -1 ? 'none' : `${f.leader} (${ensemble.serverOf({ id: f.leader })})`)).join(', ')}`,
+        );
+        t.diagnostic(
           `check: ${describeCheck(r)} in ${Math.round(r.checkMs)} ms; session anomalies ${r.sessionAnomalies.length}; lost writes ${r.lostWrites.length}; phantoms ${r.phantoms.length}`,
         );
         // a fault every 4-12 s: a 60 s run has at least 3 (a short run fewer)

@@ -36,6 +36,16 @@ export type EnsembleServer = 'zk' | 'zephyr';
 /** Which server ensembles run as: ZEPHYR_ENSEMBLE_SERVER=zk|zephyr (default zephyr). */
 export const ENSEMBLE_SERVER: EnsembleServer = process.env['ZEPHYR_ENSEMBLE_SERVER'] === 'zk' ? 'zk' : 'zephyr';
 
+/**
+ * A mixed ensemble for the suites that take no `servers` of their own:
+ * ZEPHYR_ENSEMBLE_SERVERS=zk,zk,zephyr gives each member's server by id.
+ */
+export const ENSEMBLE_SERVERS: EnsembleServer[] | undefined = process.env['ZEPHYR_ENSEMBLE_SERVERS']?.split(',').map((s) => {
+  const server = s.trim();
+  if (server !== 'zk' && server !== 'zephyr') throw new Error(`ZEPHYR_ENSEMBLE_SERVERS: "${server}" is neither zk nor zephyr`);
+  return server;
+});
+
 export type Role = 'participant' | 'observer';
 export type LinkPort = 'quorum' | 'election';
 
@@ -278,7 +288,8 @@ export class Ensemble {
   static async start(options: EnsembleOptions = {}): Promise<Ensemble> {
     const server = options.server ?? ENSEMBLE_SERVER;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zephyr-ensemble-${server}-`));
-    const ensemble = new Ensemble(server, dir, options);
+    const servers = options.servers ?? ENSEMBLE_SERVERS;
+    const ensemble = new Ensemble(server, dir, servers === undefined ? options : { ...options, servers });
     try {
       await ensemble.create(options.participants ?? 3, options.observers ?? 0);
       await Promise.all(ensemble.members.map((m) => ensemble.launch(m)));

@@ -48,7 +48,8 @@ export type FaultKind = 'kill' | 'pause' | 'partition-drop' | 'partition-reset' 
 export interface JepsenResult {
   /** The clients' operations (reads as recorded, not moved). */
   history: ZnodeOperation[];
-  faults: { kind: FaultKind; member: number; at: number }[];
+  /** Each fault, with the member that led when it began (-1: none found). */
+  faults: { kind: FaultKind; member: number; at: number; leader: number }[];
   counts: { ok: number; fail: number; info: number; byKind: Record<string, number>; unexpectedErrors: Record<string, number> };
   check: CheckResult<ZnodeInput, ZnodeOutput>;
   sessionAnomalies: string[];
@@ -205,11 +206,9 @@ async function nemesis(ensemble: Ensemble, options: JepsenOptions, until: number
     await sleep(between(random, options.faultGapMs));
     if (performance.now() >= until) return;
     const kind = pick(random, kinds);
-    const member =
-      kind === 'isolate-leader'
-        ? await ensemble.leader(30000).catch(() => pick(random, ensemble.members).id)
-        : pick(random, ensemble.members).id;
-    faults.push({ kind, member, at: performance.now() });
+    const leader = await ensemble.leader(30000).catch(() => -1);
+    const member = kind === 'isolate-leader' && leader !== -1 ? leader : pick(random, ensemble.members).id;
+    faults.push({ kind, member, at: performance.now(), leader });
     if (kind === 'kill') await ensemble.kill9(member);
     else if (kind === 'pause') ensemble.sigstop(member);
     else ensemble.isolate(member, kind === 'partition-reset' ? 'reset' : 'drop');
