@@ -11,8 +11,8 @@ function kinds(actions: ZabAction[]): string[] {
   return actions.map((a) => (a.kind === 'send' ? `send ${a.message.type}` : a.kind));
 }
 
-/** A follower synced with an empty DIFF in epoch 1, serving. */
-function servingFollower(): ZabLearner {
+/** A follower (initLimit 10 ticks, syncLimit 5) that has accepted epoch 1 from leader 1. */
+function inEpochOne(): ZabLearner {
   const l = new ZabLearner({
     sid: 2,
     leader: 1,
@@ -26,6 +26,12 @@ function servingFollower(): ZabLearner {
   l.connected();
   l.receive({ type: PacketType.leaderInfo, epoch: 1 });
   l.epochWritten('acceptedEpoch', 1);
+  return l;
+}
+
+/** A follower synced with an empty DIFF in epoch 1, serving. */
+function servingFollower(): ZabLearner {
+  const l = inEpochOne();
   l.receive({ type: PacketType.diff, zxid: 0 });
   l.receive({ type: PacketType.newLeader, zxid: makeZxid(1, 0) });
   l.epochWritten('currentEpoch', 1);
@@ -54,19 +60,7 @@ test('a SYNC with everything applied is answered at once', () => {
 
 /** A follower told to sync by SNAP, its transfer still arriving (initLimit 10 ticks). */
 function loadingSnap(): ZabLearner {
-  const l = new ZabLearner({
-    sid: 2,
-    leader: 1,
-    observer: false,
-    lastZxid: 0,
-    acceptedEpoch: 0,
-    currentEpoch: 0,
-    initLimitTicks: 10,
-    syncLimitTicks: 5,
-  });
-  l.connected();
-  l.receive({ type: PacketType.leaderInfo, epoch: 1 });
-  l.epochWritten('acceptedEpoch', 1);
+  const l = inEpochOne();
   l.receive({ type: PacketType.snap, zxid: makeZxid(1, 0) });
   l.take();
   return l;
