@@ -96,17 +96,32 @@ check_durable() {
   fi
 }
 
-# start_floor DIR [ARGS...]: starts bench/load/null-server, its pid in DIR/pid; prints its port
+# start_floor DIR [ARGS...]: starts bench/load/null-server, its pid in DIR/pid; prints its port.
+# A port can still be taken between free_port and the bind: a start that exits or never answers
+# is retried on another port, and after three tries the run stops with the server's log.
 start_floor() {
-  local dir=$1 port
+  local dir=$1 port pid attempt
   shift
-  port=$(free_port)
-  while [ "$port" = "$zk_port" ] || [ "$port" = "$zc_port" ] || [ "$port" = "${floor_port:-}" ]; do port=$(free_port); done
   mkdir -p "$dir"
-  nohup node "$repo/dist/bench/load/null-server.js" --port "$port" --value-size "$VALUE_SIZE" "$@" > "$dir/server.log" 2>&1 &
-  echo $! > "$dir/pid"
-  for _ in $(seq 1 100); do (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break; sleep 0.1; done
-  echo "$port"
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    while [ "$port" = "$zk_port" ] || [ "$port" = "$zc_port" ] || [ "$port" = "${floor_port:-}" ]; do port=$(free_port); done
+    nohup node "$repo/dist/bench/load/null-server.js" --port "$port" --value-size "$VALUE_SIZE" "$@" > "$dir/server.log" 2>&1 &
+    pid=$!
+    echo "$pid" > "$dir/pid"
+    for _ in $(seq 1 100); do
+      if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+        echo "$port"
+        return 0
+      fi
+      kill -0 "$pid" 2> /dev/null || break
+      sleep 0.1
+    done
+    kill "$pid" 2> /dev/null || true
+    echo "null server on port $port did not answer (try $attempt):" >&2
+    tail -5 "$dir/server.log" >&2
+  done
+  exit 1
 }
 
 start_servers() {

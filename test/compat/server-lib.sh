@@ -30,11 +30,13 @@ stop_server() {
   rm -f "$dir/pid"
 }
 
-# free_port: prints a TCP port in 20000-39999 that nothing on 127.0.0.1 answers on right now.
+# free_port: prints a TCP port in 20000-32767 that nothing on 127.0.0.1 answers on right now.
+# Below Linux's ephemeral range (32768 and up), so no outgoing connection can hold it as its
+# local port between this check and the server's bind.
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12768))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
   done
   echo "no free port found" >&2
