@@ -41,9 +41,24 @@ export interface JepsenOptions {
    * 4x the operations ZooKeeper's did and the check took minutes).
    */
   opGapMs: number;
+  /**
+   * After a connection loss a client re-attaches its session (id, password and the zxid it saw)
+   * at another member, as client libraries do, instead of starting a new one; a session the
+   * ensemble declares expired although the client had heard from it within its timeout is then
+   * an anomaly (`expiredSessions`).
+   */
+  resumeSessions?: boolean;
+  /**
+   * What happens to the ensemble instead of random faults; the clients stop when it resolves
+   * (`durationMs` is then ignored).
+   */
+  nemesis?: Nemesis;
 }
 
-export type FaultKind = 'kill' | 'pause' | 'partition-drop' | 'partition-reset' | 'isolate-leader';
+/** Changes the ensemble under load; each change it makes is pushed to `faults`. */
+export type Nemesis = (ensemble: Ensemble, faults: JepsenResult['faults']) => Promise<void>;
+
+export type FaultKind = 'kill' | 'pause' | 'partition-drop' | 'partition-reset' | 'isolate-leader' | 'replace';
 
 export interface JepsenResult {
   /** The clients' operations (reads as recorded, not moved). */
@@ -54,6 +69,10 @@ export interface JepsenResult {
   check: CheckResult<ZnodeInput, ZnodeOutput>;
   sessionAnomalies: string[];
   lostWrites: string[];
+  /** Sessions declared expired although their client heard from them within the session timeout. */
+  expiredSessions: string[];
+  /** Session re-attachments at another member that succeeded (resumeSessions). */
+  resumed: number;
   /** Sequential children that no create could have made. */
   phantoms: string[];
   checkMs: number;
@@ -93,7 +112,12 @@ class Client {
   /** Highest zxid any of this client's sessions saw: a new session must not start from an older state. */
   private seenZxid = 0;
   private n = 0;
+  /** When this client last had an answer from its current session (resumeSessions). */
+  private lastHeard = 0;
+  private resumable: { sessionId: bigint; passwd: Buffer; timeoutMs: number } | undefined;
   readonly createTags = new Map<string, ZnodeOperation>();
+  readonly expired: string[] = [];
+  resumed = 0;
 
   constructor(
     readonly id: number,
@@ -104,9 +128,9 @@ class Client {
     private readonly unexpected: Record<string, number>,
   ) {}
 
-  async run(until: number): Promise<void> {
-    while (performance.now() < until) {
-      const c = await this.connect(until);
+  async run(running: () => boolean): Promise<void> {
+    while (running()) {
+      const c = await this.connect(running);
       if (c === undefined) return;
       const r = this.random();
       if (r < 0.45) await this.compareAndSet(c);
@@ -117,10 +141,11 @@ class Client {
     this.session?.destroy();
   }
 
-  private async connect(until: number): Promise<RawClient | undefined> {
+  private async connect(running: () => boolean): Promise<RawClient | undefined> {
     while (this.session === undefined || this.session.isClosed) {
-      if (performance.now() >= until) return undefined;
+      if (!running()) return undefined;
       const member: Member = pick(this.random, this.ensemble.members);
+      const resuming = this.resumable;
       try {
         this.session = await RawClient.connect({
           host: '127.0.0.1',
@@ -130,14 +155,35 @@ class Client {
           connectTimeoutMs: 2000,
           requestTimeoutMs: this.options.requestTimeoutMs,
           lastZxidSeen: this.seenZxid,
+          ...(resuming && { sessionId: resuming.sessionId, passwd: resuming.passwd }),
         });
-        // A member behind the zxid we saw refuses (closes) or answers with timeout 0.
-        if (this.session.expired) this.session.destroy();
+        // A member behind the zxid we saw refuses (closes) or answers with timeout 0; so does
+        // one that finds the session we re-attach gone.
+        if (this.session.expired) {
+          this.session.destroy();
+          if (resuming !== undefined) this.sessionExpired(member, resuming);
+        } else {
+          if (resuming !== undefined) this.resumed++;
+          this.lastHeard = performance.now();
+          if (this.options.resumeSessions === true)
+            this.resumable = { sessionId: this.session.sessionId, passwd: this.session.passwd, timeoutMs: this.session.negotiatedTimeout };
+        }
       } catch {
         await sleep(50);
       }
     }
     return this.session;
+  }
+
+  /** Expired for the ensemble; an anomaly if this client heard from the session within its timeout. */
+  private sessionExpired(member: Member, session: { sessionId: bigint; timeoutMs: number }): void {
+    this.resumable = undefined;
+    const silentMs = performance.now() - this.lastHeard;
+    if (silentMs < session.timeoutMs) {
+      this.expired.push(
+        `client ${this.id}: session 0x${session.sessionId.toString(16)} expired at member ${member.id} after ${Math.round(silentMs)} ms without an answer (timeout ${session.timeoutMs} ms)`,
+      );
+    }
   }
 
   private async compareAndSet(c: RawClient): Promise<void> {
@@ -187,6 +233,7 @@ class Client {
       if (!(e instanceof RawClientError)) throw e;
     }
     if (c.lastZxid > this.seenZxid) this.seenZxid = c.lastZxid;
+    if (output !== undefined) this.lastHeard = performance.now();
     if (output === undefined) {
       // The session may still send the answer later: drop it, as a client library would after a timeout.
       c.destroy();
@@ -199,7 +246,7 @@ class Client {
 }
 
 /** One fault at a time, so a majority can always make progress; each is undone before the next. */
-async function nemesis(ensemble: Ensemble, options: JepsenOptions, until: number, faults: JepsenResult['faults']): Promise<void> {
+async function randomFaults(ensemble: Ensemble, options: JepsenOptions, until: number, faults: JepsenResult['faults']): Promise<void> {
   const random = prng(options.seed ^ 0x5eed);
   const kinds: FaultKind[] = ['kill', 'pause', 'partition-drop', 'partition-reset', 'isolate-leader'];
   for (;;) {
@@ -240,15 +287,15 @@ async function prepare(ensemble: Ensemble, keys: number, history: ZnodeOperation
   }
 }
 
-/** After the run: every member back, then each key read (after a sync) at every member, and the sequential children listed. */
-async function finalReads(ensemble: Ensemble, options: JepsenOptions, history: ZnodeOperation[]): Promise<string[]> {
+/** After the run: every member back, then each key read (after a sync) at every member, and the sequential children listed at each. */
+async function finalReads(ensemble: Ensemble, options: JepsenOptions, history: ZnodeOperation[]): Promise<Map<number, string[]>> {
   // Nothing is in flight any more and each reader syncs first: these reads are strict (not moved).
   for (const m of ensemble.members) {
     if (!m.alive()) await ensemble.restart(m.id);
   }
   await ensemble.leader(60000);
   await Promise.all(ensemble.members.map((m) => m.waitServing(60000)));
-  let children: string[] = [];
+  const children = new Map<number, string[]>();
   for (const m of ensemble.members) {
     const c = await RawClient.connect({ host: '127.0.0.1', port: m.ports.client, timeoutMs: 30000, requestTimeoutMs: 30000 });
     try {
@@ -264,7 +311,7 @@ async function finalReads(ensemble: Ensemble, options: JepsenOptions, history: Z
       }
       const list = await c.getChildren(SEQ_PARENT);
       if (list.err !== ErrorCode.OK) throw new Error(`getChildren at member ${m.id}: error ${list.err}`);
-      children = list.children ?? [];
+      children.set(m.id, list.children ?? []);
     } finally {
       await c.close();
     }
@@ -318,11 +365,16 @@ export async function runJepsen(ensemble: Ensemble, options: JepsenOptions): Pro
   const unexpected: Record<string, number> = {};
   const faults: JepsenResult['faults'] = [];
   const until = performance.now() + options.durationMs;
+  let nemesisDone = false;
+  const running = options.nemesis === undefined ? () => performance.now() < until : () => !nemesisDone;
   const clients = Array.from(
     { length: options.clients },
     (_, i) => new Client(i + 1, ensemble, options, prng(options.seed + i + 1), history, unexpected),
   );
-  await Promise.all([...clients.map((c) => c.run(until)), nemesis(ensemble, options, until, faults)]);
+  const nemesis = (options.nemesis?.(ensemble, faults) ?? randomFaults(ensemble, options, until, faults)).finally(() => {
+    nemesisDone = true;
+  });
+  await Promise.all([...clients.map((c) => c.run(running)), nemesis]);
   ensemble.heal();
   for (const m of ensemble.members) m.sigcont();
   const finals: ZnodeOperation[] = [];
@@ -331,7 +383,13 @@ export async function runJepsen(ensemble: Ensemble, options: JepsenOptions): Pro
   const started = performance.now();
   const check = checkLinearizable(znodeModel, [...sessionOrderReads(history), ...finals]);
   const checkMs = performance.now() - started;
-  const creates = checkCreates(children, clients);
+  // every member must hold every acknowledged create: a member that lost some is named
+  const creates = { lost: [] as string[], phantoms: [] as string[] };
+  for (const [id, list] of children) {
+    const atMember = checkCreates(list, clients);
+    creates.lost.push(...atMember.lost.map((x) => `member ${id}: ${x}`));
+    creates.phantoms.push(...atMember.phantoms.map((x) => `member ${id}: ${x}`));
+  }
   const byKind: Record<string, number> = {};
   for (const op of history) byKind[op.input.kind] = (byKind[op.input.kind] ?? 0) + 1;
   return {
@@ -347,6 +405,8 @@ export async function runJepsen(ensemble: Ensemble, options: JepsenOptions): Pro
     check,
     sessionAnomalies: sessionReadAnomalies(history),
     lostWrites: [...lostCasWrites(history, finals), ...creates.lost],
+    expiredSessions: clients.flatMap((c) => c.expired),
+    resumed: clients.reduce((n, c) => n + c.resumed, 0),
     phantoms: creates.phantoms,
     checkMs,
   };
