@@ -17,7 +17,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../../src/codec/index.js';
-import { Ensemble } from '../support/ensemble-process.js';
+import { ENSEMBLE_SERVERS, Ensemble } from '../support/ensemble-process.js';
 import { describeCheck, runJepsen } from '../support/jepsen.js';
 import { checkLinearizable } from '../support/linearizability.js';
 import { sessionOrderReads, sessionReadAnomalies, znodeModel, type ZnodeOperation } from '../support/znode-model.js';
@@ -27,6 +27,13 @@ const SECONDS = Number(process.env['ZEPHYR_JEPSEN_SECONDS'] ?? '60');
 const SEED = Number(process.env['ZEPHYR_JEPSEN_SEED'] ?? String(Math.floor(Math.random() * 2 ** 31)));
 /** A follower notices a silent leader after syncLimit ticks: 5 x 1 s here. */
 const CONFIG = { tickTime: '1000', initLimit: '10', syncLimit: '5' };
+/**
+ * On a mixed ensemble both servers must lead at some point. The member of the higher id wins
+ * an election among equals, so with the odd one out at the highest id (zk,zk,zephyr or
+ * zephyr,zephyr,zk) it leads first, and killing the leader first hands leadership to the
+ * other kind.
+ */
+const MIXED = ENSEMBLE_SERVERS !== undefined && new Set(ENSEMBLE_SERVERS).size > 1;
 
 describe('linearizability under faults', () => {
   test(
@@ -45,6 +52,7 @@ describe('linearizability under faults', () => {
           faultGapMs: [2000, 5000],
           faultLengthMs: [2000, 7000],
           opGapMs: Number(process.env['ZEPHYR_JEPSEN_GAP_MS'] ?? '4'),
+          ...(MIXED && { firstFault: 'kill-leader' as const }),
         });
         const faultCounts: Record<string, number> = {};
         for (const f of r.faults) faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
@@ -64,6 +72,10 @@ describe('linearizability under faults', () => {
         // a fault every 4-12 s: a 60 s run has at least 3 (a short run fewer)
         assert.ok(r.faults.length >= Math.min(3, Math.floor(SECONDS / 20)), 'the nemesis injected faults');
         assert.ok(r.counts.ok > 100, 'the clients got work done');
+        if (MIXED) {
+          const led = new Set(r.faults.filter((f) => f.leader !== -1).map((f) => ensemble.serverOf({ id: f.leader })));
+          assert.deepEqual([...led].sort(), ['zephyr', 'zk'], 'both servers led while faults began');
+        }
         assert.equal(r.check.result, 'ok', describeCheck(r));
         assert.deepEqual(r.sessionAnomalies, []);
         assert.deepEqual(r.lostWrites, []);

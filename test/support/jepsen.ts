@@ -48,6 +48,8 @@ export interface JepsenOptions {
    * an anomaly (`expiredSessions`).
    */
   resumeSessions?: boolean;
+  /** The random nemesis's first fault (then random ones): `kill-leader` moves leadership at once. */
+  firstFault?: FaultKind;
   /**
    * What happens to the ensemble instead of random faults; the clients stop when it resolves
    * (`durationMs` is then ignored).
@@ -58,7 +60,7 @@ export interface JepsenOptions {
 /** Changes the ensemble under load; each change it makes is pushed to `faults`. */
 export type Nemesis = (ensemble: Ensemble, faults: JepsenResult['faults']) => Promise<void>;
 
-export type FaultKind = 'kill' | 'pause' | 'partition-drop' | 'partition-reset' | 'isolate-leader' | 'replace';
+export type FaultKind = 'kill' | 'kill-leader' | 'pause' | 'partition-drop' | 'partition-reset' | 'isolate-leader' | 'replace';
 
 export interface JepsenResult {
   /** The clients' operations (reads as recorded, not moved). */
@@ -249,18 +251,19 @@ class Client {
 async function randomFaults(ensemble: Ensemble, options: JepsenOptions, until: number, faults: JepsenResult['faults']): Promise<void> {
   const random = prng(options.seed ^ 0x5eed);
   const kinds: FaultKind[] = ['kill', 'pause', 'partition-drop', 'partition-reset', 'isolate-leader'];
-  for (;;) {
+  for (let n = 0; ; n++) {
     await sleep(between(random, options.faultGapMs));
     if (performance.now() >= until) return;
-    const kind = pick(random, kinds);
+    const kind = n === 0 && options.firstFault !== undefined ? options.firstFault : pick(random, kinds);
     const leader = await ensemble.leader(30000).catch(() => -1);
-    const member = kind === 'isolate-leader' && leader !== -1 ? leader : pick(random, ensemble.members).id;
+    const member = (kind === 'isolate-leader' || kind === 'kill-leader') && leader !== -1 ? leader : pick(random, ensemble.members).id;
     faults.push({ kind, member, at: performance.now(), leader });
-    if (kind === 'kill') await ensemble.kill9(member);
+    const kill = kind === 'kill' || kind === 'kill-leader';
+    if (kill) await ensemble.kill9(member);
     else if (kind === 'pause') ensemble.sigstop(member);
     else ensemble.isolate(member, kind === 'partition-reset' ? 'reset' : 'drop');
     await sleep(between(random, options.faultLengthMs));
-    if (kind === 'kill') await ensemble.restart(member);
+    if (kill) await ensemble.restart(member);
     else if (kind === 'pause') ensemble.sigcont(member);
     else ensemble.heal();
   }
