@@ -62,6 +62,9 @@ describe('local sessions, upgrading on', { timeout: 300000 }, () => {
       const onLeader = await connectTo(leader);
       assert.equal(await syncedZxid(watcher), before, 'connecting two sessions made no txn');
       onLeader.destroy();
+      const dump = await fourLetterWord(followers[0]!.ports.client, 'dump', '127.0.0.1');
+      const localPart = dump.slice(dump.indexOf('Local Session Sets ('), dump.indexOf('Global Sessions('));
+      assert.ok(localPart.includes(`\t0x${BigInt.asUintN(64, local.sessionId).toString(16)}\n`), dump);
 
       const created = await local.create('/ls-persistent', Buffer.from('p'));
       assert.equal(created.err, ErrorCode.OK);
