@@ -131,7 +131,7 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
     ['zk_open_file_descriptor_count', env.openFileDescriptors()],
     ['zk_max_file_descriptor_count', env.maxFileDescriptors()],
     ['zk_uptime', Math.max(0, env.nowMs() - server.startedMs)],
-    ['zk_local_sessions', 0],
+    ['zk_local_sessions', server.localSessions?.count ?? 0],
   ];
   if (quorum !== undefined) kv.push(['zk_peer_state', quorum.peerState]);
   const leader = quorum?.leader;
@@ -147,9 +147,31 @@ function mntr(server: ZkServer, env: FourLetterEnv, liveConnections: number): st
   return kv.map(([k, v]) => `${k}\t${v}`);
 }
 
-function dump(server: ZkServer): string[] {
-  const lines = ['SessionTracker dump:', `Session Sets (${server.sessionTable.size})/(${server.sessionTable.size}):`];
-  for (const sessionId of server.sessionTable.keys()) lines.push(`\t${hex(sessionId)}`);
+/**
+ * The session part of `dump`, laid out as ZooKeeper's trackers print it: local sessions first
+ * (with local sessions on), then the global ones; a learner lists those with their timeouts.
+ */
+function sessionsDump(server: ZkServer, mode: string | undefined): string[] {
+  const lines: string[] = [];
+  const local = server.localSessions;
+  if (local !== null) {
+    lines.push(`Local Session Sets (${local.count})/(${local.count}):`);
+    for (const sessionId of local.ids()) lines.push(`\t${hex(sessionId)}`);
+  }
+  const global = server.sessionTable;
+  if (mode === 'follower' || mode === 'observer') {
+    lines.push(`Global Sessions(${global.size}):`);
+    const sorted = [...global.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const sessionId of sorted) lines.push(`${hex(sessionId)}\t${global.get(sessionId) ?? 0}ms`);
+    return lines;
+  }
+  lines.push(`${local === null ? '' : 'Global '}Session Sets (${global.size})/(${global.size}):`);
+  for (const sessionId of global.keys()) lines.push(`\t${hex(sessionId)}`);
+  return lines;
+}
+
+function dump(server: ZkServer, mode: string | undefined): string[] {
+  const lines = ['SessionTracker dump:', ...sessionsDump(server, mode)];
   lines.push('ephemeral nodes dump:', `Sessions with Ephemerals (${server.tree.ephemerals.size}):`);
   for (const [sid, paths] of server.tree.ephemerals) {
     lines.push(`${hex(sid)}:`);
@@ -216,7 +238,7 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
       return lines.map((l) => `${l}\n`).join('') + '\n';
     }
     case 'dump':
-      return dump(server).join('\n') + '\n';
+      return dump(server, env.quorum?.().mode).join('\n') + '\n';
     case 'dirs': {
       const d = env.dirSizes();
       return `datadir_size: ${d.dataDir}\nlogdir_size: ${d.logDir}\n`;

@@ -102,6 +102,10 @@ export interface Config {
   readonly electionPortBindRetry: number;
   /** One participant line and this true: the server runs standalone (ZooKeeper's rule). */
   readonly standaloneEnabled: boolean;
+  /** Ensemble only (a standalone server ignores it, as ZooKeeper's does): new sessions stay on their member, with no txn. */
+  readonly localSessionsEnabled: boolean;
+  /** With local sessions: the first ephemeral create upgrades the session to a global one instead of failing. */
+  readonly localSessionsUpgradingEnabled: boolean;
   readonly reconfigEnabled: boolean;
   readonly admin: AdminConfig;
   readonly metricsProviderClassName: string | undefined;

@@ -21,6 +21,7 @@ import {
 } from '../quorum/zab/index.js';
 import { QuorumLink } from '../net/quorum-link.js';
 import { LearnerSessions, type SessionAuthority } from '../session/index.js';
+import { readNow } from '../server/types.js';
 import { listDataFiles, writeSnapshot, type ParsedSnapshot } from '../storage/index.js';
 import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { recoverData, serverSettings } from '../server/composition.js';
@@ -45,6 +46,8 @@ export class LearnerRole extends RoleDriver {
   private link: QuorumLink | null = null;
   private socket: Socket | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
+  /** Expires this member's local sessions (global ones are the leader's to expire). */
+  private sessionTimer: NodeJS.Timeout | null = null;
   private loading: SlicedSnapLoad | null = null;
   private syncMode: SyncMode | null = null;
 
@@ -216,6 +219,7 @@ export class LearnerRole extends RoleDriver {
 
   protected closeLinks(reason: string): void {
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.sessionTimer !== null) clearInterval(this.sessionTimer);
     this.link?.close(reason);
     this.socket?.destroy();
   }
@@ -336,6 +340,10 @@ export class LearnerRole extends RoleDriver {
     this.phase = 'broadcast';
     this.limitSilence();
     this.peer.clients.serve(this.zk);
+    if (this.zk.localSessions !== null) {
+      const clock = this.peer.env.clock;
+      this.sessionTimer = setInterval(() => this.zk.tick(readNow(clock)), Math.min(100, this.peer.ensemble.tickTimeMs));
+    }
     this.peer.log.info(
       { leader: this.leader, epoch, mode: this.syncMode, ms: this.elapsedMs() },
       `${this.observer ? 'observing' : 'following'} - broadcast: synced with leader ${this.leader} by ${this.syncMode?.toUpperCase() ?? '?'}`,

@@ -77,6 +77,13 @@ export interface PrepContext {
   cxid: number;
   authIds: readonly Id[];
   nowMs: number;
+  /**
+   * Non-zero: an ephemeral create of this session fails with this code, checked where
+   * ZooKeeper checks that the session is global (after the mode and TTL checks). Local
+   * sessions set it: EPHEMERALONLOCALSESSION for one this server may not upgrade, and
+   * SESSIONEXPIRED on a leader for a forwarded session it does not know as global.
+   */
+  ephemeralRefusal?: number;
 }
 
 export interface PrepSettings {
@@ -458,6 +465,8 @@ export class RequestPreparer {
     if (isTtlMode(mode) ? ttl <= 0 || ttl > TTL_MS_MAX : ttl >= 0) throw new PrepError(ErrorCode.BADARGUMENTS);
     // ZooKeeper 3.8 accepts createTTL with a non-TTL mode and ttl < 0, then fails applying it; we refuse it.
     if (req.op === OpCode.createTTL && !isTtlMode(mode)) throw new PrepError(ErrorCode.BADARGUMENTS);
+    const refusal = ctx.ephemeralRefusal ?? 0;
+    if (refusal !== 0 && isEphemeralMode(mode)) throw new PrepError(refusal);
     const parentPath = this.parentPathOf(req.path, false);
     const acl = this.fixupAcl(req.acl, ctx);
     const parent = this.mustRecord(parentPath);

@@ -100,6 +100,8 @@ export function serverSettings(config: Config, sessionServerId: number): ServerS
     containerCheckIntervalMs: config.containerCheckIntervalMs,
     sessionServerId,
     globalOutstandingLimit: config.globalOutstandingLimit,
+    localSessionsEnabled: config.localSessionsEnabled,
+    localSessionsUpgradingEnabled: config.localSessionsUpgradingEnabled,
   };
 }
 

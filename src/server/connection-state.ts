@@ -96,6 +96,8 @@ export class LocalTxn implements QueuedReply, OnDurable {
   sessionId = 0n;
   /** Whether it waits in its connection's queue (else it is answered as soon as applied). */
   readonly queued: boolean;
+  /** Non-zero: answered with this error whatever the txn's result (a learner's local-session refusal). */
+  refusal = 0;
 
   constructor(
     private readonly owner: LocalTxnOwner,

@@ -57,7 +57,8 @@ export class StandaloneServer {
       storeOptions(this.env, config, dirs, this.log, lastZxid, (e) => this.onFatal(e)),
     );
     const core = new ZkServer(
-      serverSettings(config, STANDALONE_SERVER_ID),
+      // Local sessions are an ensemble's: ZooKeeper's standalone server never reads the keys.
+      { ...serverSettings(config, STANDALONE_SERVER_ID), localSessionsEnabled: false },
       this.env.clock,
       sha1Base64,
       this.log,

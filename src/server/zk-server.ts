@@ -27,6 +27,7 @@ import {
   readConnectRequest,
   readRequest,
   isClientOpcode,
+  isEphemeralMode,
   writeAclList,
   writeConnectResponse,
   writeOpResults,
@@ -39,7 +40,14 @@ import {
   type TxnHeader,
 } from '../codec/index.js';
 import { DataTree, nodeKind, ttlOf, type ApplyResult, type TreeChange } from '../tree/index.js';
-import { LocalSessionAuthority, SessionTracker, sessionTableApply, type Revalidation, type SessionAuthority } from '../session/index.js';
+import {
+  LocalSessionAuthority,
+  LocalSessions,
+  SessionTracker,
+  sessionTableApply,
+  type Revalidation,
+  type SessionAuthority,
+} from '../session/index.js';
 import { WatchManager, type WatchEvent } from '../watch/index.js';
 import {
   RequestPreparer,
@@ -77,6 +85,13 @@ export interface ServerSettings {
    * connection with requests of its own in process is not read from (see shouldThrottle).
    */
   globalOutstandingLimit: number;
+  /**
+   * `localSessionsEnabled` (an ensemble member's): a new session is local to this server, with
+   * no createSession txn, until something needs it global (default false).
+   */
+  localSessionsEnabled?: boolean;
+  /** `localSessionsUpgradingEnabled`: a local session's first ephemeral create upgrades it instead of failing. */
+  localSessionsUpgradingEnabled?: boolean;
 }
 
 /**
@@ -145,6 +160,8 @@ export class ZkServer {
   readonly sessionTable: Map<bigint, number>;
   /** Session ids, deadlines and re-attach answers: held here standalone or on a leader. */
   readonly authority: SessionAuthority;
+  /** This member's local sessions (`localSessionsEnabled`), consulted before the authority; null when off. */
+  readonly localSessions: LocalSessions | null;
   readonly watches = new WatchManager();
   readonly prep: RequestPreparer;
   readonly connections = new ReleasingMap<number, ConnectionState>();
@@ -165,7 +182,7 @@ export class ZkServer {
   /** Frames for a connection that is closing are encoded here and dropped. */
   private readonly discard = new JuteWriter(1024);
   /** Prep's context, refilled for each txn (prep keeps nothing of it). */
-  private readonly prepCtx: PrepContext = { sessionId: 0n, cxid: 0, authIds: [], nowMs: 0 };
+  private readonly prepCtx: PrepContext = { sessionId: 0n, cxid: 0, authIds: [], nowMs: 0, ephemeralRefusal: 0 };
   /** The changes of the txn being applied, refilled for each (nothing keeps the array). */
   private readonly changes: TreeChange[] = [];
   /** Where local txns come back: applied, then answered. */
@@ -207,6 +224,8 @@ export class ZkServer {
     const sessionIds = new SessionTracker(settings.tickTimeMs, now.monoMs, settings.sessionServerId);
     this.authority = role.authority?.(this.sessionTable, sessionIds) ?? new LocalSessionAuthority(sessionIds);
     this.forwarder = role.forwarder ?? null;
+    this.localSessions =
+      settings.localSessionsEnabled === true ? new LocalSessions(settings.tickTimeMs, now.monoMs, settings.sessionServerId) : null;
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
     for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, now.monoMs);
     const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
@@ -281,7 +300,7 @@ export class ZkServer {
       this.onUnknownOpcode(state, xid, type);
       return;
     }
-    this.authority.touch(state.sessionId, now.monoMs);
+    this.touchSession(state.sessionId, now.monoMs);
     if (type === OpCode.deleteContainer) {
       this.onClientDeleteContainer(state, xid, now);
       return;
@@ -367,8 +386,17 @@ export class ZkServer {
       this.finishReattach(state, req.sessionId, timeoutMs, false);
       return;
     }
+    if (this.localSessions?.has(req.sessionId) === true) {
+      this.finishReattach(state, req.sessionId, timeoutMs, this.localSessions.revalidate(req.sessionId, timeoutMs, now.monoMs));
+      return;
+    }
     const answer: Revalidation = { revalidated: (id, valid) => this.finishReattach(state, id, timeoutMs, valid) };
     this.authority.revalidate(req.sessionId, timeoutMs, now.monoMs, answer);
+  }
+
+  /** A request of the session arrived: its local deadline, or the authority's, moves on. */
+  private touchSession(sessionId: bigint, monoMs: number): void {
+    if (this.localSessions?.touch(sessionId, monoMs) !== true) this.authority.touch(sessionId, monoMs);
   }
 
   /** The session authority has answered a re-attach (at once, or after asking the leader). */
@@ -391,6 +419,13 @@ export class ZkServer {
   }
 
   private createSession(state: ConnectionState, timeoutMs: number, now: Now): void {
+    if (this.localSessions !== null) {
+      // A local session: no txn, so it is answered at once (ZooKeeper's pipeline passes it through).
+      const localId = this.localSessions.create(timeoutMs, now.monoMs);
+      this.bindSession(state, localId, timeoutMs);
+      this.sendConnectResponse(state, timeoutMs, localId, sessionPassword(localId));
+      return;
+    }
     const sessionId = this.authority.newSessionId();
     state.sessionId = sessionId;
     if (this.forwarder !== null) {
@@ -535,6 +570,7 @@ export class ZkServer {
     c.cxid = cxid;
     c.authIds = state?.authIds ?? NO_IDS;
     c.nowMs = wallMs;
+    c.ephemeralRefusal = 0;
     return c;
   }
 
@@ -595,7 +631,7 @@ export class ZkServer {
     then: Then,
     startMs: number,
     timeoutMs = 0,
-  ): void {
+  ): LocalTxn {
     assert(this.forwarder !== null, 'only a learner forwards writes');
     const entry = new LocalTxn(this.locals, null, state, then, xid, req.op, startMs, timeoutMs);
     if (entry.queued) this.enqueue(state, entry);
@@ -604,6 +640,7 @@ export class ZkServer {
     if (waiting === undefined) this.forwarded.set(sessionId, (waiting = []));
     waiting.push(entry);
     this.forwarder.forward(sessionId, xid, req, state.authIds);
+    return entry;
   }
 
   /**
@@ -704,7 +741,7 @@ export class ZkServer {
     switch (entry.then) {
       case Then.reply:
         this.recordLatency(state, entry.startMs, entry.op, entry.xid, monoMs);
-        this.reply(state, entry.xid, zxid, res.err, entry.op, entry);
+        this.reply(state, entry.xid, zxid, entry.refusal === 0 ? res.err : entry.refusal, entry.op, entry);
         return;
       case Then.replyError:
         this.reply(state, entry.xid, zxid, res.err);
@@ -793,12 +830,38 @@ export class ZkServer {
    */
   private submitWrite(state: ConnectionState, xid: number, req: WriteRequest, now: Now): void {
     const sessionId = state.sessionId ?? 0n;
+    const refusal =
+      this.localSessions?.has(sessionId) === true && needsGlobalSession(req) ? this.upgradeOrRefuse(state, sessionId, now) : 0;
     if (this.forwarder !== null) {
-      this.forward(state, sessionId, xid, req, Then.reply, now.monoMs);
+      // The leader refuses a session it does not know as expired; this server knows better
+      // and answers its own refusal (the multi excepted), as ZooKeeper's learner does.
+      this.forward(state, sessionId, xid, req, Then.reply, now.monoMs).refusal = req.op === OpCode.multi ? 0 : refusal;
       return;
     }
-    const prepared = this.prep.prepare(this.ctx(state, sessionId, xid, now.wallMs), req);
+    const ctx = this.ctx(state, sessionId, xid, now.wallMs);
+    ctx.ephemeralRefusal = refusal;
+    const prepared = this.prep.prepare(ctx, req);
     this.logAndApply(prepared, state, Then.reply, xid, req.op, now.monoMs);
+  }
+
+  /**
+   * A local session's request needs a global session (ZooKeeper's checkUpgradeSession). With
+   * upgrading on, the session becomes global: its createSession txn (cxid 0) goes ahead of the
+   * request, and 0 is returned; otherwise the request's ephemeral create is to fail with
+   * EPHEMERALONLOCALSESSION.
+   */
+  private upgradeOrRefuse(state: ConnectionState, sessionId: bigint, now: Now): number {
+    if (this.settings.localSessionsUpgradingEnabled !== true) return ErrorCode.EPHEMERALONLOCALSESSION;
+    const timeoutMs = this.localSessions?.upgrade(sessionId) ?? -1;
+    if (timeoutMs < 0) return 0;
+    this.log.info({ session: hex(sessionId) }, 'upgrading local session to global');
+    this.authority.created(sessionId, timeoutMs, now.monoMs);
+    if (this.forwarder !== null) {
+      this.forward(state, sessionId, 0, { op: OpCode.createSession, timeoutMs }, Then.none, now.monoMs, timeoutMs);
+      return 0;
+    }
+    this.logAndApply(this.prep.createSession(this.ctx(state, sessionId, 0, now.wallMs), timeoutMs), null, Then.none);
+    return 0;
   }
 
   /**
@@ -824,6 +887,9 @@ export class ZkServer {
     const now = readNow(this.clock, this.inputNow);
     const ctx = this.ctx(null, sessionId, cxid, now.wallMs);
     ctx.authIds = authIds;
+    // A learner's local session never reaches here; an ephemeral of a session the leader does
+    // not know as global is refused as expired (ZooKeeper's checkGlobalSession).
+    if (this.settings.localSessionsEnabled === true && !this.authority.isLive(sessionId)) ctx.ephemeralRefusal = ErrorCode.SESSIONEXPIRED;
     let prepared: Prepared;
     if (req.op === OpCode.createSession) {
       prepared = this.prep.createSession(ctx, req.timeoutMs);
@@ -900,6 +966,10 @@ export class ZkServer {
   }
 
   private closeSessionRequest(state: ConnectionState, xid: number, sessionId: bigint, now: Now): void {
+    if (this.localSessions?.has(sessionId) === true) {
+      this.closeLocalSession(state, xid, sessionId);
+      return;
+    }
     this.authority.setClosing(sessionId);
     if (this.forwarder !== null) {
       this.forward(state, sessionId, xid, { op: OpCode.closeSession }, Then.closeSession, 0);
@@ -907,6 +977,17 @@ export class ZkServer {
     }
     const prepared = this.prep.closeSession(this.ctx(state, sessionId, xid, now.wallMs));
     this.logAndApply(prepared, state, Then.closeSession, xid);
+  }
+
+  /** A local session closes with no txn, answered in turn behind the connection's earlier requests. */
+  private closeLocalSession(state: ConnectionState, xid: number, sessionId: bigint): void {
+    this.localSessions?.setClosing(sessionId);
+    this.enqueueReply(state, xid, () => {
+      this.localSessions?.remove(sessionId);
+      this.reply(state, xid, this.lastZxid, 0);
+      this.bySession.delete(sessionId);
+      this.closeConnection(state, 'client closed its session');
+    });
   }
 
   private auth(state: ConnectionState, req: RequestOf<typeof OpCode.auth>): void {
@@ -1076,6 +1157,11 @@ export class ZkServer {
 
   /** Expires sessions whose deadline passed by `now`: ephemerals deleted, watches fired, connection closed. */
   tick(now: Now): void {
+    for (const sessionId of this.localSessions?.expire(now.monoMs) ?? []) {
+      // No txn: nothing outside this member knows the session.
+      this.log.info({ session: hex(sessionId) }, 'local session expired');
+      this.closedElsewhere(sessionId);
+    }
     for (const sessionId of this.authority.expire(now.monoMs)) {
       this.log.info({ session: hex(sessionId) }, 'session expired');
       this.expireSession(sessionId, now);
@@ -1139,6 +1225,12 @@ export class ZkServer {
 
 export function hex(v: number | bigint): string {
   return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+}
+
+/** A create or create2 of an ephemeral node, alone or in a multi: what upgrades a local session, as in ZooKeeper. */
+function needsGlobalSession(req: WriteRequest | RequestOf<typeof OpCode.multi>): boolean {
+  if (req.op === OpCode.multi) return req.ops.some((op) => needsGlobalSession(op as WriteRequest));
+  return (req.op === OpCode.create || req.op === OpCode.create2) && isEphemeralMode(req.flags);
 }
 
 /** Whether the bytes are a valid multi of writes only (see onFrame). */

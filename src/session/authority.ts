@@ -17,12 +17,15 @@ export interface SessionAuthority {
   /** A new session id for a connecting client (its createSession txn follows). */
   newSessionId(): bigint;
   /**
-   * The server is about to log a createSession txn for `sessionId`: an authority tracks its
-   * deadline from now, as ZooKeeper's leader does at prep time; a learner does nothing.
+   * The server is about to log (or forward) a createSession txn for `sessionId`: an authority
+   * tracks its deadline from now, as ZooKeeper's leader does at prep time; a learner reports
+   * its touches from now on (a local session being upgraded is in use meanwhile).
    */
   created(sessionId: bigint, timeoutMs: number, nowMs: number): void;
   /** A request of the session arrived. False if the session is unknown or closing here. */
   touch(sessionId: bigint, nowMs: number): boolean;
+  /** Whether the session is known as a global one and not closing (ZooKeeper's checkGlobalSession). */
+  isLive(sessionId: bigint): boolean;
   /**
    * A client re-attaches with `timeoutMs` negotiated. The answer may come at once (authority)
    * or after a round trip to the leader (learner).
@@ -52,6 +55,11 @@ export class LocalSessionAuthority implements SessionAuthority {
 
   touch(sessionId: bigint, nowMs: number): boolean {
     return this.tracker.touch(sessionId, nowMs);
+  }
+
+  isLive(sessionId: bigint): boolean {
+    const s = this.tracker.sessions.get(sessionId);
+    return s !== undefined && !s.closing;
   }
 
   revalidate(sessionId: bigint, timeoutMs: number, nowMs: number, answer: Revalidation): void {
@@ -85,7 +93,8 @@ export interface SessionLeaderLink {
 }
 
 /**
- * A follower's or observer's side (ZooKeeper's LearnerSessionTracker without local sessions):
+ * A follower's or observer's side of global sessions (ZooKeeper's LearnerSessionTracker; its
+ * local sessions are `LocalSessions`, which the server consults first):
  * ids come from its own server byte, touches are recorded for the next PING, re-attaches wait
  * for the leader's answer, and nothing expires here (the leader's closeSession txn does it).
  */
@@ -95,6 +104,8 @@ export class LearnerSessions implements SessionAuthority {
   /** Re-attaches waiting for the leader's answer. */
   private readonly revalidating = new Map<bigint, Revalidation[]>();
   private readonly closing = new Set<bigint>();
+  /** Sessions whose createSession went to the leader and has not come back, with their timeouts. */
+  private readonly creating = new Map<bigint, number>();
 
   constructor(
     /** Session ids: a tracker with this server's id in its top byte (only its id source is used). */
@@ -108,15 +119,20 @@ export class LearnerSessions implements SessionAuthority {
     return this.ids.newSessionId();
   }
 
-  created(): void {
-    // The leader tracks the session once it prepares the forwarded createSession.
+  /** The leader tracks the session once it prepares the createSession; its touches are reported from now. */
+  created(sessionId: bigint, timeoutMs: number): void {
+    this.creating.set(sessionId, timeoutMs);
   }
 
   touch(sessionId: bigint): boolean {
-    const timeoutMs = this.table.get(sessionId);
+    const timeoutMs = this.table.get(sessionId) ?? this.creating.get(sessionId);
     if (timeoutMs === undefined || this.closing.has(sessionId)) return false;
     this.touched.set(sessionId, timeoutMs);
     return true;
+  }
+
+  isLive(sessionId: bigint): boolean {
+    return this.table.has(sessionId) && !this.closing.has(sessionId);
   }
 
   revalidate(sessionId: bigint, timeoutMs: number, _nowMs: number, answer: Revalidation): void {
@@ -152,11 +168,13 @@ export class LearnerSessions implements SessionAuthority {
     return [];
   }
 
-  committed(): void {
-    // Known through the session table.
+  /** Known through the session table from now. */
+  committed(sessionId: bigint): void {
+    this.creating.delete(sessionId);
   }
 
   removed(sessionId: bigint): void {
+    this.creating.delete(sessionId);
     this.closing.delete(sessionId);
     this.touched.delete(sessionId);
   }

@@ -1,4 +1,5 @@
 export { SessionTracker, type Session } from './tracker.js';
+export { LocalSessions } from './local.js';
 export {
   LocalSessionAuthority,
   LearnerSessions,

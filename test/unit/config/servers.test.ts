@@ -159,6 +159,14 @@ describe('quorum keys', () => {
     assert.deepEqual([full.cnxTimeoutMs, full.electionPortBindRetry], [0, 7]);
   });
 
+  // QuorumPeerConfig: both false unless set; upgrading is read alone and matters only with local sessions.
+  it('reads the local session keys, both off by default', () => {
+    const off = parse(THREE);
+    assert.deepEqual([off.localSessionsEnabled, off.localSessionsUpgradingEnabled], [false, false]);
+    const on = parse([THREE, 'localSessionsEnabled=TRUE', 'localSessionsUpgradingEnabled=true'].join('\n'));
+    assert.deepEqual([on.localSessionsEnabled, on.localSessionsUpgradingEnabled], [true, true]);
+  });
+
   // ZooKeeper logs the invalid value and uses its default of 3.
   it('a negative electionPortBindRetry warns and means 3', () => {
     const { config, warnings } = parseZooCfg('electionPortBindRetry=-2', 'zoo.cfg');
@@ -175,6 +183,7 @@ describe('quorum keys', () => {
     ['peerType=Leader', 'peerType', 'unknown server role "Leader" (expected participant or observer)'],
     // "Invalid option maybe for quorumListenOnAllIPs. Choose 'true' or 'false.'"
     ['quorumListenOnAllIPs=maybe', 'quorumListenOnAllIPs', 'expected true or false, got "maybe"'],
+    ['localSessionsEnabled=yes', 'localSessionsEnabled', 'expected true or false, got "yes"'],
     // ZooKeeper exits with NumberFormatException when the election starts.
     ['cnxTimeout=abc', 'cnxTimeout', 'expected a non-negative integer, got "abc"'],
     ['zookeeper.cnxTimeout=-1', 'zookeeper.cnxTimeout', 'expected a non-negative integer, got "-1"'],
