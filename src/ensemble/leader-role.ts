@@ -390,6 +390,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
   private onServing(epoch: number): void {
     this.phase = 'broadcast';
     this.zk.prep.resetEpoch(epoch);
+    this.zk.startLeaderEpoch(epoch);
     this.peer.clients.serve(this.zk);
     const zk = this.zk;
     const clock = this.peer.env.clock;

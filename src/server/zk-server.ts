@@ -12,6 +12,7 @@ import {
   javaReaperOrder,
   sessionPassword,
   SESSION_PASSWORD_BYTES,
+  ZXID_COUNTER_SPAN,
   type ReaperCandidate,
 } from '../base/index.js';
 import {
@@ -247,6 +248,17 @@ export class ZkServer {
 
   get lastZxid(): number {
     return this.tree.lastProcessedZxid;
+  }
+
+  /**
+   * A leader's epoch is established: as ZooKeeper's leader does when it starts serving, the
+   * last zxid becomes the epoch's zxid 0 (what `srvr`, replies and the connect check report)
+   * until the epoch's first txn. Every txn logged before is already applied here.
+   */
+  startLeaderEpoch(epoch: number): void {
+    const first = epoch * ZXID_COUNTER_SPAN;
+    assert(first > this.tree.lastProcessedZxid, () => `epoch ${epoch} starts at or below ${hex(this.tree.lastProcessedZxid)}`);
+    this.tree.lastProcessedZxid = first;
   }
 
   // ------------------------------------------------------------------ connection lifecycle

@@ -21,6 +21,12 @@ describe('failover of a 3-member ensemble', { timeout: 300000 }, () => {
     const ensemble = getEnsemble();
     const oldLeader = await ensemble.leader();
     const survivors = ensemble.participants.filter((m) => m.id !== oldLeader);
+    // before its epoch's first txn a leader reports the epoch's zxid 0 as its last (ZooKeeper's Leader.startZkServer)
+    const firstZxid = await ensemble.member(oldLeader).zxid();
+    assert.ok(
+      firstZxid !== undefined && firstZxid > 0 && firstZxid % 2 ** 32 === 0,
+      `leader's zxid before any write: ${firstZxid?.toString(16)}`,
+    );
     await withClient(survivors[0]!, async (c) => assert.equal((await c.create('/before', Buffer.from('b'))).err, 0));
 
     const killedAt = Date.now();
