@@ -84,9 +84,41 @@ export interface QuorumTextInput {
   readonly version?: number;
 }
 
-/** "[addr]" for an IPv6 host, as QuorumServer.delimitedHostString writes it. */
+/** An IPv6 literal's eight 16-bit groups (a trailing dotted IPv4 part as two), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const hex =
+    v4 === null
+      ? address
+      : `${v4[1] ?? ''}${(Number(v4[2]) * 256 + Number(v4[3])).toString(16)}:${(Number(v4[4]) * 256 + Number(v4[5])).toString(16)}`;
+  const halves = hex.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (text: string | undefined): string[] => (text === undefined || text === '' ? [] : text.split(':'));
+  const head = part(halves[0]);
+  const tail = part(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail].map((g) =>
+    /^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN,
+  );
+  return groups.some(Number.isNaN) ? undefined : groups;
+}
+
+/**
+ * The host as QuorumServer.toString prints it (InetSocketAddress.getHostString, bracketed when it
+ * has a colon): Java writes an IPv6 literal in full, 0:0:0:0:0:0:0:1 for ::1, and an
+ * IPv4-mapped one as the IPv4 address; names and IPv4 literals stay as written.
+ */
 function delimited(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+  if (!host.includes(':')) return host;
+  const zone = host.indexOf('%');
+  const groups = ipv6Groups(zone < 0 ? host : host.slice(0, zone));
+  if (groups === undefined) return `[${host}]`;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  }
+  return `[${groups.map((g) => g.toString(16)).join(':')}${zone < 0 ? '' : host.slice(zone)}]`;
 }
 
 function serverLine(s: ConfigTextMember): string {
