@@ -3,6 +3,7 @@ import { fail, locate, type Where } from './errors.js';
 import type { Mutable } from './keys.js';
 import { isEnsemble } from './membership.js';
 import type { ParsedConfig } from './parse.js';
+import { hierarchicalOf, majorityOf, quorumConfigText } from './quorum.js';
 import type {
   Config,
   EnsembleConfig,
@@ -34,20 +35,6 @@ export function parseMyid(myid: MyidFile): number | undefined {
   }
   if (!Number.isSafeInteger(id)) fail(at, `server id ${line} is too large`);
   return id;
-}
-
-export function majorityOf(voters: readonly number[]): QuorumVerifier {
-  const members = new Set(voters);
-  const quorumSize = Math.floor(members.size / 2) + 1;
-  return Object.freeze({
-    kind: 'majority' as const,
-    voters: Object.freeze([...members].sort((a, b) => a - b)),
-    quorumSize,
-    containsQuorum(ids: Iterable<number>): boolean {
-      const votes = new Set([...ids].filter((id) => members.has(id)));
-      return votes.size >= quorumSize;
-    },
-  });
 }
 
 /**
@@ -157,6 +144,12 @@ function requireEnsembleBasics(
   return id;
 }
 
+/** QuorumPeerConfig.createQuorumVerifier: hierarchical once any group or weight line is given. */
+function quorumOf(config: Config): QuorumVerifier {
+  if (config.quorumGroups.length > 0) return hierarchicalOf(config.servers, config.quorumGroups, config.serverWeights);
+  return majorityOf(config.servers.filter((s) => s.role === 'participant').map((s) => s.id));
+}
+
 function buildEnsemble(
   config: Config,
   origins: ReadonlyMap<string, Where>,
@@ -173,7 +166,13 @@ function buildEnsemble(
     role,
     self,
     members: Object.freeze(members),
-    quorum: majorityOf(members.filter((m) => m.role === 'participant').map((m) => m.id)),
+    quorum: quorumOf(config),
+    configText: quorumConfigText({
+      servers: config.servers,
+      groups: config.quorumGroups,
+      weights: config.serverWeights,
+      propertyOrder: config.propertyOrder,
+    }),
     tickTimeMs: config.tickTimeMs,
     initLimit: config.initLimit,
     syncLimit: config.syncLimit,
@@ -213,11 +212,28 @@ export function describeEnsemble(e: EnsembleConfig): string {
     const client = m.client === undefined ? '' : `;${formatHostPort(m.client)}`;
     return `server.${m.id}=${formatHostPort({ host: m.host, port: m.quorumPort })}:${m.electionPort}:${m.role}${client}`;
   });
-  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
   const voters = e.quorum.voters.length;
   return (
     `this config describes ${count(e.members.length, 'member')} (${count(voters, 'participant')}, ` +
     `${count(e.members.length - voters, 'observer')}): ` +
-    `${lines.join(', ')}; this server is server.${e.myid} (${e.role}); a quorum is any ${e.quorum.quorumSize} of the ${voters} participants`
+    `${lines.join(', ')}; this server is server.${e.myid} (${e.role}); ${describeQuorum(e.quorum)}`
+  );
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+function describeQuorum(q: QuorumVerifier): string {
+  if (q.kind === 'majority') return `a quorum is any ${q.quorumSize} of the ${q.voters.length} participants`;
+  const groups = q.groups.map((g) => {
+    const weights = g.members.map((sid) => `${sid}:${q.weights.get(sid) ?? 0}`).join(' ');
+    return `group.${g.id} (server:weight ${weights})`;
+  });
+  const never = q.voters.filter((sid) => q.weightOf(sid) === 0);
+  const leaders = never.length === 0 ? '' : `; weight 0, so never leader: ${never.join(', ')}`;
+  return (
+    `a quorum holds more than half of the weight of each of more than half of the ${count(q.weightedGroupCount, 'group')} ` +
+    `of weight above 0: ${groups.join(', ')}${leaders}`
   );
 }

@@ -5,7 +5,9 @@
  */
 export { ConfigError, type Where } from './errors.js';
 export { parseZooCfg, defaultConfig, applyOverrides, type ParsedConfig } from './parse.js';
-export { decideStartup, describeEnsemble, majorityOf, parseMyid } from './ensemble.js';
+export { decideStartup, describeEnsemble, parseMyid } from './ensemble.js';
+export { majorityOf, hierarchicalOf, quorumConfigText, type ConfigTextMember, type QuorumTextInput } from './quorum.js';
+export { javaHashMapOrder, javaPropertiesOrder } from './java-order.js';
 export { describeConfig, type ConfRuntime } from './describe.js';
 export {
   FOUR_LETTER_WORDS,
@@ -16,6 +18,9 @@ export {
   type HostPort,
   type MyidFile,
   type QuorumVerifier,
+  type MajorityQuorum,
+  type HierarchicalQuorum,
+  type QuorumGroup,
   type ServerSpec,
   type ServerRole,
   type SnapshotCompression,

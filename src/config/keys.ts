@@ -1,4 +1,5 @@
 import { fail, type Where } from './errors.js';
+import type { HierarchyDraft } from './hierarchy.js';
 import type { AdminConfig, Config, ServerSpec } from './types.js';
 import {
   INT_MIN,
@@ -18,9 +19,22 @@ import {
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Config while it is being read: a few fields stay unresolved until every line has been seen. */
-export interface Draft extends Mutable<
-  Omit<Config, 'dataLogDir' | 'fourLetterWordWhitelist' | 'admin' | 'metricsProviderConfig' | 'servers'>
-> {
+export interface Draft
+  extends
+    HierarchyDraft,
+    Mutable<
+      Omit<
+        Config,
+        | 'dataLogDir'
+        | 'fourLetterWordWhitelist'
+        | 'admin'
+        | 'metricsProviderConfig'
+        | 'servers'
+        | 'quorumGroups'
+        | 'serverWeights'
+        | 'propertyOrder'
+      >
+    > {
   dataLogDir: string | undefined;
   /** The words listed; `srvr` (and `isro` in read-only mode) are added at the end, as ZooKeeper does. */
   fourLetterWordWhitelist: Set<string>;
@@ -79,6 +93,8 @@ export function emptyDraft(): Draft {
     digestEnabled: true,
     snapshotCompressionMethod: '',
     servers: new Map(),
+    quorumGroups: new Map(),
+    serverWeights: new Map(),
   };
 }
 

@@ -1,5 +1,7 @@
 import { checkMembership } from './membership.js';
 import { fail, locate, type Where } from './errors.js';
+import { applyHierarchyEntry, checkHierarchy } from './hierarchy.js';
+import { javaPropertiesOrder } from './java-order.js';
 import { canonicalKey, emptyDraft, KEYS, type Draft, type Mutable } from './keys.js';
 import { parseServerLine } from './servers.js';
 import type { Config } from './types.js';
@@ -33,15 +35,6 @@ function readEntries(text: string): Entry[] {
   return entries;
 }
 
-/**
- * ZooKeeper takes every key starting with `group` or `weight` as part of a hierarchical quorum
- * (and fails on any that is not `group.N` / `weight.N`).
- */
-function refuseHierarchicalQuorum(entry: Entry, at: Where): void {
-  if (!entry.key.startsWith('group') && !entry.key.startsWith('weight')) return;
-  fail(at, 'hierarchical quorums (group.N / weight.N) are not supported; ZephyrCoord uses majority quorums, so remove these lines');
-}
-
 /** Applies one line; returns the name it was stored under, or undefined for a key nobody reads. */
 function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | undefined {
   const server = /^server\.(.*)$/.exec(entry.key);
@@ -50,7 +43,8 @@ function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | und
     d.servers.set(spec.id, spec);
     return `server.${spec.id}`;
   }
-  refuseHierarchicalQuorum(entry, at);
+  const hierarchy = applyHierarchyEntry(d, entry.key, entry.rawValue, at);
+  if (hierarchy !== undefined) return hierarchy;
   const name = canonicalKey(entry.key);
   if (name !== undefined) {
     KEYS.get(name)?.(d, entry.value, at, warn);
@@ -67,18 +61,20 @@ function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | und
 /**
  * A key given twice: the last line wins, as in java.util.Properties. `server.1` and `server.01`
  * are two Properties keys for one server, of which ZooKeeper keeps whichever its hash map
- * yields last, so that is refused.
+ * yields last, so that is refused; so are two spellings of one group or weight id, which
+ * ZooKeeper reads in its hash map's order too.
  */
 function noteRepeat(earlier: Where | undefined, name: string, at: Where, warn: Warn): void {
   if (earlier === undefined) return;
-  if (name.startsWith('server.') && earlier.key !== at.key) {
-    fail(at, `${name} is already defined by ${earlier.key ?? name} on line ${earlier.line ?? '?'}; ZooKeeper would keep either one`);
+  if (/^(server|group|weight)\./.test(name) && earlier.key !== at.key) {
+    const outcome = name.startsWith('server.') ? 'ZooKeeper would keep either one' : 'ZooKeeper would read both, in no defined order';
+    fail(at, `${name} is already defined by ${earlier.key ?? name} on line ${earlier.line ?? '?'}; ${outcome}`);
   }
   warn(at, `set again; replaces the value from line ${earlier.line ?? '?'}`);
 }
 
 /** Resolves what depends on other keys, checks cross-key rules, and freezes the result. */
-function finish(d: Draft, seen: ReadonlyMap<string, Where>, file: string): Config {
+function finish(d: Draft, seen: ReadonlyMap<string, Where>, file: string, keys: readonly string[]): Config {
   const minSessionTimeoutMs = d.minSessionTimeoutMs === -1 ? 2 * d.tickTimeMs : d.minSessionTimeoutMs;
   const maxSessionTimeoutMs = d.maxSessionTimeoutMs === -1 ? 20 * d.tickTimeMs : d.maxSessionTimeoutMs;
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
@@ -100,6 +96,13 @@ function finish(d: Draft, seen: ReadonlyMap<string, Where>, file: string): Confi
     admin: Object.freeze({ ...d.admin }),
     metricsProviderConfig: Object.freeze(new Map(d.metricsProviderConfig)),
     servers: Object.freeze([...d.servers.values()].sort((a, b) => a.id - b.id).map((s) => Object.freeze(s))),
+    quorumGroups: Object.freeze(
+      [...d.quorumGroups.values()]
+        .sort((a, b) => a.id - b.id)
+        .map((g) => Object.freeze({ id: g.id, members: Object.freeze([...g.members]) })),
+    ),
+    serverWeights: Object.freeze(new Map(d.serverWeights)),
+    propertyOrder: Object.freeze(javaPropertiesOrder(keys)),
   });
 }
 
@@ -119,7 +122,8 @@ export function parseZooCfg(text: string, fileName: string): ParsedConfig {
   const warnings: string[] = [];
   const warn: Warn = (at, message) => warnings.push(locate(at) + message);
   const seen = new Map<string, Where>();
-  for (const entry of readEntries(text)) {
+  const entries = readEntries(text);
+  for (const entry of entries) {
     const at: Where = { key: entry.key, file: fileName, line: entry.line };
     const name = applyEntry(draft, entry, at, warn);
     if (name === undefined) {
@@ -129,8 +133,14 @@ export function parseZooCfg(text: string, fileName: string): ParsedConfig {
     noteRepeat(seen.get(name), name, at, warn);
     seen.set(name, at);
   }
-  const config = finish(draft, seen, fileName);
+  const config = finish(
+    draft,
+    seen,
+    fileName,
+    entries.map((e) => e.key),
+  );
   checkMembership(config, seen, fileName, warn);
+  checkHierarchy(config, seen, fileName);
   return { config, warnings, origins: seen };
 }
 

@@ -116,6 +116,22 @@ export interface Config {
   readonly snapshotCompressionMethod: SnapshotCompression;
   /** Sorted by id; empty for a standalone server. */
   readonly servers: readonly ServerSpec[];
+  /** `group.N` lines, ascending by group id; none for a majority quorum. */
+  readonly quorumGroups: readonly QuorumGroup[];
+  /** `weight.N` lines as written (server id -> weight); participants without one weigh 1. */
+  readonly serverWeights: ReadonlyMap<number, number>;
+  /**
+   * The file's keys in the order ZooKeeper's java.util.Properties yields them, which is the
+   * order it fills its server, group and weight maps in; that shows in the quorum config text.
+   */
+  readonly propertyOrder: readonly string[];
+}
+
+/** One `group.N=sid:sid:...` line of a hierarchical quorum. */
+export interface QuorumGroup {
+  readonly id: number;
+  /** Server ids in the order the line lists them. */
+  readonly members: readonly number[];
 }
 
 /** One member of the ensemble as this server sees it. */
@@ -133,16 +149,38 @@ export interface EnsembleMember {
   readonly client: HostPort | undefined;
 }
 
-/** Which sets of servers may decide: ZooKeeper's QuorumMaj, a majority of the participants. */
-export interface QuorumVerifier {
-  readonly kind: 'majority';
+/** Which sets of servers may decide, and who may lead. */
+interface QuorumVerifierBase {
   /** Participant ids, ascending. Observers never vote. */
   readonly voters: readonly number[];
+  /** True when the voters among `ids` make a quorum (other ids do not count). */
+  containsQuorum(ids: Iterable<number>): boolean;
+  /** QuorumVerifier.getWeight: a member of weight 0 votes and acks but is never elected. */
+  weightOf(id: number): number;
+}
+
+/** ZooKeeper's QuorumMaj: more than half of the participants; every id weighs 1. */
+export interface MajorityQuorum extends QuorumVerifierBase {
+  readonly kind: 'majority';
   /** The fewest voters that make a quorum: more than half of them. */
   readonly quorumSize: number;
-  /** True when `ids` holds more than half of the voters (ids that are not voters do not count). */
-  containsQuorum(ids: Iterable<number>): boolean;
 }
+
+/**
+ * ZooKeeper's QuorumHierarchical: participants in disjoint weighted groups; a quorum holds more
+ * than half of the weight of each of more than half of the groups whose weight is not 0.
+ */
+export interface HierarchicalQuorum extends QuorumVerifierBase {
+  readonly kind: 'hierarchical';
+  /** Ascending by group id. */
+  readonly groups: readonly QuorumGroup[];
+  /** Every participant's weight (1 unless a `weight.N` line says otherwise). */
+  readonly weights: ReadonlyMap<number, number>;
+  /** Groups of weight above 0: only they count towards "more than half of the groups". */
+  readonly weightedGroupCount: number;
+}
+
+export type QuorumVerifier = MajorityQuorum | HierarchicalQuorum;
 
 /** A validated ensemble configuration for this server: what the replicated server starts from. */
 export interface EnsembleConfig {
@@ -154,6 +192,11 @@ export interface EnsembleConfig {
   /** Every member, ascending by id, this server included. */
   readonly members: readonly EnsembleMember[];
   readonly quorum: QuorumVerifier;
+  /**
+   * The quorum config as ZooKeeper writes it (QuorumVerifier.toString): /zookeeper/config, and
+   * what election notifications and NEWLEADER carry.
+   */
+  readonly configText: string;
   readonly tickTimeMs: number;
   readonly initLimit: number;
   readonly syncLimit: number;

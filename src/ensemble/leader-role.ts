@@ -98,6 +98,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       acceptedEpoch: peer.epochs.acceptedEpoch,
       currentEpoch: peer.epochs.currentEpoch,
       voters: e.quorum.voters,
+      containsQuorum: (sids) => e.quorum.containsQuorum(sids),
       committedTail: peer.tail.endingAt(lastZxid),
       initLimitTicks: e.initLimit,
       syncLimitTicks: e.syncLimit,

@@ -12,7 +12,6 @@ import type { Config, EnsembleConfig } from '../config/index.js';
 import type { QuorumFacts } from '../admin/index.js';
 import { ClientListener } from '../net/client-listener.js';
 import { COMMIT_WINDOW_DEFAULT, hex } from '../quorum/zab/index.js';
-import { quorumConfigText } from '../quorum/election/index.js';
 import { DurableStore, QuorumEpochs } from '../storage/index.js';
 import { collectGarbage } from '../runtime/index.js';
 import { dataDirs, listenerSettings, nodeEnvironment, recoverData, storeOptions, type ServerEnvironment } from '../server/composition.js';
@@ -73,7 +72,7 @@ export class QuorumPeer {
       sessions: recovered.sessions,
       fatal: (e) => this.fatal(e),
       epochTaken: (epoch) => this.election.updateElectionVote(epoch),
-      configText: quorumConfigText(this.ensemble.members),
+      configText: this.ensemble.configText,
     };
     adoptDatabase(this.state, recovered.tree, recovered.sessions);
     const settings = listenerSettings(env, config, dirs, {

@@ -11,7 +11,6 @@ import { ElectionLinks } from '../net/election-links.js';
 import {
   FastLeaderElection,
   formatVote,
-  quorumConfigText,
   type Decision,
   type ElectionEvent,
   type ElectionReady,
@@ -25,7 +24,9 @@ export interface ElectionDriverOptions {
   readonly learnerType: 'participant' | 'observer';
   /** Every member, this one included (its election address is where it listens). */
   readonly members: readonly EnsembleMember[];
-  readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum'>;
+  readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum' | 'weightOf'>;
+  /** The quorum config text every notification carries (EnsembleConfig.configText). */
+  readonly configText: string;
   readonly cnxTimeoutMs: number;
   /** QuorumCnxManager's socket timeout: tickTime * syncLimit. */
   readonly initialMessageTimeoutMs: number;
@@ -56,7 +57,7 @@ export class ElectionDriver {
       myid: options.myid,
       learnerType: options.learnerType,
       quorum: options.quorum,
-      configText: quorumConfigText(options.members),
+      configText: options.configText,
       ...(options.minNotificationIntervalMs === undefined ? {} : { minNotificationIntervalMs: options.minNotificationIntervalMs }),
       ...(options.maxNotificationIntervalMs === undefined ? {} : { maxNotificationIntervalMs: options.maxNotificationIntervalMs }),
     });
@@ -81,6 +82,7 @@ export class ElectionDriver {
       learnerType: ensemble.role,
       members: ensemble.members,
       quorum: ensemble.quorum,
+      configText: ensemble.configText,
       cnxTimeoutMs: ensemble.cnxTimeoutMs,
       initialMessageTimeoutMs: ensemble.tickTimeMs * ensemble.syncLimit,
       listenOnAllIPs: ensemble.quorumListenOnAllIPs,

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { majorityOf, type EnsembleMember } from '../../src/config/index.js';
+import { majorityOf, quorumConfigText, type EnsembleMember } from '../../src/config/index.js';
 import { ElectionDriver } from '../../src/server/election-driver.js';
 import type { Logger } from '../../src/server/types.js';
 import { systemClock } from '../../src/runtime/index.js';
@@ -90,6 +90,7 @@ export function electionDriver(
     learnerType: members.find((m) => m.id === id)?.observer === true ? 'observer' : 'participant',
     members: all,
     quorum: majorityOf(all.filter((m) => m.role === 'participant').map((m) => m.id)),
+    configText: quorumConfigText({ servers: all }),
     cnxTimeoutMs: 5000,
     initialMessageTimeoutMs: overrides.initialMessageTimeoutMs ?? TICK_MS * SYNC_LIMIT,
     log,

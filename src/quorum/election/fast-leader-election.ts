@@ -40,7 +40,7 @@ export interface ElectionSettings {
   readonly myid: number;
   readonly learnerType: 'participant' | 'observer';
   /** The voters and what a quorum of them is. */
-  readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum'>;
+  readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum' | 'weightOf'>;
   /** This member's quorum config text (quorumConfigText), sent in every notification. */
   readonly configText: string;
   readonly configVersion?: number;
@@ -268,7 +268,7 @@ export class FastLeaderElection {
   private loop(from: number, n: Received, nowMs: number): void {
     if (this.finalizeDeadlineMs !== null) {
       // finalizing: only a better vote reopens the round; any other is consumed and dropped
-      if (!totalOrderPredicate(n, this.proposal)) {
+      if (!this.beats(n, this.proposal)) {
         this.finalizeDeadlineMs = nowMs + FINALIZE_WAIT_MS;
         return;
       }
@@ -302,12 +302,12 @@ export class FastLeaderElection {
       this.logicalclock = n.electionEpoch;
       this.recvset.clear();
       const own = this.initialProposal();
-      this.proposal = totalOrderPredicate(n, own) ? proposalOf(n) : own;
+      this.proposal = this.beats(n, own) ? proposalOf(n) : own;
       this.ready.events.push({ kind: 'new-round', electionEpoch: this.logicalclock, vote: formatVote(this.proposal) });
       this.sendNotifications();
     } else if (n.electionEpoch < this.logicalclock) {
       return;
-    } else if (totalOrderPredicate(n, this.proposal)) {
+    } else if (this.beats(n, this.proposal)) {
       this.proposal = proposalOf(n);
       this.sendNotifications();
     }
@@ -358,7 +358,15 @@ export class FastLeaderElection {
     this.ready.decision = { state, vote: endVote, supporters: [...supporters].sort((a, b) => a - b), path };
   }
 
-  /** getInitId, getInitLastLoggedZxid, getPeerEpoch: a non-voter proposes no one. */
+  /** totalOrderPredicate with the candidate's weight: one of weight 0 is never taken up. */
+  private beats(next: Proposal, current: Proposal): boolean {
+    return totalOrderPredicate(next, current, this.settings.quorum.weightOf(next.leader));
+  }
+
+  /**
+   * getInitId, getInitLastLoggedZxid, getPeerEpoch: a non-voter proposes no one. A voter of
+   * weight 0 still proposes itself first, as in ZooKeeper; no one else ever adopts that vote.
+   */
   private initialProposal(): Proposal {
     const participant = this.settings.learnerType === 'participant';
     return {

@@ -42,6 +42,11 @@ export const COMMIT_WINDOW_DEFAULT = 500;
 export interface LeaderConfig extends ZabStart, ZabLimits {
   /** The voting members, this one included. Anyone else who connects is an observer. */
   readonly voters: readonly Sid[];
+  /**
+   * Whether these sids make a quorum (QuorumVerifier.containsQuorum: weights and groups of a
+   * hierarchical quorum); more than half of the voters when not given.
+   */
+  readonly containsQuorum?: (sids: ReadonlySet<Sid>) => boolean;
   /** The newest logged txns, oldest first, ending at `lastZxid` (what storage's CommittedLog holds). */
   readonly committedTail?: readonly ZabTxn[];
   readonly commitWindow?: number;
@@ -489,6 +494,7 @@ export class ZabLeader {
   // ------------------------------------------------------------------ helpers
 
   private isQuorum(sids: ReadonlySet<Sid>): boolean {
+    if (this.config.containsQuorum !== undefined) return this.config.containsQuorum(sids);
     let n = 0;
     for (const s of sids) if (this.voters.has(s)) n++;
     return n * 2 > this.voters.size;

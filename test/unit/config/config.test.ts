@@ -313,8 +313,10 @@ describe('the zookeeper. prefix rule', () => {
       assert.notDeepEqual(parse(short)[field], defaultConfig()[field], short);
       assert.deepEqual(parse(short)[field], parse(full)[field], short);
     }
-    assert.deepEqual(parse('4lw.commands.whitelist=ruok'), parse('zookeeper.4lw.commands.whitelist=ruok'));
-    assert.deepEqual(parse('admin.serverPort=1'), parse('zookeeper.admin.serverPort=1'));
+    // the whole config alike, but for the keys as written, which ZooKeeper's Properties keeps
+    const same = (a: string, b: string): void => assert.deepEqual({ ...parse(a), propertyOrder: [] }, { ...parse(b), propertyOrder: [] });
+    same('4lw.commands.whitelist=ruok', 'zookeeper.4lw.commands.whitelist=ruok');
+    same('admin.serverPort=1', 'zookeeper.admin.serverPort=1');
   });
 
   it('the short and long spelling of one property count as the same key', () => {

@@ -102,7 +102,7 @@ describe('standalone or ensemble (QuorumPeerMain)', () => {
   it('one participant with standaloneEnabled=false: a one-member ensemble', () => {
     const e = ensembleOf(plan(`standaloneEnabled=false\n${LIMITS}\nserver.1=127.0.0.1:2888:3888`, '1'));
     assert.deepEqual(e.quorum.voters, [1]);
-    assert.equal(e.quorum.quorumSize, 1);
+    assert.equal(e.quorum.kind === 'majority' ? e.quorum.quorumSize : 0, 1);
   });
 
   it('three participants and an observer: an ensemble, frozen all the way down', () => {
@@ -119,6 +119,14 @@ describe('standalone or ensemble (QuorumPeerMain)', () => {
         { id: 4, role: 'observer', host: '10.0.0.4', quorumPort: 2888, electionPort: 3888, client: { host: '0.0.0.0', port: 2191 } },
       ],
       quorum: e.quorum,
+      // this server's client address came from clientPort, so ZooKeeper leaves it out
+      configText: [
+        'server.1=10.0.0.1:2888:3888:participant',
+        'server.2=10.0.0.2:2888:3888:participant',
+        'server.3=10.0.0.3:2888:3888:participant',
+        'server.4=10.0.0.4:2888:3888:observer;0.0.0.0:2191',
+        'version=0',
+      ].join('\n'),
       tickTimeMs: 1000,
       initLimit: 5,
       syncLimit: 2,

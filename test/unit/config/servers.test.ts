@@ -189,22 +189,9 @@ describe('quorum keys', () => {
     ['zookeeper.cnxTimeout=-1', 'zookeeper.cnxTimeout', 'expected a non-negative integer, got "-1"'],
     // ZooKeeper silently uses 3 here (Integer.getInteger); a typo is refused instead.
     ['electionPortBindRetry=abc', 'electionPortBindRetry', 'expected an integer, got "abc"'],
-    // ZooKeeper goes hierarchical for any key starting with group or weight.
-    [
-      'group.1=1:2:3',
-      'group.1',
-      'hierarchical quorums (group.N / weight.N) are not supported; ZephyrCoord uses majority quorums, so remove these lines',
-    ],
-    [
-      'weight.1=2',
-      'weight.1',
-      'hierarchical quorums (group.N / weight.N) are not supported; ZephyrCoord uses majority quorums, so remove these lines',
-    ],
-    [
-      'groupies=1',
-      'groupies',
-      'hierarchical quorums (group.N / weight.N) are not supported; ZephyrCoord uses majority quorums, so remove these lines',
-    ],
+    // ZooKeeper goes hierarchical for any key starting with group or weight (more in hierarchy.test.ts).
+    ['groupies=1', 'groupies', 'expected group.N: ZooKeeper reads every key starting with "group" as part of a hierarchical quorum'],
+    ['weight.9=2', 'weight.9', 'server 9 is not among the servers (1, 2, 3)'],
     [
       'dynamicConfigFile=/etc/zk/zoo.cfg.dynamic.100000000',
       'dynamicConfigFile',
