@@ -2,6 +2,7 @@ export { SessionTracker, type Session } from './tracker.js';
 export {
   LocalSessionAuthority,
   LearnerSessions,
+  ReadOnlySessions,
   sessionTableApply,
   type SessionAuthority,
   type SessionLeaderLink,
