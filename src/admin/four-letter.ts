@@ -25,7 +25,7 @@ export interface FourLetterEnv {
 
 /** What `srvr`, `stat` and `mntr` say of an ensemble member. */
 export interface QuorumFacts {
-  readonly mode: 'leader' | 'follower' | 'observer';
+  readonly mode: 'leader' | 'follower' | 'observer' | 'read-only';
   /** ZooKeeper's detailed peer state, e.g. "leading - broadcast", "following - broadcast - diff". */
   readonly peerState: string;
   /** The leader's view of its learners. */
@@ -180,6 +180,11 @@ function dump(server: ZkServer, mode: string | undefined): string[] {
   return lines;
 }
 
+function versionLines(server: ZkServer): string[] {
+  const version = `Zookeeper version: ${SERVER_VERSION}`;
+  return server.readOnly ? [version, 'READ-ONLY mode; serving only read-only clients'] : [version];
+}
+
 export function runFourLetterWord(word: string, server: ZkServer, env: FourLetterEnv): string {
   const live = [...server.connections.values()];
   const now = env.nowMs();
@@ -187,13 +192,13 @@ export function runFourLetterWord(word: string, server: ZkServer, env: FourLette
     case 'ruok':
       return 'imok';
     case 'isro':
-      return 'rw';
+      return server.readOnly ? 'ro' : 'rw';
     case 'srvr':
-      return [`Zookeeper version: ${SERVER_VERSION}`, ...serverStats(server, live.length, env)].join('\n') + '\n';
+      return [...versionLines(server), ...serverStats(server, live.length, env)].join('\n') + '\n';
     case 'stat':
       return (
         [
-          `Zookeeper version: ${SERVER_VERSION}`,
+          ...versionLines(server),
           'Clients:',
           ...live.map((c) => connectionLine(c, false, now)),
           '',

@@ -5,7 +5,9 @@
  *
  * Between terms the database carries over, fast-forwarded to the log (role.ts `settle`). The
  * client port serves only while a term's core says `serving`; a member that loses its quorum
- * or its leader closes its clients' connections and serves again once it has rejoined.
+ * or its leader closes its clients' connections and serves again once it has rejoined. With
+ * `readonlymode.enabled`, a member that stays in election serves read-only clients meanwhile
+ * (read-only.ts).
  */
 import type { AddressInfo } from 'node:net';
 import type { Config, EnsembleConfig } from '../config/index.js';
@@ -20,6 +22,7 @@ import type { LeaderElection } from './election.js';
 import { LeaderRole } from './leader-role.js';
 import { LearnerRole } from './learner-role.js';
 import { adoptDatabase, type PeerState } from './role.js';
+import { ReadOnlyServing } from './read-only.js';
 import { ServingSwitch } from './serving-switch.js';
 import { TxnTail } from './txns.js';
 
@@ -27,6 +30,7 @@ export class QuorumPeer {
   private state: PeerState | null = null;
   private listener: ClientListener | null = null;
   private role: LeaderRole | LearnerRole | null = null;
+  private readOnly: ReadOnlyServing | null = null;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   address: AddressInfo | null = null;
@@ -90,6 +94,7 @@ export class QuorumPeer {
   /** What `srvr` and `mntr` report of this member's role. */
   facts(): QuorumFacts {
     const role = this.role;
+    if (this.readOnly?.serving === true) return { mode: 'read-only', peerState: 'looking' };
     if (role === null || role.isOver) return { mode: 'follower', peerState: 'looking' };
     return role.facts();
   }
@@ -99,10 +104,12 @@ export class QuorumPeer {
     while (!this.stopped) {
       const lookedAt = this.env.clock.monoMs();
       log.info({ lastZxid: hex(state.store.log.lastZxid), currentEpoch: state.epochs.currentEpoch }, 'LOOKING: election starts');
+      this.readOnly = this.config.readonlyModeEnabled ? new ReadOnlyServing(state) : null;
       const outcome = await this.election.lookForLeader({
         lastLoggedZxid: state.store.log.lastZxid,
         currentEpoch: state.epochs.currentEpoch,
       });
+      this.endReadOnly();
       if (this.isStopped()) return;
       const ms = Math.round(this.env.clock.monoMs() - lookedAt);
       log.info({ leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms }, `election finished: server ${outcome.leader} leads`);
@@ -114,6 +121,11 @@ export class QuorumPeer {
       const zxid = await role.settle();
       log.info({ reason, lastZxid: hex(zxid) }, 'role ended');
     }
+  }
+
+  private endReadOnly(): void {
+    this.readOnly?.stop();
+    this.readOnly = null;
   }
 
   /** (A method: `stopped` changes while the loop awaits.) */
@@ -130,6 +142,7 @@ export class QuorumPeer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.election.shutdown();
+    this.endReadOnly();
     this.role?.stop('server shutting down');
     await this.listener?.close();
     await this.loop.catch(() => undefined);

@@ -115,6 +115,13 @@ export interface FourLetterSource {
 /** ZooKeeper's answer to a word while a member is not serving (electing or syncing). */
 const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
 
+function notServingAnswer(word: string): string {
+  if (word === 'ruok') return 'imok';
+  // ZooKeeper's isro says neither ro nor rw while no server runs.
+  if (word === 'isro') return 'null';
+  return NOT_SERVING;
+}
+
 export function listenerSettings(env: ServerEnvironment, config: Config, dirs: DataDirs, source: FourLetterSource): ListenerSettings {
   return {
     host: config.clientPortAddress,
@@ -127,7 +134,7 @@ export function listenerSettings(env: ServerEnvironment, config: Config, dirs: D
     clock: env.clock,
     runFourLetterWord: (word) => {
       const core = source.core();
-      if (core === null) return word === 'ruok' ? 'imok' : NOT_SERVING;
+      if (core === null) return notServingAnswer(word);
       return runFourLetterWord(word, core, {
         conf: () =>
           describeConfig(config, {

@@ -130,6 +130,12 @@ export interface ServerRole {
   authority?: (table: ReadonlyMap<bigint, number>, sessionIds: SessionTracker) => SessionAuthority;
   /** Set on a learner: writes go to the leader instead of being prepared here. */
   forwarder?: WriteForwarder;
+  /**
+   * A member without a quorum serving read-only clients (`readonlymode.enabled`, ZooKeeper's
+   * ReadOnlyZooKeeperServer): only clients that asked for read-only, sessions of this member
+   * alone (no txn), reads from its tree, and NOTREADONLY for anything that would need a quorum.
+   */
+  readOnly?: boolean;
 }
 
 export const inMemorySink: TxnSink = {
@@ -151,6 +157,9 @@ export const WRITE_OPS: ReadonlySet<number> = new Set<number>([
   OpCode.check,
   OpCode.multi,
 ]);
+
+/** What a read-only server refuses with NOTREADONLY, as ZooKeeper's ReadOnlyRequestProcessor. */
+const READ_ONLY_REFUSED_OPS: ReadonlySet<number> = new Set<number>([...WRITE_OPS, OpCode.sync, OpCode.reconfig, OpCode.deleteContainer]);
 
 export class ZkServer {
   readonly tree: DataTree;
@@ -197,6 +206,7 @@ export class ZkServer {
   /** A learner's writes sent to the leader, per session in cxid order, until they come back. */
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
   private readonly forwarder: WriteForwarder | null;
+  readonly readOnly: boolean;
   /** A learner's syncs sent to the leader, oldest first, until `syncDone`. */
   private readonly forwardedSyncs: QueuedRead[] = [];
   /** Syncs waiting for the txns this server prepared before them to be applied, oldest first. */
@@ -227,6 +237,7 @@ export class ZkServer {
     this.forwarder = role.forwarder ?? null;
     this.localSessions =
       settings.localSessionsEnabled === true ? new LocalSessions(settings.tickTimeMs, now.monoMs, settings.sessionServerId) : null;
+    this.readOnly = role.readOnly ?? false;
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
     for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, now.monoMs);
     const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
@@ -313,6 +324,11 @@ export class ZkServer {
       return;
     }
     this.touchSession(state.sessionId, now.monoMs);
+    if (this.readOnly && READ_ONLY_REFUSED_OPS.has(type)) {
+      // Refused by its type alone, before its body is read, as ZooKeeper's first processor does.
+      this.refuseInReadOnly(state, xid);
+      return;
+    }
     if (type === OpCode.deleteContainer) {
       this.onClientDeleteContainer(state, xid, now);
       return;
@@ -378,6 +394,11 @@ export class ZkServer {
   private onConnectRequest(state: ConnectionState, r: JuteReader, now: Now): void {
     const req = readConnectRequest(r);
     state.oldClient = req.readOnly === undefined;
+    if (this.readOnly && req.readOnly !== true) {
+      this.log.info({ client: state.conn.remoteAddress }, 'refusing session request for not-read-only client');
+      this.closeConnection(state, 'not a read-only client');
+      return;
+    }
     if (req.lastZxidSeen > this.lastZxid) {
       this.log.info(
         { client: state.conn.remoteAddress, clientZxid: hex(req.lastZxidSeen), ourZxid: hex(this.lastZxid) },
@@ -389,6 +410,15 @@ export class ZkServer {
     const timeoutMs = Math.min(Math.max(req.timeOut, this.settings.minSessionTimeoutMs), this.settings.maxSessionTimeoutMs);
     if (req.sessionId === 0n) {
       this.createSession(state, timeoutMs, now);
+      return;
+    }
+    if (this.readOnly && this.sessionTable.has(req.sessionId)) {
+      // Only a quorum may renew a global session (ZOOKEEPER-3863): the client must find one.
+      this.log.info(
+        { session: hex(req.sessionId), client: state.conn.remoteAddress },
+        'refusing global session reconnection in read-only mode',
+      );
+      this.closeConnection(state, 'global session in read-only mode');
       return;
     }
     // Re-attach: whatever the outcome, the session's current connection is closed first.
@@ -440,6 +470,12 @@ export class ZkServer {
     }
     const sessionId = this.authority.newSessionId();
     state.sessionId = sessionId;
+    if (this.readOnly) {
+      this.authority.created(sessionId, timeoutMs, now.monoMs);
+      this.bindSession(state, sessionId, timeoutMs);
+      this.sendConnectResponse(state, timeoutMs, sessionId, sessionPassword(sessionId));
+      return;
+    }
     if (this.forwarder !== null) {
       this.forward(state, sessionId, 0, { op: OpCode.createSession, timeoutMs }, Then.connect, 0, timeoutMs);
       return;
@@ -452,7 +488,13 @@ export class ZkServer {
   private sendConnectResponse(state: ConnectionState, timeoutMs: number, sessionId: bigint, passwd: Buffer): void {
     if (state.closing) return;
     const w = this.frameWriter(state).beginFrame();
-    writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd, readOnly: state.oldClient ? undefined : false });
+    writeConnectResponse(w, {
+      protocolVersion: 0,
+      timeOut: timeoutMs,
+      sessionId,
+      passwd,
+      readOnly: state.oldClient ? undefined : this.readOnly,
+    });
     w.endFrame();
     this.frameWritten(state, w);
   }
@@ -983,6 +1025,10 @@ export class ZkServer {
       return;
     }
     this.authority.setClosing(sessionId);
+    if (this.readOnly) {
+      this.enqueueReply(state, xid, () => this.closeReadOnlySession(state, xid, sessionId));
+      return;
+    }
     if (this.forwarder !== null) {
       this.forward(state, sessionId, xid, { op: OpCode.closeSession }, Then.closeSession, 0);
       return;
@@ -1000,6 +1046,18 @@ export class ZkServer {
       this.bySession.delete(sessionId);
       this.closeConnection(state, 'client closed its session');
     });
+  }
+
+  /** A read-only session ends with no txn: it was never logged. */
+  private closeReadOnlySession(state: ConnectionState, xid: number, sessionId: bigint): void {
+    this.reply(state, xid, this.lastZxid, 0);
+    this.authority.removed(sessionId);
+    this.bySession.delete(sessionId);
+    this.closeConnection(state, 'client closed its session');
+  }
+
+  private refuseInReadOnly(state: ConnectionState, xid: number): void {
+    this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, ErrorCode.NOTREADONLY));
   }
 
   private auth(state: ConnectionState, req: RequestOf<typeof OpCode.auth>): void {
@@ -1182,15 +1240,27 @@ export class ZkServer {
 
   expireSession(sessionId: bigint, now: Now): void {
     this.authority.setClosing(sessionId);
+    if (this.readOnly) {
+      this.expireReadOnlySession(sessionId);
+      return;
+    }
     const prepared = this.prep.closeSession(this.ctx(null, sessionId, 0, now.wallMs));
     // the connection the session has now (it may have none): closed once the txn applies
     this.logAndApply(prepared, this.bySession.get(sessionId) ?? null, Then.expire);
   }
 
+  private expireReadOnlySession(sessionId: bigint): void {
+    this.authority.removed(sessionId);
+    const state = this.bySession.get(sessionId);
+    if (state === undefined) return;
+    this.bySession.delete(sessionId);
+    this.closeConnection(state, 'session expired');
+  }
+
   /** ZooKeeper's ContainerManager pass: delete empty used containers and expired TTL nodes. */
   checkContainers(now: Now): number {
     // Only the leader (or a standalone server) reaps, as in ZooKeeper.
-    if (this.forwarder !== null) return 0;
+    if (this.forwarder !== null || this.readOnly) return 0;
     const wallMs = now.wallMs;
     const perRun = Math.max(1, Math.ceil((this.settings.containerMaxPerMinute * this.settings.containerCheckIntervalMs) / 60000));
     const candidates: ReaperCandidate[] = [];

@@ -87,6 +87,18 @@ export class LocalSessionAuthority implements SessionAuthority {
   }
 }
 
+/**
+ * A read-only member's sessions (ZooKeeper's ReadOnlyZooKeeperServer with local sessions): each
+ * lives on this member alone, with no createSession or closeSession txn (there is no quorum to
+ * log one), and this member expires it. The sessions of the session table (global ones) are not
+ * tracked: only a quorum may expire them, and a read-only member refuses their re-attach.
+ */
+export class ReadOnlySessions extends LocalSessionAuthority {
+  override committed(): void {
+    // Global sessions stay with the quorum.
+  }
+}
+
 /** What a learner asks of its leader about sessions (REVALIDATE on the quorum port). */
 export interface SessionLeaderLink {
   revalidate(sessionId: bigint, timeoutMs: number): void;

@@ -3,6 +3,7 @@ export { LocalSessions } from './local.js';
 export {
   LocalSessionAuthority,
   LearnerSessions,
+  ReadOnlySessions,
   sessionTableApply,
   type SessionAuthority,
   type SessionLeaderLink,

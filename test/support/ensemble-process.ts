@@ -213,7 +213,7 @@ export class Member {
   async mode(timeoutMs = 2000): Promise<string | undefined> {
     if (!this.alive() || this.paused) return undefined;
     const reply = await fourLetterWord(this.ports.client, 'srvr', '127.0.0.1', timeoutMs).catch(() => '');
-    return /^Mode: (\w+)/m.exec(reply)?.[1];
+    return /^Mode: ([\w-]+)/m.exec(reply)?.[1];
   }
 
   /** The zxid `srvr` reports, as a number (undefined when it does not serve). */
@@ -230,7 +230,8 @@ export class Member {
     for (;;) {
       if (!this.alive()) throw new Error(`member ${this.id} exited (${this.exitText()}):\n${this.tail()}`);
       const mode = await this.mode();
-      if (mode !== undefined) return mode;
+      // A read-only member (readonlymode.enabled) serves, but outside any quorum: not yet.
+      if (mode !== undefined && mode !== 'read-only') return mode;
       if (Date.now() > deadline) throw new Error(`member ${this.id} did not serve within ${timeoutMs} ms:\n${this.tail()}`);
       await sleep(200);
     }

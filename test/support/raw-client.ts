@@ -574,7 +574,17 @@ export class RawClient extends EventEmitter {
       const hs = this.handshake;
       this.handshake = undefined;
       clearTimeout(hs.timer);
-      hs.resolve(readConnectResponse(new JuteReader(frame)));
+      let response: ConnectResponse;
+      try {
+        response = readConnectResponse(new JuteReader(frame));
+      } catch (e) {
+        // A frame that is no ConnectResponse (ZooKeeper 3.8.0's read-only server answers a
+        // global createSession with a bare NOTREADONLY reply header) fails the connect.
+        hs.reject(new RawClientError(`undecodable ConnectResponse (${frame.length} bytes): ${(e as Error).message}`));
+        this.fail('undecodable ConnectResponse');
+        return;
+      }
+      hs.resolve(response);
       return;
     }
     const r = new JuteReader(frame);

@@ -5,6 +5,9 @@
 #   test/compat/kazoo/run.sh zk-ensemble | zephyr-ensemble
 #                                     -> a 3-member ensemble of either (test/support/ensemble-cli.ts,
 #                                        needs dist/ built); clients get all three addresses
+#   test/compat/kazoo/run.sh zk-readonly | zephyr-readonly
+#                                     -> TestReadOnlyMode alone, on such an ensemble with local
+#                                        sessions on (ZooKeeper's read-only server needs them)
 # Extra arguments are passed to pytest (e.g. -k test_lock, -x); node ids such as
 # kazoo/tests/test_lock.py::TestSemaphore are resolved against the installed package.
 # Environment:
@@ -18,8 +21,8 @@ kind=${1:-}
 case "$kind" in
   zk)     launcher=reference-zk.sh ;;
   zephyr) launcher=zephyr-server.sh ;;
-  zk-ensemble | zephyr-ensemble) launcher=ensemble ;;
-  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble [pytest args...]" >&2; exit 2 ;;
+  zk-ensemble | zephyr-ensemble | zk-readonly | zephyr-readonly) launcher=ensemble ;;
+  *) echo "usage: $0 zk|zephyr|zk-ensemble|zephyr-ensemble|zk-readonly|zephyr-readonly [pytest args...]" >&2; exit 2 ;;
 esac
 shift
 
@@ -42,6 +45,16 @@ server_dir=$tmp/server
 control=
 deselected=$here/deselected.txt
 [ "$launcher" = ensemble ] && deselected=$here/deselected-ensemble.txt
+# The read-only run: one test class, which the ensemble run deselects, with its own settings.
+ensemble_settings=()
+readonly_test=kazoo/tests/test_connection.py::TestReadOnlyMode
+case "$kind" in
+  *-readonly)
+    deselected=/dev/null
+    ensemble_settings=(--set=localSessionsEnabled=true --set=localSessionsUpgradingEnabled=true)
+    [ $# -eq 0 ] && set -- "$readonly_test"
+    ;;
+esac
 
 cleanup() {
   if [ "$launcher" = ensemble ]; then
@@ -58,8 +71,8 @@ trap 'exit 143' TERM
 if [ "$launcher" = ensemble ]; then
   echo "kazoo vs $kind: starting a 3-member ensemble (dir $server_dir)"
   # readonlymode.enabled: kazoo's own harness starts its servers so
-  if ! start_ensemble "$server_dir" "${kind%-ensemble}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
-    --set=readonlymode.enabled=true; then
+  if ! start_ensemble "$server_dir" "${kind%-*}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+    --set=readonlymode.enabled=true ${ensemble_settings[@]+"${ensemble_settings[@]}"}; then
     echo "kazoo vs $kind: ensemble failed to start" >&2
     exit 1
   fi

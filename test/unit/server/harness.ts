@@ -12,6 +12,7 @@ import {
   type TxnHeader,
 } from '../../../src/codec/index.js';
 import type { Prepared } from '../../../src/prep/index.js';
+import type { DataTree } from '../../../src/tree/index.js';
 import type { OnDurable } from '../../../src/storage/index.js';
 import { ZkServer, type ServerRole, type ServerSettings, type TxnSink } from '../../../src/server/zk-server.js';
 import { readNow, silentLogger, type ClientConnection, type Clock, type Outbox } from '../../../src/server/types.js';
@@ -83,21 +84,23 @@ export class TestClient implements ClientConnection {
     if (this.outbox.closeReason !== null) this.closed = true;
   }
 
-  connect(sessionId = 0n, passwd: Uint8Array = new Uint8Array(16), timeOut = 30000): void {
+  /** `readOnly`: the handshake's flag; undefined sends none, as clients older than 3.4. */
+  connect(sessionId = 0n, passwd: Uint8Array = new Uint8Array(16), timeOut = 30000, readOnly: boolean | undefined = false): void {
     const w = new JuteWriter(64);
-    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut, sessionId, passwd: Buffer.from(passwd), readOnly: false });
+    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut, sessionId, passwd: Buffer.from(passwd), readOnly });
     this.server.onFrame(this, readNow(this.clock), Buffer.from(w.toBuffer()));
   }
 
   /** The ConnectResponse (the first frame), if it came. */
-  connectResponse(): { timeOut: number; sessionId: bigint; passwd: Buffer } | undefined {
+  connectResponse(): { timeOut: number; sessionId: bigint; passwd: Buffer; readOnly: boolean | undefined } | undefined {
     const f = this.frames[0];
     if (f === undefined) return undefined;
     const r = new JuteReader(f);
     r.readInt();
     const timeOut = r.readInt();
     const sessionId = r.readBigLong();
-    return { timeOut, sessionId, passwd: r.readBuffer() ?? Buffer.alloc(0) };
+    const passwd = r.readBuffer() ?? Buffer.alloc(0);
+    return { timeOut, sessionId, passwd, readOnly: r.remaining > 0 ? r.readBool() : undefined };
   }
 
   send(req: Request): number {
@@ -154,8 +157,14 @@ export class RecordingSink implements TxnSink {
   }
 }
 
-export function makeServer(clock: Clock, sink?: TxnSink, settings: Partial<ServerSettings> = {}, role: ServerRole = {}): ZkServer {
-  const server = new ZkServer({ ...SETTINGS, ...settings }, clock, sha1, silentLogger, sink, undefined, undefined, role);
+export function makeServer(
+  clock: Clock,
+  sink?: TxnSink,
+  settings: Partial<ServerSettings> = {},
+  role: ServerRole = {},
+  database?: { tree: DataTree; sessions: ReadonlyMap<bigint, number> },
+): ZkServer {
+  const server = new ZkServer({ ...SETTINGS, ...settings }, clock, sha1, silentLogger, sink, database?.tree, database?.sessions, role);
   clocks.set(server, clock);
   return server;
 }
