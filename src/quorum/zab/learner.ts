@@ -15,6 +15,7 @@
  * durable; a COMMIT (INFORM for an observer) applies the txn once it is logged here too.
  */
 import { assert } from '../../base/index.js';
+import { OpCode } from '../../codec/codes.js';
 import {
   ActionQueue,
   epochOf,
@@ -312,9 +313,16 @@ export class ZabLearner {
       case PacketType.commit:
         this.onCommit(m.zxid);
         return;
+      case PacketType.commitAndActivate:
+        this.onCommit(m.zxid, m.designated);
+        return;
       case PacketType.inform:
         if (!this.config.observer) this.giveUp('INFORM to a follower');
         else this.onInform(m.txn);
+        return;
+      case PacketType.informAndActivate:
+        if (!this.config.observer) this.giveUp('INFORMANDACTIVATE to a follower');
+        else this.onInform(m.txn, m.designated);
         return;
       case PacketType.ping:
         this.send({ type: PacketType.ping, zxid: m.zxid, touches: this.takeTouches() });
@@ -348,25 +356,35 @@ export class ZabLearner {
     if (!this.config.observer) this.toAck.push(txn.zxid);
   }
 
-  private onCommit(zxid: Zxid): void {
+  /** COMMIT, or COMMITANDACTIVATE (`designated` given) of a reconfig. */
+  private onCommit(zxid: Zxid, designated?: Sid): void {
     const head = this.pending[0];
     if (head?.zxid !== zxid) {
       // a follower commits in the order it logged (FollowerZooKeeperServer.commit stops the server otherwise)
       this.giveUp(`COMMIT ${hex(zxid)} but the next pending proposal is ${head === undefined ? 'none' : hex(head.zxid)}`);
       return;
     }
+    if (designated !== undefined && head.type !== OpCode.reconfig) {
+      this.giveUp(`COMMITANDACTIVATE ${hex(zxid)} of a txn of type ${head.type}, not a reconfig`);
+      return;
+    }
     this.pending.shift();
-    this.commit(head);
+    this.commit(head, designated);
   }
 
-  private onInform(txn: ZabTxn): void {
-    if (this.append(txn)) this.commit(txn);
+  private onInform(txn: ZabTxn, designated?: Sid): void {
+    if (designated !== undefined && txn.type !== OpCode.reconfig) {
+      this.giveUp(`INFORMANDACTIVATE ${hex(txn.zxid)} of a txn of type ${txn.type}, not a reconfig`);
+      return;
+    }
+    if (this.append(txn)) this.commit(txn, designated);
   }
 
-  private commit(txn: ZabTxn): void {
+  private commit(txn: ZabTxn, designated?: Sid): void {
     this.lastCommitted = txn.zxid;
     this.toApply.push(txn);
     this.progress();
+    if (designated !== undefined) this.out.push({ kind: 'activate', txn, designated });
   }
 
   private drainApply(): void {

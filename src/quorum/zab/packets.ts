@@ -62,16 +62,33 @@ export function encodeToLearner(m: ToLearner, config: string): QuorumPacket {
       return txnPacket(m.type, m.txn);
     case PacketType.revalidate:
       return encodeLeaderMessage({ type: m.type, zxid: NO_ZXID, sessionId: m.sessionId, valid: m.valid });
+    case PacketType.commitAndActivate:
+      return encodeLeaderMessage({ type: m.type, zxid: m.zxid, suggestedLeaderId: BigInt(m.designated) });
+    case PacketType.informAndActivate: {
+      // the designated leader's id, then the PROPOSAL's bytes as they are
+      const txn = txnPacket(m.type, m.txn);
+      const id = Buffer.alloc(8);
+      id.writeBigInt64BE(BigInt(m.designated));
+      return { ...txn, data: Buffer.concat([id, txn.data ?? Buffer.alloc(0)]) };
+    }
   }
+}
+
+function designatedSid(id: bigint): Sid {
+  const sid = Number(id);
+  if (!Number.isSafeInteger(sid) || sid < 0) throw new CodecError(`designated leader ${id} out of range`);
+  return sid;
 }
 
 /** A packet a learner received, for ZabLearner.receive. */
 export function decodeToLearner(p: QuorumPacket): ToLearner {
-  if (p.type === PacketType.proposal || p.type === PacketType.inform) {
-    if (p.data === null) throw new CodecError(`packet type ${p.type} has no data`);
-    const txn = zabTxnOf(p.data);
+  if (p.type === PacketType.proposal || p.type === PacketType.inform || p.type === PacketType.informAndActivate) {
+    const activate = p.type === PacketType.informAndActivate;
+    if (p.data === null || (activate && p.data.length < 8)) throw new CodecError(`packet type ${p.type} has no data`);
+    const txn = zabTxnOf(activate ? p.data.subarray(8) : p.data);
     if (txn.zxid !== p.zxid) throw new CodecError(`packet zxid 0x${p.zxid.toString(16)} differs from its txn's 0x${txn.zxid.toString(16)}`);
-    return { type: p.type, txn };
+    if (activate) return { type: PacketType.informAndActivate, txn, designated: designatedSid(p.data.readBigInt64BE(0)) };
+    return { type: p.type === PacketType.proposal ? PacketType.proposal : PacketType.inform, txn };
   }
   const m = decodeLeaderMessage(p);
   switch (m.type) {
@@ -92,9 +109,10 @@ export function decodeToLearner(p: QuorumPacket): ToLearner {
       return { type: m.type };
     case PacketType.revalidate:
       return { type: m.type, sessionId: m.sessionId, valid: m.valid };
+    case PacketType.commitAndActivate:
+      return { type: m.type, zxid: m.zxid, designated: designatedSid(m.suggestedLeaderId) };
     default:
-      // reconfig's COMMITANDACTIVATE / INFORMANDACTIVATE: dynamic reconfiguration is not supported
-      throw new CodecError(`packet type ${m.type} (reconfig) is not supported`);
+      throw new CodecError(`packet type ${m.type} is not expected here`);
   }
 }
 

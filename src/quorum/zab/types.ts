@@ -72,7 +72,22 @@ export type ToLearner =
   | { readonly type: typeof PacketType.upToDate }
   | { readonly type: typeof PacketType.ping; readonly zxid: Zxid }
   | { readonly type: typeof PacketType.revalidate; readonly sessionId: bigint; readonly valid: boolean }
-  | { readonly type: typeof PacketType.sync };
+  | { readonly type: typeof PacketType.sync }
+  /** COMMIT of a reconfig txn, naming the leader of the new config (`designated`). */
+  | { readonly type: typeof PacketType.commitAndActivate; readonly zxid: Zxid; readonly designated: Sid }
+  /** INFORM of a reconfig txn to an observer, naming the leader of the new config. */
+  | { readonly type: typeof PacketType.informAndActivate; readonly txn: ZabTxn; readonly designated: Sid };
+
+/**
+ * A quorum config as the leader counts with it: the members whose ACKs may make a quorum and
+ * the rule (majority, or groups and weights), and its version: the zxid of the reconfig txn that
+ * made it, 0 for a config no reconfig made.
+ */
+export interface ZabQuorum {
+  readonly version: Zxid;
+  readonly voters: ReadonlySet<Sid>;
+  containsQuorum(sids: ReadonlySet<Sid>): boolean;
+}
 
 /** What a learner sends to its leader. */
 export type ToLeader =
@@ -127,6 +142,13 @@ export type ZabAction =
   | { readonly kind: 'revalidated'; readonly sessionId: bigint; readonly valid: boolean }
   /** Learner: the oldest `sync` forwarded has passed the leader (every commit before it is applied). */
   | { readonly kind: 'syncDone' }
+  /**
+   * A reconfig txn is committed (it may not be applied yet): the config it holds is the
+   * ensemble's now, and `designated` leads it (the leader itself, or the member it hands over
+   * to). The host makes the config its own (files, election) and moves to the role the config
+   * gives it; a leader that is not `designated` commits nothing after it.
+   */
+  | { readonly kind: 'activate'; readonly txn: ZabTxn; readonly designated: Sid }
   /** Leader: a quorum has synced; serve and `propose`. Learner: UPTODATE arrived; serve. */
   | { readonly kind: 'serving'; readonly epoch: number }
   /** Back to election: the core is finished and ignores further inputs. */
