@@ -11,8 +11,12 @@ import {
   decideStartup,
   defaultConfig,
   describeEnsemble,
+  dynamicConfigFileOf,
+  parseQuorumConfigText,
   parseZooCfg,
   type Config,
+  type DynamicFile,
+  type QuorumConfig,
   type StartupPlan,
   type Where,
 } from '../config/index.js';
@@ -21,7 +25,7 @@ import { StandaloneServer } from '../server/standalone.js';
 import { FastLeaderElection, QuorumPeer } from '../ensemble/index.js';
 import { purge } from '../storage/index.js';
 import { nodeFileSystem } from '../runtime/node-file-system.js';
-import { readOptionalTextFile, systemClock } from '../runtime/index.js';
+import { ConfigFiles, readOptionalTextFile, systemClock } from '../runtime/index.js';
 import type { Logger } from '../server/types.js';
 
 const USAGE = `usage: zephyr-coord [--config zoo.cfg] [--port N] [--data-dir DIR]
@@ -40,6 +44,8 @@ interface Loaded {
   /** Where each key was set; --port counts as setting clientPort. */
   origins: ReadonlyMap<string, Where>;
   file: string;
+  /** zoo.cfg's path as given, when there is one. */
+  configPath: string | undefined;
   count: number | undefined;
 }
 
@@ -68,7 +74,7 @@ function loadConfig(argv: readonly string[], log: Logger): Loaded {
     } catch (e) {
       throw new ConfigError(`cannot read config file: ${(e as Error).message}`, { file: values.config });
     }
-    const parsed = parseZooCfg(text, values.config);
+    const parsed = parseZooCfg(text, values.config, readDynamicFile(text));
     for (const w of parsed.warnings) log.warn({ file: values.config }, w);
     config = parsed.config;
     for (const [key, where] of parsed.origins) origins.set(key, where);
@@ -87,7 +93,48 @@ function loadConfig(argv: readonly string[], log: Logger): Loaded {
     count = Number(values.count);
     if (!Number.isInteger(count) || count < 3) throw new ConfigError(`-n: expected a count of at least 3, got "${values.count}"`, {});
   }
-  return { config: applyOverrides(config, overrides), origins, file: values.config ?? '(no config file)', count };
+  return {
+    config: applyOverrides(config, overrides),
+    origins,
+    file: values.config ?? '(no config file)',
+    configPath: values.config,
+    count,
+  };
+}
+
+/** The dynamic config file zoo.cfg names, if any (a relative name is taken from the working directory, as ZooKeeper does). */
+function readDynamicFile(zooCfg: string): DynamicFile | undefined {
+  const fileName = dynamicConfigFileOf(zooCfg);
+  if (fileName === undefined) return undefined;
+  try {
+    return { fileName, text: readFileSync(fileName, 'utf8') };
+  } catch (e) {
+    throw new ConfigError(`cannot read dynamic config file: ${(e as Error).message}`, { file: fileName });
+  }
+}
+
+/**
+ * zoo.cfg's companions under dynamic reconfiguration: the `.dynamic.next` membership (read only
+ * with a dynamic config file, as ZooKeeper does), and the backup of a single-file config that
+ * will be split on the first commit (QuorumPeerConfig.backupOldConfig).
+ */
+function prepareConfigFiles(
+  loaded: Loaded,
+  plan: StartupPlan,
+  log: Logger,
+): { files: ConfigFiles; next: QuorumConfig | undefined } | undefined {
+  if (plan.mode !== 'ensemble' || loaded.configPath === undefined) return undefined;
+  const files = new ConfigFiles(loaded.configPath);
+  if (!plan.config.reconfigEnabled) return { files, next: undefined };
+  if (plan.config.dynamicConfigFile === undefined) {
+    files.backup();
+    return { files, next: undefined };
+  }
+  const text = files.readNext();
+  if (text === undefined) return { files, next: undefined };
+  const next = parseQuorumConfigText(text, files.nextFile);
+  log.info({ file: files.nextFile, version: next.version.toString(16) }, 'a proposed membership is pending');
+  return { files, next };
 }
 
 /** ZooKeeper's start-up decision, with this server's id from dataDir/myid. */
@@ -117,9 +164,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   const isPurge = argv[0] === 'purge';
   let loaded: Loaded;
   let plan: StartupPlan | undefined;
+  let configFiles: ReturnType<typeof prepareConfigFiles>;
   try {
     loaded = loadConfig(isPurge ? argv.slice(1) : argv, log);
-    if (!isPurge) plan = planStartup(loaded, log);
+    if (!isPurge) {
+      plan = planStartup(loaded, log);
+      configFiles = prepareConfigFiles(loaded, plan, log);
+    }
   } catch (e) {
     process.stderr.write(`zephyr-coord: ${(e as Error).message}\n${e instanceof ConfigError ? '' : USAGE + '\n'}`);
     process.exit(2);
@@ -141,7 +192,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (plan.mode === 'ensemble') {
     log.info({}, describeEnsemble(plan.ensemble));
     const election = new FastLeaderElection(plan.ensemble, log, systemClock);
-    server = new QuorumPeer(config, plan.ensemble, election, log, onFatal);
+    server = new QuorumPeer(config, plan.ensemble, election, log, onFatal, undefined, configFiles);
     await election.listen().catch((e: unknown) => {
       const m = plan.ensemble.self;
       process.stderr.write(`zephyr-coord: cannot listen on the election port ${m.host}:${m.electionPort}: ${(e as Error).message}\n`);

@@ -3,7 +3,8 @@ import { fail, locate, type Where } from './errors.js';
 import type { Mutable } from './keys.js';
 import { isEnsemble } from './membership.js';
 import type { ParsedConfig } from './parse.js';
-import { hierarchicalOf, majorityOf, quorumConfigText } from './quorum.js';
+import { hierarchicalOf, majorityOf } from './quorum.js';
+import { quorumConfigOf } from './versioned.js';
 import type {
   Config,
   EnsembleConfig,
@@ -161,18 +162,15 @@ function buildEnsemble(
   refuseSharedAddresses(endpointsOf(members, myid, config, origins));
   const self = members.find((m) => m.id === myid);
   if (self === undefined) throw new Error(`myid ${myid} vanished from the members`);
+  const committedConfig = quorumConfigOf(config);
   return Object.freeze({
     myid,
     role,
     self,
     members: Object.freeze(members),
     quorum: quorumOf(config),
-    configText: quorumConfigText({
-      servers: config.servers,
-      groups: config.quorumGroups,
-      weights: config.serverWeights,
-      propertyOrder: config.propertyOrder,
-    }),
+    committedConfig,
+    configText: committedConfig.text,
     tickTimeMs: config.tickTimeMs,
     initLimit: config.initLimit,
     syncLimit: config.syncLimit,

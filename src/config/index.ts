@@ -4,7 +4,18 @@
  * files and environment and passes text in.
  */
 export { ConfigError, type Where } from './errors.js';
-export { parseZooCfg, defaultConfig, applyOverrides, type ParsedConfig } from './parse.js';
+export { parseZooCfg, defaultConfig, applyOverrides, dynamicConfigFileOf, type ParsedConfig, type DynamicFile } from './parse.js';
+export { versionFromFileName } from './properties.js';
+export {
+  dynamicFileText,
+  ownLineHasClient,
+  parseQuorumConfigText,
+  quorumConfigOf,
+  rewriteStaticConfig,
+  sameQuorumConfig,
+  withVersion,
+  type QuorumConfig,
+} from './versioned.js';
 export { decideStartup, describeEnsemble, parseMyid } from './ensemble.js';
 export { majorityOf, hierarchicalOf, quorumConfigText, type ConfigTextMember, type QuorumTextInput } from './quorum.js';
 export { javaHashMapOrder, javaPropertiesOrder } from './java-order.js';

@@ -86,6 +86,8 @@ export function emptyDraft(): Draft {
     localSessionsEnabled: false,
     localSessionsUpgradingEnabled: false,
     reconfigEnabled: false,
+    dynamicConfigFile: undefined,
+    configVersion: 0,
     admin: { enableServer: true, serverAddress: '0.0.0.0', serverPort: 8080 },
     metricsProviderClassName: undefined,
     metricsProviderConfig: new Map(),
@@ -146,14 +148,6 @@ const setElectionPortBindRetry: Setter = (d, v, at, warn) => {
   d.electionPortBindRetry = n < 0 ? 3 : n;
 };
 
-/** A separate membership file only makes sense with dynamic reconfiguration, which is not built yet. */
-const refuseDynamicConfigFile: Setter = (_d, v, at) =>
-  fail(
-    at,
-    `"${v}": a separate dynamic config file is not supported yet (dynamic reconfiguration is not implemented); ` +
-      'put its server.N lines in this file and remove the dynamicConfigFile line',
-  );
-
 /**
  * Keys under the names ZooKeeper reads them: plain zoo.cfg keys as QuorumPeerConfig knows them, and
  * system properties under their full property name (so `zookeeper.`-prefixed where ZooKeeper's is).
@@ -179,7 +173,7 @@ export const KEYS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
   ['localSessionsEnabled', set('localSessionsEnabled', parseBool)],
   ['localSessionsUpgradingEnabled', set('localSessionsUpgradingEnabled', parseBool)],
   ['reconfigEnabled', set('reconfigEnabled', parseBool)],
-  ['dynamicConfigFile', refuseDynamicConfigFile],
+  ['dynamicConfigFile', set('dynamicConfigFile', parseText)],
   ['metricsProvider.className', set('metricsProviderClassName', parseText)],
   ['zookeeper.4lw.commands.whitelist', set('fourLetterWordWhitelist', parseWhitelist)],
   ['zookeeper.maxCnxns', set('maxCnxns', int(0))],

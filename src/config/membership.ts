@@ -43,8 +43,4 @@ export function checkMembership(config: Config, seen: ReadonlyMap<string, Where>
   } else if (participants.length % 2 === 0) {
     warn({ file }, `${participants.length} participants: an even number tolerates no more failures than one fewer would`);
   }
-  const reconfig = seen.get('reconfigEnabled');
-  if (config.reconfigEnabled && reconfig !== undefined) {
-    warn(reconfig, 'has no effect yet: dynamic reconfiguration is not implemented, so reconfig requests are refused (RECONFIGDISABLED)');
-  }
 }

@@ -3,37 +3,12 @@ import { fail, locate, type Where } from './errors.js';
 import { applyHierarchyEntry, checkHierarchy } from './hierarchy.js';
 import { javaPropertiesOrder } from './java-order.js';
 import { canonicalKey, emptyDraft, KEYS, type Draft, type Mutable } from './keys.js';
+import { isMembershipKey, readEntries, versionFromFileName, type Entry } from './properties.js';
 import { parseServerLine } from './servers.js';
 import type { Config } from './types.js';
 import { checkPort, parseText } from './values.js';
 
-interface Entry {
-  readonly key: string;
-  /** Trimmed, as QuorumPeerConfig reads every key it knows itself. */
-  readonly value: string;
-  /** Only leading whitespace removed, as java.util.Properties keeps it: what server lines are parsed from. */
-  readonly rawValue: string;
-  readonly line: number;
-}
-
 type Warn = (at: Where, message: string) => void;
-
-/**
- * zoo.cfg is loaded by ZooKeeper as a java.util.Properties file: `#` or `!` comment lines, and the key
- * ends at the first `=`, `:` or whitespace. Backslash escapes and continuation lines are not
- * supported — no real zoo.cfg uses them.
- */
-function readEntries(text: string): Entry[] {
-  const entries: Entry[] = [];
-  text.split(/\r\n|\r|\n/).forEach((raw, index) => {
-    const line = raw.trimStart();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
-    const m = /^([^=:\s]*)\s*[=:]?\s*(.*)$/.exec(line);
-    const rawValue = m?.[2] ?? '';
-    entries.push({ key: m?.[1] ?? '', value: rawValue.trim(), rawValue, line: index + 1 });
-  });
-  return entries;
-}
 
 /** Applies one line; returns the name it was stored under, or undefined for a key nobody reads. */
 function applyEntry(d: Draft, entry: Entry, at: Where, warn: Warn): string | undefined {
@@ -113,35 +88,73 @@ export interface ParsedConfig {
   readonly origins: ReadonlyMap<string, Where>;
 }
 
+/** The dynamic config file's text and its name as zoo.cfg gives it (which also gives its version). */
+export interface DynamicFile {
+  readonly text: string;
+  readonly fileName: string;
+}
+
+/** zoo.cfg's dynamicConfigFile, read before the rest, since the caller must read that file first. */
+export function dynamicConfigFileOf(text: string): string | undefined {
+  return readEntries(text)
+    .filter((e) => e.key === 'dynamicConfigFile')
+    .at(-1)?.value;
+}
+
 /**
- * Parses zoo.cfg text. `fileName` only labels errors and warnings; the caller does the reading.
+ * Parses zoo.cfg text. `fileName` only labels errors and warnings; the caller does the reading,
+ * of the dynamic config file too when zoo.cfg names one (`dynamic`): its server, group and
+ * weight lines are the membership, and its name's hex suffix the membership's version.
  * Throws ConfigError on the first bad value; unknown and repeated keys become warnings.
  */
-export function parseZooCfg(text: string, fileName: string): ParsedConfig {
+export function parseZooCfg(text: string, fileName: string, dynamic?: DynamicFile): ParsedConfig {
   const draft = emptyDraft();
   const warnings: string[] = [];
   const warn: Warn = (at, message) => warnings.push(locate(at) + message);
   const seen = new Map<string, Where>();
   const entries = readEntries(text);
+  const separate = entries.some((e) => e.key === 'dynamicConfigFile');
   for (const entry of entries) {
     const at: Where = { key: entry.key, file: fileName, line: entry.line };
-    const name = applyEntry(draft, entry, at, warn);
-    if (name === undefined) {
-      warn({ file: fileName, line: entry.line }, `unknown key "${entry.key}" ignored`);
-      continue;
-    }
-    noteRepeat(seen.get(name), name, at, warn);
-    seen.set(name, at);
+    if (separate && isMembershipKey(entry.key)) fail(at, 'must be in a separate dynamic config file, as dynamicConfigFile is set');
+    applyNamed(draft, entry, at, seen, warn);
   }
-  const config = finish(
-    draft,
-    seen,
-    fileName,
-    entries.map((e) => e.key),
-  );
+  let keys = entries.map((e) => e.key);
+  if (dynamic !== undefined) {
+    keys = readDynamicFile(draft, dynamic, seen, warn);
+    draft.configVersion = versionFromFileName(dynamic.fileName) ?? 0;
+  }
+  const config = finish(draft, seen, fileName, keys);
   checkMembership(config, seen, fileName, warn);
   checkHierarchy(config, seen, fileName);
   return { config, warnings, origins: seen };
+}
+
+function applyNamed(draft: Draft, entry: Entry, at: Where, seen: Map<string, Where>, warn: Warn): void {
+  const name = applyEntry(draft, entry, at, warn);
+  if (name === undefined) {
+    warn({ ...(at.file === undefined ? {} : { file: at.file }), line: entry.line }, `unknown key "${entry.key}" ignored`);
+    return;
+  }
+  noteRepeat(seen.get(name), name, at, warn);
+  seen.set(name, at);
+}
+
+/**
+ * The dynamic file's lines into the draft, refused as QuorumPeerConfig refuses them; returns its
+ * keys as java.util.Properties holds them (with the version its name adds), for the text's order.
+ */
+function readDynamicFile(draft: Draft, dynamic: DynamicFile, seen: Map<string, Where>, warn: Warn): string[] {
+  const entries = readEntries(dynamic.text);
+  for (const entry of entries) {
+    const at: Where = { key: entry.key, file: dynamic.fileName, line: entry.line };
+    if (entry.key === 'version') fail(at, 'a dynamic config file must not hold a version: ZooKeeper takes it from the file name');
+    if (!isMembershipKey(entry.key))
+      fail(at, 'unrecognised parameter: a dynamic config file holds only server.N, group.N and weight.N lines');
+    applyNamed(draft, entry, at, seen, warn);
+  }
+  const keys = entries.map((e) => e.key);
+  return versionFromFileName(dynamic.fileName) === undefined ? keys : [...keys, 'version'];
 }
 
 /** The configuration with no file at all. */

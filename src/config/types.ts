@@ -1,4 +1,5 @@
 /** The shapes the config module hands out. Every object is frozen before it leaves. */
+import type { QuorumConfig } from './versioned.js';
 
 /** Every four-letter word Apache ZooKeeper 3.8 knows; `4lw.commands.whitelist=*` means all of them. */
 export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
@@ -107,6 +108,10 @@ export interface Config {
   /** With local sessions: the first ephemeral create upgrades the session to a global one instead of failing. */
   readonly localSessionsUpgradingEnabled: boolean;
   readonly reconfigEnabled: boolean;
+  /** `dynamicConfigFile`: the file holding the server, group and weight lines (as written, not resolved). */
+  readonly dynamicConfigFile: string | undefined;
+  /** The membership's version: from the dynamic file's name (its hex suffix), else 0. */
+  readonly configVersion: number;
   readonly admin: AdminConfig;
   readonly metricsProviderClassName: string | undefined;
   /** Other `metricsProvider.*` keys with the prefix removed, as ZooKeeper hands them to the provider. */
@@ -192,6 +197,8 @@ export interface EnsembleConfig {
   /** Every member, ascending by id, this server included. */
   readonly members: readonly EnsembleMember[];
   readonly quorum: QuorumVerifier;
+  /** The committed membership with its version (zoo.cfg's, or its dynamic config file's). */
+  readonly committedConfig: QuorumConfig;
   /**
    * The quorum config as ZooKeeper writes it (QuorumVerifier.toString): /zookeeper/config, and
    * what election notifications and NEWLEADER carry.

@@ -23,6 +23,8 @@ export interface LeaderElection {
   lookForLeader(local: LocalVoteState): Promise<ElectionOutcome>;
   /** The member took a new epoch (its currentEpoch): answers to members that look carry it. */
   updateElectionVote(peerEpoch: number): void;
+  /** A newer membership was committed: notifications carry its text from now on. */
+  configCommitted?(text: string, version: number): void;
   /** Stops the election (connections, timers): the member is shutting down. */
   shutdown(): void;
 }

@@ -32,6 +32,10 @@ export class FastLeaderElection implements LeaderElection {
     this.driver.updateElectionVote(peerEpoch);
   }
 
+  configCommitted(text: string, version: number): void {
+    this.driver.setConfig(text, version);
+  }
+
   shutdown(): void {
     void this.driver.close();
   }

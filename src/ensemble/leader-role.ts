@@ -15,6 +15,7 @@ import {
   encodeToLearner,
   hex,
   learnerInfoOf,
+  makeZxid,
   type Sid,
   type ToLearner,
   type ZabAction,
@@ -192,6 +193,13 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     if (info === null) throw new CodecError(`first packet is type ${p.type}, not FOLLOWERINFO or OBSERVERINFO`);
     const member = this.peer.ensemble.members.find((m) => m.id === info.sid);
     if (member === undefined || info.sid === this.peer.ensemble.myid) throw new CodecError(`unknown server id ${info.sid}`);
+    // LearnerHandler: a learner that committed a later membership than ours must not sync to us.
+    const committed = this.peer.membership.committed.version;
+    if (info.info.configVersion > committed) {
+      throw new CodecError(
+        `Follower is ahead of the leader (has a later activated configuration): ${hex(info.info.configVersion)} > ${hex(committed)}`,
+      );
+    }
     const learner = new LearnerLink(link, info.sid);
     learner.observer = info.observer || member.role === 'observer';
     const old = this.learners.get(info.sid);
@@ -294,7 +302,8 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         break;
       default:
     }
-    l.send(encodeToLearner(m, this.peer.configText));
+    // NEWLEADER carries the last seen membership (the first leader stamps its version first).
+    l.send(encodeToLearner(m, m.type === PacketType.newLeader ? this.peer.membership.newLeaderConfig(m.zxid) : ''));
     if (m.type === PacketType.snap) {
       const serializer = new SnapshotSerializer(
         this.zk.tree,
@@ -390,6 +399,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
 
   private onServing(epoch: number): void {
     this.phase = 'broadcast';
+    // Leader.startZkServer: the membership NEWLEADER carried is now agreed; commit it.
+    const membership = this.peer.membership;
+    membership.newLeaderConfig(makeZxid(epoch, 0));
+    membership.activate(membership.lastSeen, this.zk.tree, this.peer.env.clock.wallMs());
     this.zk.prep.resetEpoch(epoch);
     this.zk.startLeaderEpoch(epoch);
     this.peer.clients.serve(this.zk);

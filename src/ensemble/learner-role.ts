@@ -20,6 +20,7 @@ import {
   type ZabTxn,
 } from '../quorum/zab/index.js';
 import { QuorumLink } from '../net/quorum-link.js';
+import { parseQuorumConfigText, type QuorumConfig } from '../config/index.js';
 import { LearnerSessions, type SessionAuthority } from '../session/index.js';
 import { readNow } from '../server/types.js';
 import { listDataFiles, writeSnapshot, type ParsedSnapshot } from '../storage/index.js';
@@ -50,6 +51,8 @@ export class LearnerRole extends RoleDriver {
   private sessionTimer: NodeJS.Timeout | null = null;
   private loading: SlicedSnapLoad | null = null;
   private syncMode: SyncMode | null = null;
+  /** The membership NEWLEADER carried, committed at UPTODATE. */
+  private newLeaderConfig: QuorumConfig | null = null;
 
   constructor(
     peer: PeerState,
@@ -156,6 +159,7 @@ export class LearnerRole extends RoleDriver {
   }
 
   private onPacket(p: QuorumPacket): void {
+    if (p.type === PacketType.newLeader) this.onNewLeaderConfig(p.data);
     let m: ToLearner;
     try {
       m = decodeToLearner(p);
@@ -180,6 +184,21 @@ export class LearnerRole extends RoleDriver {
     }
     this.core.receive(m);
     this.drive();
+  }
+
+  /**
+   * Learner.syncWithLeader: the membership NEWLEADER carries is the last seen one (`.dynamic.next`)
+   * until UPTODATE, when it is committed. A text that does not parse is only logged, as there.
+   */
+  private onNewLeaderConfig(data: Buffer | null): void {
+    if (data === null || data.length <= 1) return;
+    try {
+      const qc = parseQuorumConfigText(data.toString('utf8'), `NEWLEADER from ${this.leader}`);
+      this.peer.membership.setLastSeen(qc);
+      this.newLeaderConfig = qc;
+    } catch (e) {
+      this.peer.log.warn({ leader: this.leader, err: (e as Error).message }, "ignoring NEWLEADER's membership");
+    }
   }
 
   private syncStarted(mode: SyncMode, zxid: number): void {
@@ -229,7 +248,7 @@ export class LearnerRole extends RoleDriver {
   protected carryOut(a: ZabAction): void {
     switch (a.kind) {
       case 'send':
-        this.link?.send(encodeToLeader(a.message as ToLeader, this.peer.ensemble.myid));
+        this.link?.send(encodeToLeader(a.message as ToLeader, this.peer.ensemble.myid, this.peer.membership.committed.version));
         return;
       case 'append':
         this.append(a.txn);
@@ -338,6 +357,7 @@ export class LearnerRole extends RoleDriver {
 
   private onServing(epoch: number): void {
     this.phase = 'broadcast';
+    if (this.newLeaderConfig !== null) this.peer.membership.activate(this.newLeaderConfig, this.zk.tree, this.peer.env.clock.wallMs());
     this.limitSilence();
     this.peer.clients.serve(this.zk);
     if (this.zk.localSessions !== null) {

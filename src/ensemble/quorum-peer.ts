@@ -10,17 +10,18 @@
  * (read-only.ts).
  */
 import type { AddressInfo } from 'node:net';
-import type { Config, EnsembleConfig } from '../config/index.js';
+import type { Config, EnsembleConfig, QuorumConfig } from '../config/index.js';
 import type { QuorumFacts } from '../admin/index.js';
 import { ClientListener } from '../net/client-listener.js';
 import { COMMIT_WINDOW_DEFAULT, hex } from '../quorum/zab/index.js';
 import { DurableStore, QuorumEpochs } from '../storage/index.js';
-import { collectGarbage } from '../runtime/index.js';
+import { collectGarbage, type ConfigFiles } from '../runtime/index.js';
 import { dataDirs, listenerSettings, nodeEnvironment, recoverData, storeOptions, type ServerEnvironment } from '../server/composition.js';
 import type { Logger } from '../server/types.js';
 import type { LeaderElection } from './election.js';
 import { LeaderRole } from './leader-role.js';
 import { LearnerRole } from './learner-role.js';
+import { Membership } from './membership.js';
 import { adoptDatabase, type PeerState } from './role.js';
 import { ReadOnlyServing } from './read-only.js';
 import { ServingSwitch } from './serving-switch.js';
@@ -43,6 +44,8 @@ export class QuorumPeer {
     /** Called when the disk fails: the member must stop (it can no longer promise durability). */
     private readonly onFatal: (e: Error) => void,
     private readonly env: ServerEnvironment = nodeEnvironment,
+    /** zoo.cfg and its dynamic files, with the `.dynamic.next` membership start-up read; none in tests without files. */
+    private readonly configFiles?: { readonly files: ConfigFiles; readonly next: QuorumConfig | undefined },
   ) {}
 
   /** Recovers the data directory, opens the client port, and starts electing. */
@@ -76,7 +79,15 @@ export class QuorumPeer {
       sessions: recovered.sessions,
       fatal: (e) => this.fatal(e),
       epochTaken: (epoch) => this.election.updateElectionVote(epoch),
-      configText: this.ensemble.configText,
+      membership: new Membership({
+        myid: this.ensemble.myid,
+        reconfigEnabled: this.ensemble.reconfigEnabled,
+        committed: this.ensemble.committedConfig,
+        next: this.configFiles?.next,
+        files: this.configFiles?.files,
+        log,
+        committedChanged: (qc) => this.election.configCommitted?.(qc.text, qc.version),
+      }),
     };
     adoptDatabase(this.state, recovered.tree, recovered.sessions);
     const settings = listenerSettings(env, config, dirs, {

@@ -15,6 +15,7 @@ import { replayTxn } from '../storage/index.js';
 import { hex, type EpochFile, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
 import type { ServerEnvironment, DataDirs } from '../server/composition.js';
 import type { Logger } from '../server/types.js';
+import type { Membership } from './membership.js';
 import type { ServingSwitch } from './serving-switch.js';
 import { decodeZabTxn, type TxnTail } from './txns.js';
 
@@ -36,16 +37,16 @@ export interface PeerState {
   fatal(e: Error): void;
   /** currentEpoch was written: the election's answers carry the new epoch. */
   epochTaken(epoch: number): void;
-  /** The quorum config text (QuorumMaj.toString): what NEWLEADER carries and /zookeeper/config holds. */
-  readonly configText: string;
+  /** The committed and last seen memberships: what NEWLEADER carries and /zookeeper/config holds. */
+  readonly membership: Membership;
 }
 
 /**
  * A new database for the member (recovered, or after a TRUNC or SNAP). Its /zookeeper/config
- * holds the ensemble's config text, as ZooKeeper's initConfigInZKDatabase sets it.
+ * holds the committed membership's text, as ZooKeeper's initConfigInZKDatabase sets it.
  */
 export function adoptDatabase(peer: PeerState, tree: DataTree, sessions: Map<bigint, number>): void {
-  tree.setConfigData(Buffer.from(peer.configText, 'utf8'));
+  peer.membership.stampConfigNode(tree, peer.env.clock.wallMs());
   peer.tree = tree;
   peer.sessions = sessions;
 }

@@ -18,3 +18,4 @@ export { collectGarbage } from './collect-garbage.js';
 export { readOptionalTextFile } from './read-optional-file.js';
 export { EventLoopPacer } from './slice-pacer.js';
 export { randomInt, dirBytes, openFileDescriptors } from './host.js';
+export { ConfigFiles, NEXT_SUFFIX } from './config-files.js';

@@ -25,8 +25,9 @@ export interface ElectionDriverOptions {
   /** Every member, this one included (its election address is where it listens). */
   readonly members: readonly EnsembleMember[];
   readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum' | 'weightOf'>;
-  /** The quorum config text every notification carries (EnsembleConfig.configText). */
+  /** The quorum config text every notification carries (EnsembleConfig.configText), and its version. */
   readonly configText: string;
+  readonly configVersion?: number;
   readonly cnxTimeoutMs: number;
   /** QuorumCnxManager's socket timeout: tickTime * syncLimit. */
   readonly initialMessageTimeoutMs: number;
@@ -58,6 +59,7 @@ export class ElectionDriver {
       learnerType: options.learnerType,
       quorum: options.quorum,
       configText: options.configText,
+      configVersion: options.configVersion ?? 0,
       ...(options.minNotificationIntervalMs === undefined ? {} : { minNotificationIntervalMs: options.minNotificationIntervalMs }),
       ...(options.maxNotificationIntervalMs === undefined ? {} : { maxNotificationIntervalMs: options.maxNotificationIntervalMs }),
     });
@@ -83,6 +85,7 @@ export class ElectionDriver {
       members: ensemble.members,
       quorum: ensemble.quorum,
       configText: ensemble.configText,
+      configVersion: ensemble.committedConfig.version,
       cnxTimeoutMs: ensemble.cnxTimeoutMs,
       initialMessageTimeoutMs: ensemble.tickTimeMs * ensemble.syncLimit,
       listenOnAllIPs: ensemble.quorumListenOnAllIPs,
@@ -115,6 +118,11 @@ export class ElectionDriver {
   /** A leader or learner took the new epoch: answers to lookers carry it from now on. */
   updateElectionVote(peerEpoch: number): void {
     this.core.updateElectionVote(peerEpoch);
+  }
+
+  /** The committed membership changed: its text goes in every notification from now on. */
+  setConfig(text: string, version: number): void {
+    this.core.setConfig(text, version);
   }
 
   /** The current vote (who this member thinks leads), null before the first election. */

@@ -256,8 +256,14 @@ export class DataTree {
   }
 
   /** Sets the server's ACL of /zookeeper/config data (e.g. the ensemble description). */
-  setConfigData(data: Buffer): void {
-    this.mustGet(CONFIG_PATH).dataLatin1 = latin1Of(data);
+  setConfigData(data: Buffer, stamp?: { readonly zxid: number; readonly mtimeMs: number }): void {
+    const node = this.mustGet(CONFIG_PATH);
+    node.dataLatin1 = latin1Of(data);
+    // ZKDatabase.initConfigInZKDatabase: a setData with version -1 at the config's version as zxid.
+    if (stamp === undefined) return;
+    node.version = -1;
+    node.mzxid = stamp.zxid;
+    node.mtime = stamp.mtimeMs;
   }
 
   /** Applies one txn. Idempotent failures (replay of already-applied txns) come back as err. */

@@ -110,6 +110,9 @@ export function sidOf(long: bigint): number {
 export class FastLeaderElection {
   readonly myid: number;
   private readonly settings: ElectionSettings;
+  /** The committed membership's text every notification carries, and its version. */
+  private configText: string;
+  private configVersion: number;
   private readonly voters: ReadonlySet<number>;
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
@@ -135,6 +138,8 @@ export class FastLeaderElection {
 
   constructor(settings: ElectionSettings) {
     this.settings = settings;
+    this.configText = settings.configText;
+    this.configVersion = settings.configVersion ?? 0;
     this.myid = settings.myid;
     this.voters = new Set(settings.quorum.voters);
     this.minIntervalMs = settings.minNotificationIntervalMs ?? MIN_NOTIFICATION_INTERVAL_MS;
@@ -188,6 +193,12 @@ export class FastLeaderElection {
     this.sendNotifications();
     this.pollDeadlineMs = nowMs + this.notTimeoutMs;
     return this.finish(nowMs);
+  }
+
+  /** A newer membership was committed: notifications carry its text, and only newer ones are news. */
+  setConfig(text: string, version: number): void {
+    this.configText = text;
+    this.configVersion = version;
   }
 
   /** QuorumPeer.updateElectionVote: a leader or learner learned the new epoch after deciding. */
@@ -250,7 +261,7 @@ export class FastLeaderElection {
     if (n.config === null) return;
     const version = configVersionOf(n.config);
     if (version === null) this.ready.events.push({ kind: 'bad-config', from });
-    else if (version > (this.settings.configVersion ?? 0)) this.ready.events.push({ kind: 'newer-config', from, version });
+    else if (version > this.configVersion) this.ready.events.push({ kind: 'newer-config', from, version });
   }
 
   /** Answers with this member's state; `vote` may be a Vote whose own state must not leak in. */
@@ -391,7 +402,7 @@ export class FastLeaderElection {
       electionEpoch: v.electionEpoch,
       peerEpoch: v.peerEpoch,
       version: NOTIFICATION_VERSION,
-      config: this.settings.configText,
+      config: this.configText,
     };
     if (to === this.myid) this.toSelf.push(notification);
     else this.ready.send.push({ to, notification });

@@ -116,12 +116,15 @@ export function decodeToLearner(p: QuorumPacket): ToLearner {
   }
 }
 
-/** Learner -> leader. `me` is this learner's sid (FOLLOWERINFO/OBSERVERINFO carry it). */
-export function encodeToLeader(m: ToLeader, me: Sid): QuorumPacket {
+/**
+ * Learner -> leader. `me` is this learner's sid and `configVersion` its committed membership's
+ * version (FOLLOWERINFO/OBSERVERINFO carry both).
+ */
+export function encodeToLeader(m: ToLeader, me: Sid, configVersion = 0): QuorumPacket {
   switch (m.type) {
     case PacketType.followerInfo:
     case PacketType.observerInfo: {
-      const info: LearnerInfo = { serverId: BigInt(me), protocolVersion: ZAB_PROTOCOL_VERSION, configVersion: 0 };
+      const info: LearnerInfo = { serverId: BigInt(me), protocolVersion: ZAB_PROTOCOL_VERSION, configVersion };
       return encodeLearnerMessage({ type: m.type, zxid: makeZxid(m.acceptedEpoch, 0), info });
     }
     case PacketType.ackEpoch:

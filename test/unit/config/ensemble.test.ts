@@ -119,6 +119,7 @@ describe('standalone or ensemble (QuorumPeerMain)', () => {
         { id: 4, role: 'observer', host: '10.0.0.4', quorumPort: 2888, electionPort: 3888, client: { host: '0.0.0.0', port: 2191 } },
       ],
       quorum: e.quorum,
+      committedConfig: e.committedConfig,
       // this server's client address came from clientPort, so ZooKeeper leaves it out
       configText: [
         'server.1=10.0.0.1:2888:3888:participant',
@@ -137,6 +138,8 @@ describe('standalone or ensemble (QuorumPeerMain)', () => {
       reconfigEnabled: false,
     });
     assert.deepEqual(e.quorum.voters, [1, 2, 3]);
+    assert.equal(e.committedConfig.version, 0);
+    assert.equal(e.committedConfig.text, e.configText);
     assert.equal(e.self, e.members[1]);
     for (const o of [e, e.self, e.self.client, e.members, e.members[3], e.members[3]?.client, e.quorum, e.quorum.voters]) {
       assert.ok(Object.isFrozen(o));

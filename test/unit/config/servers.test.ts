@@ -192,12 +192,6 @@ describe('quorum keys', () => {
     // ZooKeeper goes hierarchical for any key starting with group or weight (more in hierarchy.test.ts).
     ['groupies=1', 'groupies', 'expected group.N: ZooKeeper reads every key starting with "group" as part of a hierarchical quorum'],
     ['weight.9=2', 'weight.9', 'server 9 is not among the servers (1, 2, 3)'],
-    [
-      'dynamicConfigFile=/etc/zk/zoo.cfg.dynamic.100000000',
-      'dynamicConfigFile',
-      '"/etc/zk/zoo.cfg.dynamic.100000000": a separate dynamic config file is not supported yet (dynamic reconfiguration ' +
-        'is not implemented); put its server.N lines in this file and remove the dynamicConfigFile line',
-    ],
   ];
   for (const [line, key, detail] of refused) {
     it(`${line} -> ${detail}`, () => {
@@ -205,10 +199,8 @@ describe('quorum keys', () => {
     });
   }
 
-  it('reconfigEnabled=true is accepted with a warning that it does nothing yet', () => {
-    assert.deepEqual(warningsOf('reconfigEnabled=true'), [
-      'zoo.cfg:1: reconfigEnabled: has no effect yet: dynamic reconfiguration is not implemented, so reconfig requests are refused (RECONFIGDISABLED)',
-    ]);
+  it('reconfigEnabled is accepted without a warning', () => {
+    assert.deepEqual(warningsOf('reconfigEnabled=true'), []);
     assert.deepEqual(warningsOf('reconfigEnabled=false'), []);
   });
 });

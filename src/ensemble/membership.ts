@@ -1,0 +1,115 @@
+/**
+ * A member's memberships under dynamic reconfiguration (ZooKeeper's QuorumPeer quorum verifier
+ * and last-seen quorum verifier): the committed one, which the election's notifications, a
+ * learner's FOLLOWERINFO and /zookeeper/config carry, and the last one seen, which NEWLEADER
+ * carries. With reconfigEnabled=false both stay the start-up membership, version 0, and no file
+ * is written, as in ZooKeeper.
+ *
+ * This slice moves only versions: a membership learned from the leader that lists other members
+ * is committed to disk (the next start runs it) but not acted on while running.
+ */
+import { ownLineHasClient, sameQuorumConfig, withVersion, type QuorumConfig } from '../config/index.js';
+import type { ConfigFiles } from '../runtime/index.js';
+import type { DataTree } from '../tree/index.js';
+import { hex } from '../quorum/zab/index.js';
+import type { Logger } from '../server/types.js';
+
+export interface MembershipOptions {
+  readonly myid: number;
+  readonly reconfigEnabled: boolean;
+  readonly committed: QuorumConfig;
+  /** The `.dynamic.next` file's membership, when start-up found one. */
+  readonly next?: QuorumConfig | undefined;
+  /** Undefined when the member runs without a config file (tests): nothing is written. */
+  readonly files?: ConfigFiles | undefined;
+  readonly log: Logger;
+  /** The committed membership changed: the election's notifications carry it from now on. */
+  readonly committedChanged?: (qc: QuorumConfig) => void;
+}
+
+export class Membership {
+  private committedConfig: QuorumConfig;
+  private lastSeenConfig: QuorumConfig;
+
+  constructor(private readonly options: MembershipOptions) {
+    this.committedConfig = options.committed;
+    const next = options.next;
+    this.lastSeenConfig = options.reconfigEnabled && next !== undefined ? next : options.committed;
+  }
+
+  get committed(): QuorumConfig {
+    return this.committedConfig;
+  }
+
+  get lastSeen(): QuorumConfig {
+    return this.lastSeenConfig;
+  }
+
+  /** QuorumPeer.setLastSeenQuorumVerifier: remembered and written to `.dynamic.next`. */
+  setLastSeen(qc: QuorumConfig): void {
+    if (!this.options.reconfigEnabled || qc.version === this.lastSeenConfig.version) return;
+    if (qc.version < this.lastSeenConfig.version) {
+      this.options.log.warn(
+        { version: hex(qc.version), lastSeen: hex(this.lastSeenConfig.version) },
+        'taking an older membership as last seen',
+      );
+    }
+    this.lastSeenConfig = qc;
+    this.options.files?.writeNext(qc);
+  }
+
+  /**
+   * Leader.lead's first step with reconfiguration on: an initial membership (version 0, nothing
+   * newer seen) gets the NEWLEADER zxid as its version, as the config NEWLEADER carries. Returns
+   * the text NEWLEADER carries: the last seen membership.
+   */
+  newLeaderConfig(newLeaderZxid: number): string {
+    const { committedConfig: committed, lastSeenConfig: lastSeen } = this;
+    if (this.options.reconfigEnabled && committed.version === 0 && lastSeen.version === 0) {
+      this.setLastSeen(withVersion(committed, newLeaderZxid));
+    }
+    return this.lastSeenConfig.text;
+  }
+
+  /**
+   * QuorumPeer.processReconfig, without a designated leader: a newer membership becomes the
+   * committed one (files written, `.dynamic.next` removed once it is committed), and
+   * /zookeeper/config holds the committed one.
+   */
+  activate(qc: QuorumConfig, tree: DataTree, wallMs: number): void {
+    if (!this.options.reconfigEnabled) return;
+    this.commit(qc);
+    this.stampConfigNode(tree, wallMs);
+  }
+
+  /** QuorumPeer.setQuorumVerifier with writing to disk. */
+  private commit(qc: QuorumConfig): void {
+    const previous = this.committedConfig;
+    if (qc.version <= previous.version) return;
+    if (!sameQuorumConfig(previous, qc)) {
+      this.options.log.warn(
+        { version: hex(qc.version), membership: qc.text },
+        'the ensemble runs another membership; it is written to disk and used from the next start',
+      );
+    }
+    this.committedConfig = qc;
+    if (qc.version > this.lastSeenConfig.version) this.lastSeenConfig = qc;
+    const files = this.options.files;
+    if (files !== undefined) {
+      const file = files.commit(qc, ownLineHasClient(qc, this.options.myid));
+      this.options.log.info({ version: hex(qc.version), file }, 'membership committed');
+      if (qc.version === this.lastSeenConfig.version) files.deleteNext();
+    }
+    this.options.committedChanged?.(qc);
+  }
+
+  /**
+   * ZKDatabase.initConfigInZKDatabase: /zookeeper/config holds the committed membership. With
+   * reconfiguration on its Stat is that of a setData at the version's zxid (version -1).
+   */
+  stampConfigNode(tree: DataTree, wallMs: number): void {
+    const text = Buffer.from(this.committedConfig.text, 'utf8');
+    if (!this.options.reconfigEnabled) tree.setConfigData(text);
+    else tree.setConfigData(text, { zxid: this.committedConfig.version, mtimeMs: wallMs });
+  }
+}
