@@ -129,6 +129,10 @@ export function readTxn(type: number, r: JuteReader): Txn {
       return { type, path: r.readText() };
     case OpCode.setData:
       return { type, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
+    case OpCode.reconfig:
+      // ZooKeeper's reconfig txn is a SetDataTxn of the new config on /zookeeper/config: it is
+      // read, applied and written as one (the header keeps type reconfig)
+      return { type: OpCode.setData, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
     case OpCode.setACL:
       return { type, path: r.readText(), acl: readAclList(r) ?? [], version: r.readInt() };
     case OpCode.check:
@@ -157,14 +161,6 @@ export function readTxn(type: number, r: JuteReader): Txn {
 
 // ---------------------------------------------------------------- txn entries (proposals)
 
-/** A reconfig's txn: a SetDataTxn of the new config text on /zookeeper/config (Txn leaves it out: only a quorum makes one). */
-export interface ReconfigTxn {
-  type: typeof OpCode.reconfig;
-  path: string;
-  data: Buffer | null;
-  version: number;
-}
-
 /** TxnDigest: the data tree's digest after the txn (3.6+, `zookeeper.digest.enabled`, on by default). */
 export interface TxnDigest {
   version: number;
@@ -179,7 +175,8 @@ const TXN_DIGEST_BYTES = 12;
  */
 export interface TxnEntry {
   header: TxnHeader;
-  txn: Txn | ReconfigTxn;
+  /** A reconfig's txn (header type reconfig) is its SetDataTxn, typed setData. */
+  txn: Txn;
   digest: TxnDigest | null;
 }
 
@@ -193,7 +190,7 @@ export interface TxnEntry {
  */
 export function readTxnEntry(r: JuteReader): TxnEntry {
   const header = readTxnHeader(r);
-  const txn = header.type === OpCode.reconfig ? readReconfigTxn(r) : readTxn(header.type, r);
+  const txn = readTxn(header.type, r);
   if (r.remaining === 0) return { header, txn, digest: null };
   if (r.remaining !== TXN_DIGEST_BYTES) throw new CodecError(`${r.remaining} bytes after the txn, not a TxnDigest`);
   return { header, txn, digest: { version: r.readInt(), treeDigest: r.readBigLong() } };
@@ -201,11 +198,6 @@ export function readTxnEntry(r: JuteReader): TxnEntry {
 
 export function writeTxnEntry(w: JuteWriter, e: TxnEntry): void {
   writeTxnHeader(w, e.header);
-  if (e.txn.type === OpCode.reconfig) w.writeString(e.txn.path).writeBuffer(e.txn.data).writeInt(e.txn.version);
-  else writeTxn(w, e.txn);
+  writeTxn(w, e.txn);
   if (e.digest !== null) w.writeInt(e.digest.version).writeBigLong(e.digest.treeDigest);
-}
-
-function readReconfigTxn(r: JuteReader): ReconfigTxn {
-  return { type: OpCode.reconfig, path: r.readText(), data: r.readBufferView(), version: r.readInt() };
 }

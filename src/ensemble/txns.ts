@@ -33,10 +33,9 @@ export function zabTxnFrom(header: TxnHeader, txn: Txn): ZabTxn {
   return { zxid: header.zxid, sessionId: header.clientId, cxid: header.cxid, type: header.type, bytes };
 }
 
-/** A received txn's header and typed body (reconfig txns are refused: no dynamic reconfiguration). */
+/** A received txn's header and typed body (a reconfig's is its SetDataTxn on /zookeeper/config). */
 export function decodeZabTxn(t: ZabTxn): { header: TxnHeader; txn: Txn } {
   const entry = readTxnEntry(new JuteReader(Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength)));
-  if (entry.txn.type === OpCode.reconfig) throw new CodecError('a reconfig txn: dynamic reconfiguration is not supported');
   return { header: entry.header, txn: entry.txn };
 }
 

@@ -138,7 +138,7 @@ const txnEntry: fc.Arbitrary<TxnEntry> = fc.oneof(
     .map(([t, clientId, cxid, zxid, time, digest]) => ({ header: { clientId, cxid, zxid, time, type: t.type }, txn: t, digest })),
   fc.tuple(bigLong, long, nullableBytes, int32).map(([clientId, zxid, data, version]) => ({
     header: { clientId, cxid: 1, zxid, time: 0, type: OpCode.reconfig },
-    txn: { type: OpCode.reconfig, path: '/zookeeper/config', data, version },
+    txn: { type: OpCode.setData, path: '/zookeeper/config', data, version },
     digest: null,
   })),
 );

@@ -14,6 +14,7 @@
  * earlier one, INFORM to observers.
  */
 import { assert } from '../../base/index.js';
+import { OpCode } from '../../codec/codes.js';
 import { planFromHistory, planFromLog, type SyncPlan } from './sync.js';
 import {
   ActionQueue,
@@ -30,6 +31,7 @@ import {
   type ToLeader,
   type ZabAction,
   type ZabLimits,
+  type ZabQuorum,
   type ZabStart,
   type ZabTxn,
   type Zxid,
@@ -47,6 +49,8 @@ export interface LeaderConfig extends ZabStart, ZabLimits {
    * hierarchical quorum); more than half of the voters when not given.
    */
   readonly containsQuorum?: (sids: ReadonlySet<Sid>) => boolean;
+  /** The version of that config: the zxid of the reconfig that made it (0: none did). */
+  readonly configVersion?: Zxid;
   /** The newest logged txns, oldest first, ending at `lastZxid` (what storage's CommittedLog holds). */
   readonly committedTail?: readonly ZabTxn[];
   readonly commitWindow?: number;
@@ -70,6 +74,20 @@ interface LearnerHandler {
   peerLastZxid: Zxid;
   /** The tick after which a silent learner is dropped. */
   deadline: number;
+}
+
+/** A proposal not yet committed. */
+interface Outstanding {
+  readonly txn: ZabTxn;
+  /** The voters (and other followers) that ACKed it. */
+  readonly acks: Set<Sid>;
+  /**
+   * The configs whose quorums must ACK it: the committed one, and while a reconfig is in
+   * flight (from its proposal to its commit) the one it proposes, as ZooKeeper's Proposal does.
+   */
+  readonly quorums: readonly ZabQuorum[];
+  /** Set on a reconfig's proposal: whether this leader leads the config it proposes. */
+  readonly reconfig?: { readonly leaderStays: boolean };
 }
 
 interface Committed {
@@ -100,8 +118,13 @@ export class ZabLeader {
   private lastProposed: Zxid;
   private lastCommitted: Zxid;
   private lastLogged: Zxid;
-  /** Proposed, not yet committed, in zxid order, with the voters that ACKed each. */
-  private readonly outstanding = new Map<Zxid, { txn: ZabTxn; acks: Set<Sid> }>();
+  /** Proposed, not yet committed, in zxid order. */
+  private readonly outstanding = new Map<Zxid, Outstanding>();
+  /** The config in force (QuorumPeer's quorum verifier), and the one a reconfig in flight proposes. */
+  private committedQuorum: ZabQuorum;
+  private proposedQuorum: ZabQuorum | null = null;
+  /** False once a reconfig hands leadership to another member: nothing after it commits here. */
+  private allowedToCommit = true;
   /** The committed window (ZooKeeper's committedLog); never drops a txn not yet applied. */
   private readonly window: Committed[] = [];
   private readonly windowSize: number;
@@ -111,6 +134,7 @@ export class ZabLeader {
   constructor(private readonly config: LeaderConfig) {
     this.voters = new Set(config.voters);
     assert(this.voters.has(config.sid), () => `leader ${config.sid} is not a voter`);
+    this.committedQuorum = { version: config.configVersion ?? 0, voters: this.voters, containsQuorum: (sids) => this.isQuorum(sids) };
     this.lastProposed = this.lastCommitted = this.lastLogged = config.lastZxid;
     this.toApply = new ApplyQueue(config.lastZxid);
     this.windowSize = Math.max(config.commitWindow ?? COMMIT_WINDOW_DEFAULT, 1);
@@ -171,7 +195,9 @@ export class ZabLeader {
   receive(from: Sid, m: ToLeader): void {
     if (this.phase === 'done') return;
     if (m.type === PacketType.followerInfo || m.type === PacketType.observerInfo) {
-      this.onLearnerInfo(from, m.type === PacketType.observerInfo || !this.voters.has(from), m.acceptedEpoch);
+      // OBSERVERINFO makes an observer; FOLLOWERINFO a follower, also one that is not a voter (a
+      // member about to be added, or removed): its ACKs count only in configs it votes in
+      this.onLearnerInfo(from, m.type === PacketType.observerInfo, m.acceptedEpoch);
       return;
     }
     const h = this.handlers.get(from);
@@ -217,7 +243,8 @@ export class ZabLeader {
     if (this.phase !== 'broadcast') return;
     const synced = new Set([this.config.sid]);
     for (const h of this.handlers.values()) if (!h.observer) synced.add(h.sid);
-    if (!this.isQuorum(synced)) {
+    // a quorum of the config in force, and of the one a reconfig in flight proposes
+    if (!this.committedQuorum.containsQuorum(synced) || this.proposedQuorum?.containsQuorum(synced) === false) {
       this.giveUp(`not sufficient followers synced, only ${[...synced].join(',')}`);
       return;
     }
@@ -272,14 +299,33 @@ export class ZabLeader {
     this.queueSync(h, planFromLog(h.peerLastZxid, result, this.window, this.lastCommitted));
   }
 
-  /** Proposes a txn the host prepared with `nextZxid()`. */
-  propose(txn: ZabTxn): void {
+  /**
+   * Proposes a txn the host prepared with `nextZxid()`. A reconfig's txn comes with the config
+   * it proposes (its version is the txn's zxid) and whether this leader stays leader of it (a
+   * voter there, on the same quorum address): from now until it commits, every proposal needs a
+   * quorum of both configs.
+   */
+  propose(txn: ZabTxn, reconfig?: { readonly quorum: ZabQuorum; readonly leaderStays: boolean }): void {
     assert(this.phase === 'broadcast' && this.epoch !== null, 'propose before the leader serves');
     assert(
       txn.zxid === this.lastProposed + 1 && epochOf(txn.zxid) === this.epoch && counterOf(txn.zxid) < ZXID_COUNTER_MAX,
       () => `proposal ${hex(txn.zxid)} after ${hex(this.lastProposed)}`,
     );
-    this.outstanding.set(txn.zxid, { txn, acks: new Set() });
+    assert(
+      (reconfig !== undefined) === (txn.type === OpCode.reconfig),
+      () => `txn ${hex(txn.zxid)} of type ${txn.type}: a reconfig comes with its config`,
+    );
+    if (reconfig !== undefined) {
+      // prep answers RECONFIGINPROGRESS while one is in flight
+      assert(this.proposedQuorum === null, () => `reconfig ${hex(txn.zxid)} while another is in flight`);
+      assert(
+        reconfig.quorum.version === txn.zxid,
+        () => `config version ${hex(reconfig.quorum.version)} is not its txn's zxid ${hex(txn.zxid)}`,
+      );
+      this.proposedQuorum = reconfig.quorum;
+    }
+    const quorums = this.proposedQuorum === null ? [this.committedQuorum] : [this.committedQuorum, this.proposedQuorum];
+    this.outstanding.set(txn.zxid, { txn, acks: new Set(), quorums, ...(reconfig && { reconfig: { leaderStays: reconfig.leaderStays } }) });
     this.lastProposed = txn.zxid;
     this.out.push({ kind: 'append', txn });
     for (const h of this.handlers.values()) {
@@ -290,6 +336,23 @@ export class ZabLeader {
   /** Answers a learner's REVALIDATE (the session authority's verdict). */
   revalidated(peer: Sid, sessionId: bigint, valid: boolean): void {
     if (this.phase !== 'done' && this.handlers.has(peer)) this.out.send(peer, { type: PacketType.revalidate, sessionId, valid });
+  }
+
+  /**
+   * Leader.isQuorumSynced, what prep asks before it proposes a reconfig (NEWCONFIGNOQUORUM
+   * otherwise): whether this leader, if it votes there, and the followers synced with it that
+   * vote there make a quorum of `quorum`. Observers never count.
+   */
+  isQuorumSynced(quorum: ZabQuorum): boolean {
+    const synced = new Set<Sid>();
+    if (quorum.voters.has(this.config.sid)) synced.add(this.config.sid);
+    for (const h of this.handlers.values()) if (!h.observer && h.stage === 'broadcast' && quorum.voters.has(h.sid)) synced.add(h.sid);
+    return quorum.containsQuorum(synced);
+  }
+
+  /** A reconfig is proposed and not yet committed (prep's RECONFIGINPROGRESS). */
+  get reconfigInFlight(): boolean {
+    return this.proposedQuorum !== null;
   }
 
   /** A learner's forwarded `sync` passed prep: answer SYNC once everything proposed so far has committed. */
@@ -453,27 +516,58 @@ export class ZabLeader {
 
   private tryCommit(): void {
     for (const [zxid, p] of this.outstanding) {
+      if (!this.allowedToCommit) return;
       // the leader's own ACK is its log: counted here, at the head, not by walking every
       // outstanding proposal each time the log syncs (a lagging follower makes that list long)
       if (zxid <= this.lastLogged) p.acks.add(this.config.sid);
-      if (!this.isQuorum(p.acks)) return;
+      if (!p.quorums.every((q) => q.containsQuorum(p.acks))) return;
       this.outstanding.delete(zxid);
-      this.commit(p.txn);
+      this.commit(p);
     }
   }
 
-  private commit(txn: ZabTxn): void {
+  private commit(p: Outstanding): void {
+    const txn = p.txn;
     assert(txn.zxid > this.lastCommitted, () => `commit ${hex(txn.zxid)} after ${hex(this.lastCommitted)}`);
     this.window.push({ txn, prev: this.lastCommitted });
     this.lastCommitted = txn.zxid;
     this.toApply.push(txn);
+    const designated = p.reconfig === undefined ? null : this.activate(p, p.reconfig.leaderStays);
     for (const h of this.handlers.values()) {
       if (!this.isForwarding(h)) continue;
-      if (h.observer) this.out.send(h.sid, { type: PacketType.inform, txn });
+      if (designated !== null) {
+        if (h.observer) this.out.send(h.sid, { type: PacketType.informAndActivate, txn, designated });
+        else this.out.send(h.sid, { type: PacketType.commitAndActivate, zxid: txn.zxid, designated });
+      } else if (h.observer) this.out.send(h.sid, { type: PacketType.inform, txn });
       else this.out.send(h.sid, { type: PacketType.commit, zxid: txn.zxid });
     }
+    if (designated !== null) this.out.push({ kind: 'activate', txn, designated });
     this.drainApply();
     this.releaseSyncs();
+  }
+
+  /**
+   * A reconfig commits: its config is the one in force. Returns who leads it: this leader, or
+   * (Leader.getDesignatedLeader) a voter of the new config that ACKed the reconfig and as many
+   * of the proposals after it as possible, so that it holds the most of what is in flight;
+   * this leader then commits nothing more.
+   */
+  private activate(p: Outstanding, leaderStays: boolean): Sid {
+    const next = p.quorums.at(-1);
+    assert(next !== undefined && next === this.proposedQuorum, 'a reconfig commits with the config it proposed');
+    this.committedQuorum = next;
+    this.proposedQuorum = null;
+    if (leaderStays) return this.config.sid;
+    let candidates = [...p.acks].filter((sid) => sid !== this.config.sid && next.voters.has(sid));
+    assert(candidates.length > 0, () => `reconfig ${hex(p.txn.zxid)} committed with no other voter of its config`);
+    for (const later of this.outstanding.values()) {
+      if (candidates.length === 1) break;
+      const both = candidates.filter((sid) => later.acks.has(sid));
+      if (both.length === 0) break;
+      candidates = both;
+    }
+    this.allowedToCommit = false;
+    return Math.min(...candidates);
   }
 
   private drainApply(): void {

@@ -58,7 +58,7 @@ const SET_DATA_ENTRY: TxnEntry = {
 const RECONFIG_ENTRY: TxnEntry = {
   header: { clientId: 7n, cxid: 1, zxid: ZXID, time: 5, type: OpCode.reconfig },
   txn: {
-    type: OpCode.reconfig,
+    type: OpCode.setData,
     path: '/zookeeper/config',
     data: Buffer.from('server.1=h:1:2:participant\nversion=200000007'),
     version: -1,

@@ -91,8 +91,13 @@ describe('ZAB messages <-> QuorumPackets, against ZooKeeper 3.8.0', () => {
     assert.ok(good !== undefined);
     assert.throws(() => decodeToLearner({ ...good.packet, zxid: good.packet.zxid + 1 }), CodecError);
     assert.throws(() => decodeToLearner({ type: PacketType.ackEpoch, zxid: 0, data: Buffer.alloc(4), authinfo: null }), CodecError);
+    // COMMITANDACTIVATE carries the designated leader's 8-byte id: shorter data is garbage
     assert.throws(
-      () => decodeToLearner({ type: PacketType.commitAndActivate, zxid: 0, data: Buffer.alloc(8), authinfo: null }),
+      () => decodeToLearner({ type: PacketType.commitAndActivate, zxid: 0, data: Buffer.alloc(4), authinfo: null }),
+      CodecError,
+    );
+    assert.throws(
+      () => decodeToLearner({ type: PacketType.informAndActivate, zxid: 0, data: Buffer.alloc(4), authinfo: null }),
       CodecError,
     );
     assert.throws(() => decodeToLeader({ type: PacketType.snap, zxid: 0, data: null, authinfo: null }), CodecError);
