@@ -221,7 +221,14 @@ export type Request =
       persistentRecursiveWatches: string[];
     }
   | { op: typeof OpCode.auth; type: number; scheme: string; auth: Buffer }
-  | { op: typeof OpCode.reconfig; joiningServers: string; leavingServers: string; newMembers: string; curConfigId: number }
+  /** Null lists are absent (jute's null string): a null `newMembers` makes an incremental reconfig. */
+  | {
+      op: typeof OpCode.reconfig;
+      joiningServers: string | null;
+      leavingServers: string | null;
+      newMembers: string | null;
+      curConfigId: number;
+    }
   | { op: typeof OpCode.sasl; token: Buffer }
   | { op: typeof OpCode.ping | typeof OpCode.closeSession | typeof OpCode.whoAmI };
 
@@ -332,7 +339,7 @@ export function readRequest(op: number, r: JuteReader): Request {
     case OpCode.auth:
       return { op, type: r.readInt(), scheme: r.readText(), auth: r.readBuffer() ?? Buffer.alloc(0) };
     case OpCode.reconfig:
-      return { op, joiningServers: r.readText(), leavingServers: r.readText(), newMembers: r.readText(), curConfigId: r.readLong() };
+      return { op, joiningServers: r.readString(), leavingServers: r.readString(), newMembers: r.readString(), curConfigId: r.readLong() };
     case OpCode.sasl:
       return { op, token: r.readBuffer() ?? Buffer.alloc(0) };
     case OpCode.ping:

@@ -265,6 +265,11 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       case 'serving':
         this.onServing(a.epoch);
         return;
+      case 'activate':
+        // only a reconfig this leader proposed activates here, and it proposes none yet (prep
+        // answers the reconfig operation with RECONFIGDISABLED)
+        assert(false, () => `leader activated reconfig ${hex(a.txn.zxid)} it cannot have proposed`);
+        return;
       case 'looking':
         this.peer.log.warn({ reason: a.reason }, 'leader gives up leadership');
         this.finish(a.reason);

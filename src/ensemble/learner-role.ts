@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { assert, SNAPSHOT_SLICE_MS } from '../base/index.js';
-import { CodecError, PacketType, type QuorumPacket, type SnapItem } from '../codec/index.js';
+import { CodecError, OpCode, PacketType, type QuorumPacket, type SnapItem } from '../codec/index.js';
 import {
   ZabLearner,
   decodeToLearner,
@@ -31,6 +31,7 @@ import type { QuorumFacts } from '../admin/index.js';
 import { RoleDriver, adoptDatabase, type PeerState } from './role.js';
 import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
 import { SlicedSnapLoad } from './snap-load.js';
+import { membershipOfReconfig } from './membership.js';
 
 type SyncMode = 'diff' | 'trunc' | 'snap';
 
@@ -277,6 +278,9 @@ export class LearnerRole extends RoleDriver {
       case 'serving':
         this.onServing(a.epoch);
         return;
+      case 'activate':
+        this.activateReconfig(a.txn, a.designated);
+        return;
       case 'looking':
         this.peer.log.warn({ leader: this.leader, reason: a.reason }, 'leaving the leader');
         this.finish(a.reason);
@@ -290,8 +294,28 @@ export class LearnerRole extends RoleDriver {
     }
   }
 
+  /**
+   * A reconfig the leader committed (COMMITANDACTIVATE / INFORMANDACTIVATE): its membership is
+   * the committed one (files, /zookeeper/config). Acting on it while running (another leader, a
+   * new role, new members to reach) is not built yet: it runs from the next start.
+   */
+  private activateReconfig(t: ZabTxn, designated: number): void {
+    const qc = membershipOfReconfig(decodeZabTxn(t).txn, t.zxid);
+    if (typeof qc === 'string') {
+      this.peer.log.warn({ leader: this.leader, zxid: hex(t.zxid), err: qc }, 'a reconfig whose membership does not parse');
+      return;
+    }
+    this.peer.log.info({ leader: this.leader, designated, version: hex(qc.version) }, 'reconfig committed');
+    this.peer.membership.activate(qc, this.zk.tree, this.peer.env.clock.wallMs());
+  }
+
   private append(t: ZabTxn): void {
-    const { header } = decodeZabTxn(t);
+    const { header, txn } = decodeZabTxn(t);
+    // QuorumPeer.setLastSeenQuorumVerifier: a reconfig's proposal is the last membership seen
+    if (header.type === OpCode.reconfig) {
+      const qc = membershipOfReconfig(txn, t.zxid);
+      if (typeof qc !== 'string') this.peer.membership.setLastSeen(qc);
+    }
     this.appendedTxn(t);
     this.peer.store.append(
       { header, txn: logBodyOf(t) },

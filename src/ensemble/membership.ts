@@ -8,7 +8,8 @@
  * This slice moves only versions: a membership learned from the leader that lists other members
  * is committed to disk (the next start runs it) but not acted on while running.
  */
-import { ownLineHasClient, sameQuorumConfig, withVersion, type QuorumConfig } from '../config/index.js';
+import { ownLineHasClient, parseQuorumConfigText, sameQuorumConfig, withVersion, type QuorumConfig } from '../config/index.js';
+import { OpCode, type Txn } from '../codec/index.js';
 import type { ConfigFiles } from '../runtime/index.js';
 import type { DataTree } from '../tree/index.js';
 import { hex } from '../quorum/zab/index.js';
@@ -25,6 +26,20 @@ export interface MembershipOptions {
   readonly log: Logger;
   /** The committed membership changed: the election's notifications carry it from now on. */
   readonly committedChanged?: (qc: QuorumConfig) => void;
+}
+
+/**
+ * The membership a reconfig txn holds (its SetDataTxn's data on /zookeeper/config); undefined,
+ * with the reason, for a txn that holds none ZooKeeper's parser would take.
+ */
+export function membershipOfReconfig(txn: Txn, zxid: number): QuorumConfig | string {
+  if (txn.type !== OpCode.setData || txn.path !== '/zookeeper/config' || txn.data === null) return 'not a SetDataTxn of /zookeeper/config';
+  try {
+    const qc = parseQuorumConfigText(txn.data.toString('utf8'), `the reconfig txn 0x${zxid.toString(16)}`);
+    return qc.version === zxid ? qc : `its version 0x${qc.version.toString(16)} is not its zxid`;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 export class Membership {
