@@ -48,8 +48,11 @@ export interface JepsenOptions {
    * an anomaly (`expiredSessions`).
    */
   resumeSessions?: boolean;
-  /** The random nemesis's first fault (then random ones): `kill-leader` moves leadership at once. */
-  firstFault?: FaultKind;
+  /**
+   * Asked before each random fault with the leader of the moment: true makes that fault a
+   * `kill-leader`, which moves leadership at once (a mixed ensemble wants each server to lead).
+   */
+  killLeaderFirst?: (leader: number) => boolean;
   /**
    * What happens to the ensemble instead of random faults; the clients stop when it resolves
    * (`durationMs` is then ignored).
@@ -251,11 +254,11 @@ class Client {
 async function randomFaults(ensemble: Ensemble, options: JepsenOptions, until: number, faults: JepsenResult['faults']): Promise<void> {
   const random = prng(options.seed ^ 0x5eed);
   const kinds: FaultKind[] = ['kill', 'pause', 'partition-drop', 'partition-reset', 'isolate-leader'];
-  for (let n = 0; ; n++) {
+  for (;;) {
     await sleep(between(random, options.faultGapMs));
     if (performance.now() >= until) return;
-    const kind = n === 0 && options.firstFault !== undefined ? options.firstFault : pick(random, kinds);
     const leader = await ensemble.leader(30000).catch(() => -1);
+    const kind = leader !== -1 && options.killLeaderFirst?.(leader) === true ? 'kill-leader' : pick(random, kinds);
     const member = (kind === 'isolate-leader' || kind === 'kill-leader') && leader !== -1 ? leader : pick(random, ensemble.members).id;
     faults.push({ kind, member, at: performance.now(), leader });
     const kill = kind === 'kill' || kind === 'kill-leader';
