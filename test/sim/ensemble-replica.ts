@@ -600,6 +600,9 @@ export class Replica {
         if (core instanceof ZabLeader) this.server?.prep.resetEpoch(a.epoch);
         this.host.onServing(this, a.epoch);
         return;
+      case 'activate':
+        // no simulated client proposes a reconfig, so none can be activated
+        throw new Error(`reconfig 0x${a.txn.zxid.toString(16)} activated, but the simulation proposes none`);
       case 'looking':
         this.endRole(a.reason);
         return;

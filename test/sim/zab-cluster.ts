@@ -580,6 +580,9 @@ export class ZabCluster {
       case 'serving':
         this.onServing(m, role, a.epoch);
         return;
+      case 'activate':
+        // no simulated client proposes a reconfig, so none can be activated
+        throw new Error(`reconfig 0x${a.txn.zxid.toString(16)} activated, but the simulation proposes none`);
       case 'looking':
         this.becomeLooking(m, a.reason);
         return;
