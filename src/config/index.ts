@@ -8,6 +8,7 @@ export { parseZooCfg, defaultConfig, applyOverrides, dynamicConfigFileOf, type P
 export { versionFromFileName } from './properties.js';
 export {
   dynamicFileText,
+  majorityConfigOf,
   ownLineHasClient,
   parseQuorumConfigText,
   quorumConfigOf,
@@ -37,3 +38,4 @@ export {
   type SnapshotCompression,
   type StartupPlan,
 } from './types.js';
+export { checkVoters, incrementalMembers, isRefusal, type ReconfigRefusal } from './reconfig.js';

@@ -12,6 +12,7 @@
 import { isAnyAddress, sameHost } from './addresses.js';
 import { ConfigError } from './errors.js';
 import { parseServerLine } from './servers.js';
+import type { ConfigTextMember } from './quorum.js';
 import type { HostPort, ServerSpec } from './types.js';
 
 /** Why a request cannot give a new config, as the client is told (ZooKeeper's error code names). */
@@ -41,7 +42,7 @@ function parseLong(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-function addressesOf(s: ServerSpec): HostPort[] {
+function addressesOf(s: ConfigTextMember): HostPort[] {
   const out: HostPort[] = [
     { host: s.host, port: s.quorumPort },
     { host: s.host, port: s.electionPort },
@@ -58,7 +59,7 @@ function comparable(a: HostPort): boolean {
 }
 
 /** The first address of `joiner` that another member already has, as ZooKeeper words it. */
-function addressClash(joiner: ServerSpec, other: ServerSpec): string | undefined {
+function addressClash(joiner: ServerSpec, other: ConfigTextMember): string | undefined {
   for (const mine of addressesOf(joiner).filter(comparable)) {
     for (const theirs of addressesOf(other).filter(comparable)) {
       if (mine.port === theirs.port && sameHost(mine.host, theirs.host) === true) {
@@ -97,11 +98,11 @@ function parseJoiner(text: string): ServerSpec | ReconfigRefusal {
  * Only a majority quorum can be changed this way; the caller refuses a hierarchical one.
  */
 export function incrementalMembers(
-  current: readonly ServerSpec[],
+  current: readonly ConfigTextMember[],
   joining: string | null,
   leaving: string | null,
-): readonly ServerSpec[] | ReconfigRefusal {
-  const next = new Map(current.map((s) => [s.id, s]));
+): readonly ConfigTextMember[] | ReconfigRefusal {
+  const next = new Map<number, ConfigTextMember>(current.map((s) => [s.id, s]));
   for (const text of leaving === null ? [] : splitList(leaving, ',')) {
     const id = parseLong(text);
     if (id === undefined) return refuse('MARSHALLINGERROR', `leaving server "${text}" is not a server id`);

@@ -65,6 +65,15 @@ export function parseQuorumConfigText(text: string, fileName: string): QuorumCon
   return build(parts, javaPropertiesOrder(entries.map((e) => e.key)));
 }
 
+/**
+ * A membership a reconfig made of these servers (a majority quorum), at `version`. ZooKeeper
+ * builds it from a map, not a file; ascending ids stand in for the file's order.
+ */
+export function majorityConfigOf(servers: readonly ConfigTextMember[], version: number): QuorumConfig {
+  const parts = { version, servers: [...servers].sort((a, b) => a.id - b.id), groups: [], weights: new Map<number, number>() };
+  return build(parts, javaPropertiesOrder(parts.servers.map((s) => `server.${s.id}`)));
+}
+
 /** The same membership under another version (how the first leader stamps the initial one). */
 export function withVersion(qc: QuorumConfig, version: number): QuorumConfig {
   const { servers, groups, weights } = qc;

@@ -27,7 +27,8 @@ import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
-import { RoleDriver, type PeerState } from './role.js';
+import { LeaderReconfig } from './reconfig-policy.js';
+import { RoleDriver, activateReconfig, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
 
@@ -87,6 +88,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
   private readonly pending = new Map<number, { prepared: Prepared; done: OnDurable }>();
   private pendingSyncs = 0;
   private containerTimer: NodeJS.Timeout | null = null;
+  private readonly reconfig: LeaderReconfig;
   private sessionTimer: NodeJS.Timeout | null = null;
 
   constructor(peer: PeerState) {
@@ -104,7 +106,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       initLimitTicks: e.initLimit,
       syncLimitTicks: e.syncLimit,
     });
-    this.zk = new ZkServer(serverSettings(peer.config, e.myid), peer.env.clock, sha1Base64, peer.log, this, peer.tree, peer.sessions);
+    this.reconfig = new LeaderReconfig(peer, this.core);
+    this.zk = new ZkServer(serverSettings(peer.config, e.myid), peer.env.clock, sha1Base64, peer.log, this, peer.tree, peer.sessions, {
+      reconfig: this.reconfig,
+    });
     peer.sessions = this.zk.sessionTable;
     peer.store.attach(this.zk.tree, () => this.zk.sessionTimeouts());
     this.listener = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
@@ -138,7 +143,15 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     }
     assert(zxid === prepared.header.zxid, () => `prep made ${hex(prepared.header.zxid)}, the leader expects ${hex(zxid)}`);
     this.pending.set(zxid, { prepared, done });
-    this.core.propose(zabTxnFrom(prepared.header, prepared.txn));
+    const txn = zabTxnFrom(prepared.header, prepared.txn);
+    if (prepared.header.type === OpCode.reconfig) {
+      // Leader.propose: the proposed membership is the last seen one from now on (.dynamic.next)
+      const { qc, quorum, leaderStays } = this.reconfig.proposal(zxid);
+      this.peer.membership.setLastSeen(qc);
+      this.core.propose(txn, { quorum, leaderStays });
+    } else {
+      this.core.propose(txn);
+    }
     this.drive();
   }
 
@@ -220,6 +233,16 @@ export class LeaderRole extends RoleDriver implements TxnSink {
 
   // ------------------------------------------------------------------ actions
 
+  /**
+   * A reconfig this leader proposed is committed. A leader the new config does not keep (its
+   * core commits nothing more) leaves the role; ZooKeeper's then follows the designated leader
+   * without an election, ours goes back to election (acting on the new membership is not built).
+   */
+  private activateReconfig(t: ZabTxn, designated: number): void {
+    activateReconfig(this.peer, this.zk.tree, t, designated);
+    if (designated !== this.peer.ensemble.myid) this.finish(`reconfig ${hex(t.zxid)}: server ${designated} leads the new config`);
+  }
+
   protected carryOut(a: ZabAction): void {
     switch (a.kind) {
       case 'send':
@@ -266,9 +289,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         this.onServing(a.epoch);
         return;
       case 'activate':
-        // only a reconfig this leader proposed activates here, and it proposes none yet (prep
-        // answers the reconfig operation with RECONFIGDISABLED)
-        assert(false, () => `leader activated reconfig ${hex(a.txn.zxid)} it cannot have proposed`);
+        this.activateReconfig(a.txn, a.designated);
         return;
       case 'looking':
         this.peer.log.warn({ reason: a.reason }, 'leader gives up leadership');

@@ -28,7 +28,7 @@ import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { recoverData, serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import type { QuorumFacts } from '../admin/index.js';
-import { RoleDriver, adoptDatabase, type PeerState } from './role.js';
+import { RoleDriver, activateReconfig, adoptDatabase, type PeerState } from './role.js';
 import { decodeZabTxn, forwardedWrite, logBodyOf } from './txns.js';
 import { SlicedSnapLoad } from './snap-load.js';
 import { membershipOfReconfig } from './membership.js';
@@ -300,13 +300,7 @@ export class LearnerRole extends RoleDriver {
    * new role, new members to reach) is not built yet: it runs from the next start.
    */
   private activateReconfig(t: ZabTxn, designated: number): void {
-    const qc = membershipOfReconfig(decodeZabTxn(t).txn, t.zxid);
-    if (typeof qc === 'string') {
-      this.peer.log.warn({ leader: this.leader, zxid: hex(t.zxid), err: qc }, 'a reconfig whose membership does not parse');
-      return;
-    }
-    this.peer.log.info({ leader: this.leader, designated, version: hex(qc.version) }, 'reconfig committed');
-    this.peer.membership.activate(qc, this.zk.tree, this.peer.env.clock.wallMs());
+    activateReconfig(this.peer, this.zk.tree, t, designated);
   }
 
   private append(t: ZabTxn): void {

@@ -15,7 +15,7 @@ import { replayTxn } from '../storage/index.js';
 import { hex, type EpochFile, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
 import type { ServerEnvironment, DataDirs } from '../server/composition.js';
 import type { Logger } from '../server/types.js';
-import type { Membership } from './membership.js';
+import { membershipOfReconfig, type Membership } from './membership.js';
 import type { ServingSwitch } from './serving-switch.js';
 import { decodeZabTxn, type TxnTail } from './txns.js';
 
@@ -45,6 +45,23 @@ export interface PeerState {
  * A new database for the member (recovered, or after a TRUNC or SNAP). Its /zookeeper/config
  * holds the committed membership's text, as ZooKeeper's initConfigInZKDatabase sets it.
  */
+/**
+ * A reconfig committed (COMMITANDACTIVATE, INFORMANDACTIVATE, or this leader's own): its
+ * membership becomes the committed one (files, /zookeeper/config). Acting on it while running
+ * (another leader, a new role, new members to reach) is not built yet: it runs from the next
+ * start. False, logged, for a txn whose membership does not parse.
+ */
+export function activateReconfig(peer: PeerState, tree: DataTree, t: ZabTxn, designated: number): boolean {
+  const qc = membershipOfReconfig(decodeZabTxn(t).txn, t.zxid);
+  if (typeof qc === 'string') {
+    peer.log.warn({ zxid: hex(t.zxid), err: qc }, 'a reconfig whose membership does not parse');
+    return false;
+  }
+  peer.log.info({ designated, version: hex(qc.version) }, 'reconfig committed');
+  peer.membership.activate(qc, tree, peer.env.clock.wallMs());
+  return true;
+}
+
 export function adoptDatabase(peer: PeerState, tree: DataTree, sessions: Map<bigint, number>): void {
   peer.membership.stampConfigNode(tree, peer.env.clock.wallMs());
   peer.tree = tree;

@@ -54,7 +54,7 @@ export function forwardedWrite(sessionId: bigint, cxid: number, req: ForwardedRe
 }
 
 /** A learner forwards its writes, and sync so that it is answered in line with them. */
-const FORWARDABLE: ReadonlySet<number> = new Set<number>([...WRITE_OPS, OpCode.sync]);
+const FORWARDABLE: ReadonlySet<number> = new Set<number>([...WRITE_OPS, OpCode.sync, OpCode.reconfig]);
 
 /** A REQUEST as the leader's server takes it; CodecError for anything a learner does not forward. */
 export function forwardedRequestOf(w: ForwardedWrite): ForwardedRequest {

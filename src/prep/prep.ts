@@ -262,6 +262,31 @@ export class RequestPreparer {
     return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err } };
   }
 
+  /**
+   * A reconfig, as ZooKeeper's prep runs it: the zxid is taken first (a refused reconfig is an
+   * error txn too), `decide` (the leader's checks, in ZooKeeper's order) gets it as the new
+   * config's version and answers an error code or the new config's text, and the ACL check on
+   * /zookeeper/config (world READ only: a super user, or skipACL) comes last. The txn is a
+   * SetDataTxn of that text on /zookeeper/config, version -1, under a reconfig header.
+   */
+  prepareReconfig(ctx: PrepContext, decide: (zxid: number) => number | Buffer): Prepared {
+    const zxid = this.takeZxid();
+    const decided = decide(zxid);
+    let err = typeof decided === 'number' ? decided : 0;
+    if (err === 0) {
+      const node = this.tree.get(CONFIG_PATH);
+      assert(node !== undefined, () => `${CONFIG_PATH} must exist`);
+      if (!aclPermits(node.acl, Perms.WRITE, ctx.authIds, this.settings.skipAcl)) err = ErrorCode.NOAUTH;
+    }
+    if (err !== 0 || typeof decided === 'number') {
+      return { header: this.header(ctx, OpCode.error, zxid), txn: { type: OpCode.error, err } };
+    }
+    return {
+      header: this.header(ctx, OpCode.reconfig, zxid),
+      txn: { type: OpCode.setData, path: CONFIG_PATH, data: decided, version: -1 },
+    };
+  }
+
   /** Prepares a write request, or a multi. */
   prepare(ctx: PrepContext, req: WriteRequest | RequestOf<typeof OpCode.multi>): Prepared {
     const zxid = this.takeZxid();

@@ -120,7 +120,19 @@ export type ForwardedRequest =
   | { readonly op: typeof OpCode.createSession; readonly timeoutMs: number }
   | { readonly op: typeof OpCode.closeSession }
   /** The leader answers a sync (SYNC) once every proposal before it is committed; no txn. */
-  | { readonly op: typeof OpCode.sync; readonly path: string };
+  | { readonly op: typeof OpCode.sync; readonly path: string }
+  | ReconfigRequest;
+
+export type ReconfigRequest = RequestOf<typeof OpCode.reconfig>;
+
+/**
+ * The ensemble's side of a reconfig (on the leader): ZooKeeper's checks after the zxid is
+ * taken (reconfig enabled, none in flight, fromConfig, the new membership, a synced quorum of it),
+ * answered with an error code or the new config's text, whose version is `zxid`.
+ */
+export interface ReconfigPolicy {
+  decide(req: ReconfigRequest, zxid: number): number | Buffer;
+}
 
 type WriteRequest = Parameters<RequestPreparer['prepare']>[1];
 
@@ -136,6 +148,8 @@ export interface ServerRole {
    * alone (no txn), reads from its tree, and NOTREADONLY for anything that would need a quorum.
    */
   readOnly?: boolean;
+  /** Set on an ensemble's leader: reconfig requests are decided there (else RECONFIGDISABLED). */
+  reconfig?: ReconfigPolicy;
 }
 
 export const inMemorySink: TxnSink = {
@@ -207,6 +221,7 @@ export class ZkServer {
   private readonly forwarded = new Map<bigint, LocalTxn[]>();
   private readonly forwarder: WriteForwarder | null;
   readonly readOnly: boolean;
+  private readonly reconfigPolicy: ReconfigPolicy | null;
   /** A learner's syncs sent to the leader, oldest first, until `syncDone`. */
   private readonly forwardedSyncs: QueuedRead[] = [];
   /** Syncs waiting for the txns this server prepared before them to be applied, oldest first. */
@@ -238,6 +253,7 @@ export class ZkServer {
     this.localSessions =
       settings.localSessionsEnabled === true ? new LocalSessions(settings.tickTimeMs, now.monoMs, settings.sessionServerId) : null;
     this.readOnly = role.readOnly ?? false;
+    this.reconfigPolicy = role.reconfig ?? null;
     // Recovered sessions get their full timeout from now, as in ZooKeeper.
     for (const [id, timeoutMs] of this.sessionTable) this.authority.committed(id, timeoutMs, now.monoMs);
     const quotaLog = new QuotaLog(log, clock, settings.enforceQuota);
@@ -550,6 +566,11 @@ export class ZkServer {
       case OpCode.multi:
         writeOpResults(w, res.multiResults ?? []);
         return;
+      case OpCode.reconfig:
+        // GetDataResponse: /zookeeper/config as the reconfig (and this member's activation) left it
+        if (res.node !== undefined) this.tree.writeData(w, res.node);
+        this.writeResultStat(w, entry);
+        return;
       default:
     }
   }
@@ -852,12 +873,9 @@ export class ZkServer {
       case OpCode.closeSession:
         this.closeSessionRequest(state, xid, state.sessionId ?? 0n, now);
         return;
-      case OpCode.reconfig: {
-        // Reconfiguration is disabled (reconfigEnabled=false), as on a default ZooKeeper, whose
-        // prep stage refuses it after taking a zxid: an error txn.
-        this.submitError(state, xid, ErrorCode.RECONFIGDISABLED, now);
+      case OpCode.reconfig:
+        this.submitReconfig(state, xid, req, now);
         return;
-      }
       case OpCode.auth:
         // ZooKeeper answers auth as soon as it reads it, ahead of requests still in its pipeline.
         this.auth(state, req);
@@ -923,6 +941,25 @@ export class ZkServer {
    * ZooKeeper. A learner can make no txn and has no request to forward: it answers the error
    * at once.
    */
+  /**
+   * A learner forwards a reconfig (its leader decides, as in ZooKeeper); a leader prepares it with
+   * its ensemble's policy; a server without one (standalone) refuses it as a default ZooKeeper
+   * does, with an error txn (RECONFIGDISABLED).
+   */
+  private submitReconfig(state: ConnectionState, xid: number, req: ReconfigRequest, now: Now): void {
+    if (this.forwarder !== null) {
+      this.forward(state, state.sessionId ?? 0n, xid, req, Then.reply, now.monoMs);
+      return;
+    }
+    const ctx = this.ctx(state, state.sessionId ?? 0n, xid, now.wallMs);
+    this.logAndApply(this.prepareReconfig(ctx, req), state, Then.reply, xid, req.op, now.monoMs);
+  }
+
+  private prepareReconfig(ctx: PrepContext, req: ReconfigRequest): Prepared {
+    const policy = this.reconfigPolicy;
+    return this.prep.prepareReconfig(ctx, (zxid) => (policy === null ? ErrorCode.RECONFIGDISABLED : policy.decide(req, zxid)));
+  }
+
   private submitError(state: ConnectionState, xid: number, err: number, now: Now): void {
     if (this.forwarder !== null) {
       this.enqueueReply(state, xid, () => this.reply(state, xid, this.lastZxid, err));
@@ -951,6 +988,8 @@ export class ZkServer {
     } else if (req.op === OpCode.closeSession) {
       this.authority.setClosing(sessionId);
       prepared = this.prep.closeSession(ctx);
+    } else if (req.op === OpCode.reconfig) {
+      prepared = this.prepareReconfig(ctx, req);
     } else {
       assert(req.op !== OpCode.sync, "a forwarded sync is the ZAB leader's (syncFor), not prep's");
       prepared = this.prep.prepare(ctx, req);

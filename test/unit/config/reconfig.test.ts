@@ -8,17 +8,18 @@ import assert from 'node:assert/strict';
 import { checkVoters, incrementalMembers, isRefusal, type ReconfigRefusal } from '../../../src/config/reconfig.js';
 import { parseServerLine } from '../../../src/config/servers.js';
 import type { ServerSpec } from '../../../src/config/types.js';
+import type { ConfigTextMember } from '../../../src/config/quorum.js';
 
 const member = (id: number, line: string): ServerSpec => parseServerLine(String(id), line, {});
 const LOOPBACK = [1, 2, 3].map((id) => member(id, `127.0.0.1:2428${id}:2438${id};2418${id}`));
 const HOSTS = [1, 2, 3].map((id) => member(id, `10.0.0.${id}:2888:3888;2181`));
 
-function members(r: readonly ServerSpec[] | ReconfigRefusal): readonly ServerSpec[] {
+function members(r: readonly ConfigTextMember[] | ReconfigRefusal): readonly ConfigTextMember[] {
   if (isRefusal(r)) assert.fail(`refused: ${r.code} ${r.message}`);
   return r;
 }
 
-function refusal(r: readonly ServerSpec[] | ReconfigRefusal): ReconfigRefusal {
+function refusal(r: readonly ConfigTextMember[] | ReconfigRefusal): ReconfigRefusal {
   assert.ok(isRefusal(r), `expected a refusal, got ${JSON.stringify(r)}`);
   return r;
 }
