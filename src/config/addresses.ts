@@ -7,8 +7,8 @@ function ipv4(host: string): string | undefined {
   return bytes.every((b) => b <= 255) ? bytes.join('.') : undefined;
 }
 
-/** Eight hex groups without leading zeros; a trailing dotted quad becomes two groups. */
-function ipv6Groups(host: string): string[] | undefined {
+/** An IPv6 literal's eight 16-bit groups (a trailing dotted quad as two), or undefined. */
+export function ipv6Groups(host: string): number[] | undefined {
   const quad = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(host);
   let text = host;
   if (quad !== null) {
@@ -26,7 +26,7 @@ function ipv6Groups(host: string): string[] | undefined {
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
   const groups = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail];
   if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-  return groups.map((g) => parseInt(g, 16).toString(16));
+  return groups.map((g) => parseInt(g, 16));
 }
 
 /** An IP literal in one spelling per address (IPv4-mapped IPv6 as IPv4, as Java reads it); undefined for a name. */
@@ -35,11 +35,11 @@ export function canonicalIp(host: string): string | undefined {
   if (v4 !== undefined) return v4;
   const groups = ipv6Groups(host);
   if (groups === undefined) return undefined;
-  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff') {
-    const [hi = 0, lo = 0] = groups.slice(6).map((g) => parseInt(g, 16));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
     return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
   }
-  return groups.join(':');
+  return groups.map((g) => g.toString(16)).join(':');
 }
 
 /** 0.0.0.0 or ::, which a server binds as "every local address". */

@@ -3,6 +3,7 @@
  * writes for them (QuorumVerifier.toString), which /zookeeper/config holds and election
  * notifications and NEWLEADER carry.
  */
+import { ipv6Groups } from './addresses.js';
 import { javaHashMapOrder } from './java-order.js';
 import type { HierarchicalQuorum, HostPort, MajorityQuorum, QuorumGroup, ServerSpec } from './types.js';
 
@@ -82,26 +83,6 @@ export interface QuorumTextInput {
    */
   readonly propertyOrder?: readonly string[];
   readonly version?: number;
-}
-
-/** An IPv6 literal's eight 16-bit groups (a trailing dotted IPv4 part as two), or undefined. */
-function ipv6Groups(address: string): number[] | undefined {
-  const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  const hex =
-    v4 === null
-      ? address
-      : `${v4[1] ?? ''}${(Number(v4[2]) * 256 + Number(v4[3])).toString(16)}:${(Number(v4[4]) * 256 + Number(v4[5])).toString(16)}`;
-  const halves = hex.split('::');
-  if (halves.length > 2) return undefined;
-  const part = (text: string | undefined): string[] => (text === undefined || text === '' ? [] : text.split(':'));
-  const head = part(halves[0]);
-  const tail = part(halves[1]);
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail].map((g) =>
-    /^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN,
-  );
-  return groups.some(Number.isNaN) ? undefined : groups;
 }
 
 /**
