@@ -13,7 +13,9 @@ export {
   parseQuorumConfigText,
   quorumConfigOf,
   rewriteStaticConfig,
+  roleIn,
   sameQuorumConfig,
+  verifierOf,
   withVersion,
   type QuorumConfig,
 } from './versioned.js';

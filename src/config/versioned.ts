@@ -9,8 +9,8 @@ import { fail, type Where } from './errors.js';
 import { javaPropertiesOrder } from './java-order.js';
 import { parseZooCfg } from './parse.js';
 import { isMembershipKey, readEntries } from './properties.js';
-import { quorumConfigText, type ConfigTextMember } from './quorum.js';
-import type { Config, QuorumGroup } from './types.js';
+import { hierarchicalOf, majorityOf, quorumConfigText, type ConfigTextMember } from './quorum.js';
+import type { Config, QuorumGroup, QuorumVerifier, ServerRole } from './types.js';
 
 export interface QuorumConfig {
   readonly version: number;
@@ -127,6 +127,17 @@ export function dynamicFileText(qc: QuorumConfig, keepVersion: boolean): string 
     .map((e) => `${e.key}=${e.value}`)
     .sort()
     .join('\n');
+}
+
+/** A membership's quorum rule: groups and weights when it has groups, else a majority of its participants. */
+export function verifierOf(qc: QuorumConfig): QuorumVerifier {
+  if (qc.groups.length > 0) return hierarchicalOf(qc.servers, qc.groups, qc.weights);
+  return majorityOf(qc.servers.filter((s) => s.role === 'participant').map((s) => s.id));
+}
+
+/** Member `id`'s role in a membership; undefined when it is not a member. */
+export function roleIn(qc: QuorumConfig, id: number): ServerRole | undefined {
+  return qc.servers.find((s) => s.id === id)?.role;
 }
 
 /** Whether `myid`'s own line carries a client address (then zoo.cfg's clientPort keys go). */

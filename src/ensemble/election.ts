@@ -3,6 +3,8 @@
  * port): a decision, given this member's durable state. The election keeps answering other
  * members with that decision until the driver looks again.
  */
+import type { EnsembleMember } from '../config/index.js';
+import type { ElectionView } from '../quorum/index.js';
 import type { Sid } from '../quorum/zab/index.js';
 
 /** What this member offers when it looks for a leader (FLE compares epoch, then zxid, then sid). */
@@ -23,8 +25,21 @@ export interface LeaderElection {
   lookForLeader(local: LocalVoteState): Promise<ElectionOutcome>;
   /** The member took a new epoch (its currentEpoch): answers to members that look carry it. */
   updateElectionVote(peerEpoch: number): void;
-  /** A newer membership was committed: notifications carry its text from now on. */
-  configCommitted?(text: string, version: number): void;
+  /**
+   * The membership changed (a reconfig seen or committed): the election counts with `view` and
+   * reaches `members` from now on.
+   */
+  reconfigure?(view: ElectionView, members: readonly Pick<EnsembleMember, 'id' | 'host' | 'electionPort'>[]): void;
+  /**
+   * A committed reconfig named the leader (ZooKeeper's reconfigFlag): the member goes to it
+   * without an election, and the election answers members that look with it.
+   */
+  adoptLeader?(leader: Sid, zxid: number, role: 'leading' | 'following' | 'observing'): void;
+  /**
+   * Where a newer committed membership heard while looking goes (a member that joins learns the
+   * ensemble so); the member adopts it and reconfigures the election.
+   */
+  onNewerMembership?(handler: (text: string, version: number) => void): void;
   /** Stops the election (connections, timers): the member is shutting down. */
   shutdown(): void;
 }

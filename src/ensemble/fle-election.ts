@@ -3,7 +3,9 @@
  * (server/election-driver.ts), seen through the driver's `LeaderElection`. The election port is
  * bound before the first round and stays up for the member's life, answering members that look.
  */
-import type { EnsembleConfig } from '../config/index.js';
+import type { EnsembleConfig, EnsembleMember } from '../config/index.js';
+import { ServerState, type ElectionView } from '../quorum/index.js';
+import type { Sid } from '../quorum/zab/index.js';
 import { ElectionDriver } from '../server/election-driver.js';
 import type { Clock, Logger } from '../server/types.js';
 import type { ElectionOutcome, LeaderElection, LocalVoteState } from './election.js';
@@ -11,9 +13,19 @@ import type { ElectionOutcome, LeaderElection, LocalVoteState } from './election
 export class FastLeaderElection implements LeaderElection {
   private readonly driver: ElectionDriver;
   private listening: Promise<unknown> | null = null;
+  private newerMembership: ((text: string, version: number) => void) | null = null;
 
   constructor(ensemble: EnsembleConfig, log: Logger, clock: Clock) {
-    this.driver = ElectionDriver.forEnsemble(ensemble, log, () => clock.monoMs());
+    this.driver = ElectionDriver.forEnsemble(
+      ensemble,
+      log,
+      () => clock.monoMs(),
+      (text, version) => this.newerMembership?.(text, version),
+    );
+  }
+
+  onNewerMembership(handler: (text: string, version: number) => void): void {
+    this.newerMembership = handler;
   }
 
   /** Binds the election port (start-up fails if it cannot). */
@@ -32,8 +44,13 @@ export class FastLeaderElection implements LeaderElection {
     this.driver.updateElectionVote(peerEpoch);
   }
 
-  configCommitted(text: string, version: number): void {
-    this.driver.setConfig(text, version);
+  reconfigure(view: ElectionView, members: readonly Pick<EnsembleMember, 'id' | 'host' | 'electionPort'>[]): void {
+    this.driver.reconfigure(view, members);
+  }
+
+  adoptLeader(leader: Sid, zxid: number, role: 'leading' | 'following' | 'observing'): void {
+    const state = role === 'leading' ? ServerState.leading : role === 'following' ? ServerState.following : ServerState.observing;
+    this.driver.adoptLeader(leader, zxid, state);
   }
 
   shutdown(): void {

@@ -27,7 +27,8 @@ import { EventLoopPacer, sha1Base64 } from '../runtime/index.js';
 import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
-import { LeaderReconfig } from './reconfig-policy.js';
+import { roleIn } from '../config/index.js';
+import { LeaderReconfig, zabQuorumOf } from './reconfig-policy.js';
 import { RoleDriver, activateReconfig, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
@@ -95,13 +96,16 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     super(peer);
     const e = peer.ensemble;
     const lastZxid = peer.store.log.lastZxid;
+    // the committed membership's voters (a reconfig may have changed them since start-up)
+    const quorum = zabQuorumOf(peer.membership.committed);
     this.core = new ZabLeader({
       sid: e.myid,
       lastZxid,
       acceptedEpoch: peer.epochs.acceptedEpoch,
       currentEpoch: peer.epochs.currentEpoch,
-      voters: e.quorum.voters,
-      containsQuorum: (sids) => e.quorum.containsQuorum(sids),
+      voters: [...quorum.voters],
+      containsQuorum: (sids) => quorum.containsQuorum(sids),
+      configVersion: quorum.version,
       committedTail: peer.tail.endingAt(lastZxid),
       initLimitTicks: e.initLimit,
       syncLimitTicks: e.syncLimit,
@@ -200,12 +204,17 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     );
   }
 
-  /** A learner's first packet says who it is; anyone not in the config is turned away. */
+  /**
+   * A learner's first packet says who it is. As ZooKeeper's LearnerHandler, a server the
+   * membership does not list is taken too (a member a reconfig removed follows as a non-voter;
+   * one that joins syncs before it is added); its ACKs count in no quorum.
+   */
   private onFirstPacket(link: QuorumLink, p: QuorumPacket, peerName: string): LearnerLink {
     const info = learnerInfoOf(p);
     if (info === null) throw new CodecError(`first packet is type ${p.type}, not FOLLOWERINFO or OBSERVERINFO`);
-    const member = this.peer.ensemble.members.find((m) => m.id === info.sid);
-    if (member === undefined || info.sid === this.peer.ensemble.myid) throw new CodecError(`unknown server id ${info.sid}`);
+    if (info.sid === this.peer.ensemble.myid) throw new CodecError(`a learner with this leader's own server id ${info.sid}`);
+    const role = roleIn(this.peer.membership.committed, info.sid);
+    if (role === undefined) this.peer.log.info({ learner: info.sid }, 'a learner that is not in the current membership');
     // LearnerHandler: a learner that committed a later membership than ours must not sync to us.
     const committed = this.peer.membership.committed.version;
     if (info.info.configVersion > committed) {
@@ -214,7 +223,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       );
     }
     const learner = new LearnerLink(link, info.sid);
-    learner.observer = info.observer || member.role === 'observer';
+    learner.observer = info.observer || role === 'observer';
     const old = this.learners.get(info.sid);
     this.learners.set(info.sid, learner);
     old?.link.close('replaced by a new connection from the same server');
@@ -234,13 +243,15 @@ export class LeaderRole extends RoleDriver implements TxnSink {
   // ------------------------------------------------------------------ actions
 
   /**
-   * A reconfig this leader proposed is committed. A leader the new config does not keep (its
-   * core commits nothing more) leaves the role; ZooKeeper's then follows the designated leader
-   * without an election, ours goes back to election (acting on the new membership is not built).
+   * A reconfig this leader proposed is committed. A leader the new membership does not keep (its
+   * core commits nothing more) leaves the role and follows the designated leader without an
+   * election, as ZooKeeper's does once its followers have left it. It leaves at once: the
+   * COMMITANDACTIVATEs are queued on the links before they close, so they still reach everyone.
    */
   private activateReconfig(t: ZabTxn, designated: number): void {
     activateReconfig(this.peer, this.zk.tree, t, designated);
-    if (designated !== this.peer.ensemble.myid) this.finish(`reconfig ${hex(t.zxid)}: server ${designated} leads the new config`);
+    if (designated !== this.peer.ensemble.myid)
+      this.handOver(designated, `reconfig ${hex(t.zxid)}: server ${designated} leads the new membership`);
   }
 
   protected carryOut(a: ZabAction): void {

@@ -20,7 +20,7 @@ import {
   type ZabTxn,
 } from '../quorum/zab/index.js';
 import { QuorumLink } from '../net/quorum-link.js';
-import { parseQuorumConfigText, type QuorumConfig } from '../config/index.js';
+import { parseQuorumConfigText, roleIn, type QuorumConfig } from '../config/index.js';
 import { LearnerSessions, type SessionAuthority } from '../session/index.js';
 import { readNow } from '../server/types.js';
 import { listDataFiles, writeSnapshot, type ParsedSnapshot } from '../storage/index.js';
@@ -123,8 +123,12 @@ export class LearnerRole extends RoleDriver {
   /** Connects to the leader's quorum port, trying again until the core gives up (initLimit). */
   private connect(): void {
     if (this.isOver) return;
-    const m = this.peer.ensemble.members.find((x) => x.id === this.leader);
-    assert(m !== undefined, () => `leader ${this.leader} is not a member`);
+    const m = this.peer.membership.server(this.leader);
+    if (m === undefined) {
+      // Learner.findLeader: a leader no membership names cannot be reached; look again
+      this.finish(`leader ${this.leader} is in no membership this member knows`);
+      return;
+    }
     const socket = connect({ host: m.host, port: m.quorumPort });
     this.socket = socket;
     const retry = (): void => {
@@ -296,11 +300,19 @@ export class LearnerRole extends RoleDriver {
 
   /**
    * A reconfig the leader committed (COMMITANDACTIVATE / INFORMANDACTIVATE): its membership is
-   * the committed one (files, /zookeeper/config). Acting on it while running (another leader, a
-   * new role, new members to reach) is not built yet: it runs from the next start.
+   * the committed one. When it names another leader or gives this member another role (a
+   * participant made an observer, an observer made a voter or removed: a non-voting follower),
+   * the member leaves this leader and goes to the named one as what it now is, without an
+   * election (ZooKeeper's Follower and Observer throw "changes proposed in reconfig").
    */
   private activateReconfig(t: ZabTxn, designated: number): void {
-    activateReconfig(this.peer, this.zk.tree, t, designated);
+    const qc = activateReconfig(this.peer, this.zk.tree, t, designated);
+    if (qc === null) return;
+    const observer = roleIn(qc, this.peer.ensemble.myid) === 'observer';
+    if (designated !== this.leader || observer !== this.observer) {
+      const what = designated === this.peer.ensemble.myid ? 'this member leads' : `server ${designated} leads`;
+      this.handOver(designated, `reconfig ${hex(t.zxid)}: ${what}, this member ${observer ? 'observes' : 'follows'}`);
+    }
   }
 
   private append(t: ZabTxn): void {
@@ -375,7 +387,19 @@ export class LearnerRole extends RoleDriver {
 
   private onServing(epoch: number): void {
     this.phase = 'broadcast';
-    if (this.newLeaderConfig !== null) this.peer.membership.activate(this.newLeaderConfig, this.zk.tree, this.peer.env.clock.wallMs());
+    const qc = this.newLeaderConfig;
+    const before = this.peer.membership.committed;
+    if (qc !== null) this.peer.membership.activate(qc, this.zk.tree, this.peer.env.clock.wallMs());
+    if (this.peer.membership.committed !== before) {
+      // QuorumPeer.processReconfig without a named leader: a new role, or a leader that no longer
+      // votes, means an election (ZooKeeper clears reconfigFlag here)
+      const committed = this.peer.membership.committed;
+      const observer = roleIn(committed, this.peer.ensemble.myid) === 'observer';
+      if (observer !== this.observer || roleIn(committed, this.leader) !== 'participant') {
+        this.finish(`the membership the leader sent (version ${hex(committed.version)}) changes this member's role or its leader's`);
+        return;
+      }
+    }
     this.limitSilence();
     this.peer.clients.serve(this.zk);
     if (this.zk.localSessions !== null) {

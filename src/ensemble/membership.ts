@@ -5,10 +5,20 @@
  * carries. With reconfigEnabled=false both stay the start-up membership, version 0, and no file
  * is written, as in ZooKeeper.
  *
- * This slice moves only versions: a membership learned from the leader that lists other members
- * is committed to disk (the next start runs it) but not acted on while running.
+ * A change of either is told to the member (`changed`): its election counts with the new voters
+ * and reaches new members. A role term acts on a committed membership itself (role.ts).
  */
-import { ownLineHasClient, parseQuorumConfigText, sameQuorumConfig, withVersion, type QuorumConfig } from '../config/index.js';
+import {
+  ownLineHasClient,
+  parseQuorumConfigText,
+  roleIn,
+  sameQuorumConfig,
+  verifierOf,
+  withVersion,
+  type EnsembleMember,
+  type QuorumConfig,
+} from '../config/index.js';
+import type { ElectionView } from '../quorum/index.js';
 import { OpCode, type Txn } from '../codec/index.js';
 import type { ConfigFiles } from '../runtime/index.js';
 import type { DataTree } from '../tree/index.js';
@@ -24,8 +34,42 @@ export interface MembershipOptions {
   /** Undefined when the member runs without a config file (tests): nothing is written. */
   readonly files?: ConfigFiles | undefined;
   readonly log: Logger;
-  /** The committed membership changed: the election's notifications carry it from now on. */
-  readonly committedChanged?: (qc: QuorumConfig) => void;
+  /** The committed or the last seen membership changed. */
+  readonly changed?: () => void;
+}
+
+/**
+ * What the election counts with under these memberships (QuorumPeer.getCurrentAndNextConfigVoters
+ * and getVoteTracker): the voters of both, a quorum of each, the committed one's weights, and
+ * this member's learner type in the committed one (not in it: a non-voting participant).
+ */
+export function electionViewOf(myid: number, committed: QuorumConfig, lastSeen: QuorumConfig): ElectionView {
+  const now = verifierOf(committed);
+  const next = lastSeen.version > committed.version ? verifierOf(lastSeen) : null;
+  const voters = [...new Set([...now.voters, ...(next?.voters ?? [])])].sort((a, b) => a - b);
+  return {
+    learnerType: roleIn(committed, myid) === 'observer' ? 'observer' : 'participant',
+    quorum: {
+      voters,
+      containsQuorum: (ids) => {
+        const sids = [...ids];
+        return now.containsQuorum(sids) && (next === null || next.containsQuorum(sids));
+      },
+      weightOf: (id) => now.weightOf(id),
+    },
+    committedVoter: now.voters.includes(myid),
+    configText: committed.text,
+    configVersion: committed.version,
+  };
+}
+
+/** Every member of either membership, with the addresses the newest one gives it. */
+export function membersOf(...qcs: QuorumConfig[]): Pick<EnsembleMember, 'id' | 'host' | 'quorumPort' | 'electionPort'>[] {
+  const byId = new Map<number, Pick<EnsembleMember, 'id' | 'host' | 'quorumPort' | 'electionPort'>>();
+  for (const qc of [...qcs].sort((a, b) => a.version - b.version)) {
+    for (const s of qc.servers) byId.set(s.id, { id: s.id, host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort });
+  }
+  return [...byId.values()];
 }
 
 /**
@@ -60,6 +104,11 @@ export class Membership {
     return this.lastSeenConfig;
   }
 
+  /** Member `id`'s line: the committed membership's (Learner.findLeader looks there), else the last seen one's. */
+  server(id: number): QuorumConfig['servers'][number] | undefined {
+    return this.committedConfig.servers.find((s) => s.id === id) ?? this.lastSeenConfig.servers.find((s) => s.id === id);
+  }
+
   /** QuorumPeer.setLastSeenQuorumVerifier: remembered and written to `.dynamic.next`. */
   setLastSeen(qc: QuorumConfig): void {
     if (!this.options.reconfigEnabled || qc.version === this.lastSeenConfig.version) return;
@@ -71,6 +120,7 @@ export class Membership {
     }
     this.lastSeenConfig = qc;
     this.options.files?.writeNext(qc);
+    this.options.changed?.();
   }
 
   /**
@@ -101,12 +151,7 @@ export class Membership {
   private commit(qc: QuorumConfig): void {
     const previous = this.committedConfig;
     if (qc.version <= previous.version) return;
-    if (!sameQuorumConfig(previous, qc)) {
-      this.options.log.warn(
-        { version: hex(qc.version), membership: qc.text },
-        'the ensemble runs another membership; it is written to disk and used from the next start',
-      );
-    }
+    if (!sameQuorumConfig(previous, qc)) this.options.log.info({ version: hex(qc.version), membership: qc.text }, 'membership changed');
     this.committedConfig = qc;
     if (qc.version > this.lastSeenConfig.version) this.lastSeenConfig = qc;
     const files = this.options.files;
@@ -115,7 +160,7 @@ export class Membership {
       this.options.log.info({ version: hex(qc.version), file }, 'membership committed');
       if (qc.version === this.lastSeenConfig.version) files.deleteNext();
     }
-    this.options.committedChanged?.(qc);
+    this.options.changed?.();
   }
 
   /**

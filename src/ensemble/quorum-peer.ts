@@ -10,7 +10,7 @@
  * (read-only.ts).
  */
 import type { AddressInfo } from 'node:net';
-import type { Config, EnsembleConfig, QuorumConfig } from '../config/index.js';
+import { parseQuorumConfigText, roleIn, type Config, type EnsembleConfig, type QuorumConfig } from '../config/index.js';
 import type { QuorumFacts } from '../admin/index.js';
 import { ClientListener } from '../net/client-listener.js';
 import { COMMIT_WINDOW_DEFAULT, hex } from '../quorum/zab/index.js';
@@ -21,7 +21,7 @@ import type { Logger } from '../server/types.js';
 import type { LeaderElection } from './election.js';
 import { LeaderRole } from './leader-role.js';
 import { LearnerRole } from './learner-role.js';
-import { Membership } from './membership.js';
+import { Membership, electionViewOf, membersOf } from './membership.js';
 import { adoptDatabase, type PeerState } from './role.js';
 import { ReadOnlyServing } from './read-only.js';
 import { ServingSwitch } from './serving-switch.js';
@@ -86,9 +86,11 @@ export class QuorumPeer {
         next: this.configFiles?.next,
         files: this.configFiles?.files,
         log,
-        committedChanged: (qc) => this.election.configCommitted?.(qc.text, qc.version),
+        changed: () => this.membershipChanged(),
       }),
     };
+    this.membershipChanged();
+    this.election.onNewerMembership?.((text, version) => this.adoptMembership(text, version));
     adoptDatabase(this.state, recovered.tree, recovered.sessions);
     const settings = listenerSettings(env, config, dirs, {
       core: () => clients.current,
@@ -110,28 +112,79 @@ export class QuorumPeer {
     return role.facts();
   }
 
+  /** The election counts with the memberships this member now has. */
+  private membershipChanged(): void {
+    const membership = this.state?.membership;
+    if (membership === undefined) return;
+    const { committed, lastSeen } = membership;
+    this.election.reconfigure?.(electionViewOf(this.ensemble.myid, committed, lastSeen), membersOf(committed, lastSeen));
+  }
+
+  /**
+   * The election heard a newer committed membership while looking (FastLeaderElection's
+   * processReconfig): it becomes this member's, written to disk, and the election starts over
+   * with it. A member started with the ensemble and itself in its config learns so that it is
+   * not a member yet, and follows as a non-voter until a reconfig adds it.
+   */
+  private adoptMembership(text: string, version: number): void {
+    const state = this.state;
+    if (state === null || !this.ensemble.reconfigEnabled) return;
+    let qc: QuorumConfig;
+    try {
+      qc = parseQuorumConfigText(text, `the membership of version 0x${version.toString(16)} a member sent`);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'election: a newer membership that does not parse, ignored');
+      return;
+    }
+    this.log.info({ version: hex(qc.version), membership: qc.text }, 'election: adopting the newer membership another member sent');
+    state.membership.activate(qc, state.tree, this.env.clock.wallMs());
+  }
+
   private async run(state: PeerState): Promise<void> {
     const { log, ensemble } = this;
+    /** The leader a committed reconfig named (ZooKeeper's reconfigFlag): no election before the next term. */
+    let successor: number | null = null;
     while (!this.stopped) {
-      const lookedAt = this.env.clock.monoMs();
-      log.info({ lastZxid: hex(state.store.log.lastZxid), currentEpoch: state.epochs.currentEpoch }, 'LOOKING: election starts');
-      this.readOnly = this.config.readonlyModeEnabled ? new ReadOnlyServing(state) : null;
-      const outcome = await this.election.lookForLeader({
-        lastLoggedZxid: state.store.log.lastZxid,
-        currentEpoch: state.epochs.currentEpoch,
-      });
-      this.endReadOnly();
+      const leader: number = successor === null ? await this.elect(state) : this.goTo(successor, state);
       if (this.isStopped()) return;
-      const ms = Math.round(this.env.clock.monoMs() - lookedAt);
-      log.info({ leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms }, `election finished: server ${outcome.leader} leads`);
-      const role =
-        outcome.leader === ensemble.myid ? new LeaderRole(state) : new LearnerRole(state, outcome.leader, ensemble.role === 'observer');
+      // what the committed membership makes this member (not in it: a non-voting follower)
+      const observer = roleIn(state.membership.committed, ensemble.myid) === 'observer';
+      const role: LeaderRole | LearnerRole = leader === ensemble.myid ? new LeaderRole(state) : new LearnerRole(state, leader, observer);
       this.role = role;
       role.start();
       const reason = await role.ended;
       const zxid = await role.settle();
+      successor = role.successor;
       log.info({ reason, lastZxid: hex(zxid) }, 'role ended');
     }
+  }
+
+  /** An election round; resolves with the leader it decided on. */
+  private async elect(state: PeerState): Promise<number> {
+    const lookedAt = this.env.clock.monoMs();
+    this.log.info({ lastZxid: hex(state.store.log.lastZxid), currentEpoch: state.epochs.currentEpoch }, 'LOOKING: election starts');
+    this.readOnly = this.config.readonlyModeEnabled ? new ReadOnlyServing(state) : null;
+    const outcome = await this.election.lookForLeader({
+      lastLoggedZxid: state.store.log.lastZxid,
+      currentEpoch: state.epochs.currentEpoch,
+    });
+    this.endReadOnly();
+    const ms = Math.round(this.env.clock.monoMs() - lookedAt);
+    this.log.info(
+      { leader: outcome.leader, electionEpoch: outcome.electionEpoch, ms },
+      `election finished: server ${outcome.leader} leads`,
+    );
+    return outcome.leader;
+  }
+
+  /** QuorumPeer.updateServerState with reconfigFlag set: straight to the named leader's term. */
+  private goTo(leader: number, state: PeerState): number {
+    const { myid } = this.ensemble;
+    const observer = roleIn(state.membership.committed, myid) === 'observer';
+    const role = leader === myid ? 'leading' : observer ? 'observing' : 'following';
+    this.election.adoptLeader?.(leader, state.store.log.lastZxid, role);
+    this.log.info({ leader, role }, `reconfig: ${role}${leader === myid ? '' : ` server ${leader}`} without an election`);
+    return leader;
   }
 
   private endReadOnly(): void {

@@ -8,12 +8,11 @@ import { ErrorCode } from '../codec/index.js';
 import {
   ConfigError,
   checkVoters,
-  hierarchicalOf,
   incrementalMembers,
   isRefusal,
   majorityConfigOf,
-  majorityOf,
   parseQuorumConfigText,
+  verifierOf,
   withVersion,
   type QuorumConfig,
   type ReconfigRefusal,
@@ -24,9 +23,8 @@ import type { PeerState } from './role.js';
 
 /** What the ZAB core counts with for a membership. */
 export function zabQuorumOf(qc: QuorumConfig): ZabQuorum {
-  const voters = qc.servers.filter((s) => s.role === 'participant').map((s) => s.id);
-  const verifier = qc.groups.length > 0 ? hierarchicalOf(qc.servers, qc.groups, qc.weights) : majorityOf(voters);
-  return { version: qc.version, voters: new Set(voters), containsQuorum: (sids) => verifier.containsQuorum(sids) };
+  const verifier = verifierOf(qc);
+  return { version: qc.version, voters: new Set(verifier.voters), containsQuorum: (sids) => verifier.containsQuorum(sids) };
 }
 
 const CODE_OF: Record<ReconfigRefusal['code'], number> = {

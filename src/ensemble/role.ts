@@ -8,11 +8,11 @@
  * durable and the database reset, as the log must not take an append while it is cut.
  */
 import { assert } from '../base/index.js';
-import type { EnsembleConfig, Config } from '../config/index.js';
+import type { EnsembleConfig, Config, QuorumConfig } from '../config/index.js';
 import type { TreeChange, DataTree } from '../tree/index.js';
 import type { DurableStore, QuorumEpochs } from '../storage/index.js';
 import { replayTxn } from '../storage/index.js';
-import { hex, type EpochFile, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
+import { hex, type EpochFile, type Sid, type ZabAction, type ZabTxn, type Zxid } from '../quorum/zab/index.js';
 import type { ServerEnvironment, DataDirs } from '../server/composition.js';
 import type { Logger } from '../server/types.js';
 import { membershipOfReconfig, type Membership } from './membership.js';
@@ -42,26 +42,26 @@ export interface PeerState {
 }
 
 /**
- * A new database for the member (recovered, or after a TRUNC or SNAP). Its /zookeeper/config
- * holds the committed membership's text, as ZooKeeper's initConfigInZKDatabase sets it.
- */
-/**
  * A reconfig committed (COMMITANDACTIVATE, INFORMANDACTIVATE, or this leader's own): its
- * membership becomes the committed one (files, /zookeeper/config). Acting on it while running
- * (another leader, a new role, new members to reach) is not built yet: it runs from the next
- * start. False, logged, for a txn whose membership does not parse.
+ * membership becomes the committed one (files, /zookeeper/config, the election's voters). The
+ * role acts on it (role change, another leader). Null, logged, for a txn whose membership does
+ * not parse.
  */
-export function activateReconfig(peer: PeerState, tree: DataTree, t: ZabTxn, designated: number): boolean {
+export function activateReconfig(peer: PeerState, tree: DataTree, t: ZabTxn, designated: number): QuorumConfig | null {
   const qc = membershipOfReconfig(decodeZabTxn(t).txn, t.zxid);
   if (typeof qc === 'string') {
     peer.log.warn({ zxid: hex(t.zxid), err: qc }, 'a reconfig whose membership does not parse');
-    return false;
+    return null;
   }
   peer.log.info({ designated, version: hex(qc.version) }, 'reconfig committed');
   peer.membership.activate(qc, tree, peer.env.clock.wallMs());
-  return true;
+  return qc;
 }
 
+/**
+ * A new database for the member (recovered, or after a TRUNC or SNAP). Its /zookeeper/config
+ * holds the committed membership's text, as ZooKeeper's initConfigInZKDatabase sets it.
+ */
 export function adoptDatabase(peer: PeerState, tree: DataTree, sessions: Map<bigint, number>): void {
   peer.membership.stampConfigNode(tree, peer.env.clock.wallMs());
   peer.tree = tree;
@@ -87,6 +87,11 @@ export abstract class RoleDriver {
   private resolveEnd: (reason: string) => void = () => undefined;
   /** Resolves with the reason once the role is over (its core went back to looking). */
   readonly ended: Promise<string>;
+  /**
+   * ZooKeeper's reconfigFlag: a committed reconfig named the leader this member goes to next,
+   * without an election (null: the member looks for a leader).
+   */
+  successor: Sid | null = null;
   /** Appended, not yet applied, in zxid order: fast-forwarded into the tree when the role ends. */
   private readonly unapplied: ZabTxn[] = [];
   protected readonly startedMs: number;
@@ -212,6 +217,13 @@ export abstract class RoleDriver {
   }
 
   protected abstract closeLinks(reason: string): void;
+
+  /** Ends the role for a committed reconfig's leader (this member's too): no election follows. */
+  protected handOver(leader: Sid, reason: string): void {
+    if (this.isOver) return;
+    this.successor = leader;
+    this.finish(reason);
+  }
 
   /** The role is over: once the disk is idle, the tree takes every logged txn (uncommitted ones too). */
   async settle(): Promise<Zxid> {

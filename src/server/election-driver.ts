@@ -12,7 +12,9 @@ import {
   FastLeaderElection,
   formatVote,
   type Decision,
+  type DecidedState,
   type ElectionEvent,
+  type ElectionView,
   type ElectionReady,
   type LocalState,
   type Vote,
@@ -32,17 +34,22 @@ export interface ElectionDriverOptions {
   /** QuorumCnxManager's socket timeout: tickTime * syncLimit. */
   readonly initialMessageTimeoutMs: number;
   readonly listenOnAllIPs?: boolean;
+  readonly acceptUnknownSids?: boolean;
   readonly minNotificationIntervalMs?: number;
   readonly maxNotificationIntervalMs?: number;
   readonly log: Logger;
   /** Monotonic milliseconds. */
   readonly nowMs: () => number;
+  /** A notification carried a newer committed membership while this member looks (FLE adopts it). */
+  readonly onNewerConfig?: (text: string, version: number) => void;
 }
 
 export class ElectionDriver {
   private readonly options: ElectionDriverOptions;
   private readonly core: FastLeaderElection;
   private readonly links: ElectionLinks;
+  /** The other members' election addresses: those of the membership, and any a reconfig adds. */
+  private readonly peers = new Map<number, ElectionAddress>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private waiting: ((decision: Decision) => void) | null = null;
@@ -63,13 +70,13 @@ export class ElectionDriver {
       ...(options.minNotificationIntervalMs === undefined ? {} : { minNotificationIntervalMs: options.minNotificationIntervalMs }),
       ...(options.maxNotificationIntervalMs === undefined ? {} : { maxNotificationIntervalMs: options.maxNotificationIntervalMs }),
     });
-    const peers = new Map<number, ElectionAddress>();
-    for (const m of options.members) if (m.id !== options.myid) peers.set(m.id, { host: m.host, port: m.electionPort });
+    for (const m of options.members) if (m.id !== options.myid) this.peers.set(m.id, { host: m.host, port: m.electionPort });
     this.links = new ElectionLinks({
       mySid: options.myid,
-      peers,
+      peers: this.peers,
       listen: { host: self.host, port: self.electionPort },
       listenOnAllIPs: options.listenOnAllIPs ?? false,
+      acceptUnknownSids: options.acceptUnknownSids ?? false,
       cnxTimeoutMs: options.cnxTimeoutMs,
       initialMessageTimeoutMs: options.initialMessageTimeoutMs,
       log: options.log,
@@ -78,7 +85,12 @@ export class ElectionDriver {
   }
 
   /** The driver for a member of `ensemble`, as its zoo.cfg describes it. */
-  static forEnsemble(ensemble: EnsembleConfig, log: Logger, nowMs: () => number): ElectionDriver {
+  static forEnsemble(
+    ensemble: EnsembleConfig,
+    log: Logger,
+    nowMs: () => number,
+    onNewerConfig?: (text: string, version: number) => void,
+  ): ElectionDriver {
     return new ElectionDriver({
       myid: ensemble.myid,
       learnerType: ensemble.role,
@@ -89,8 +101,12 @@ export class ElectionDriver {
       cnxTimeoutMs: ensemble.cnxTimeoutMs,
       initialMessageTimeoutMs: ensemble.tickTimeMs * ensemble.syncLimit,
       listenOnAllIPs: ensemble.quorumListenOnAllIPs,
+      // 3.8 takes election connections from servers it does not know; with reconfiguration a
+      // member that joins is one (without it, refused: no such member can be legitimate)
+      acceptUnknownSids: ensemble.reconfigEnabled,
       log,
       nowMs,
+      ...(onNewerConfig === undefined ? {} : { onNewerConfig }),
     });
   }
 
@@ -120,9 +136,19 @@ export class ElectionDriver {
     this.core.updateElectionVote(peerEpoch);
   }
 
-  /** The committed membership changed: its text goes in every notification from now on. */
-  setConfig(text: string, version: number): void {
-    this.core.setConfig(text, version);
+  /**
+   * The membership changed: the election counts with `view` from now on, and reaches the members
+   * it lists at their addresses (QuorumCnxManager connects to members a reconfig adds). A
+   * member's own election address stays the one bound at start.
+   */
+  reconfigure(view: ElectionView, members: readonly Pick<EnsembleMember, 'id' | 'host' | 'electionPort'>[]): void {
+    for (const m of members) if (m.id !== this.options.myid) this.peers.set(m.id, { host: m.host, port: m.electionPort });
+    this.apply(this.core.reconfigure(view, this.options.nowMs()));
+  }
+
+  /** A reconfig named the leader: this member goes to it without an election (see FastLeaderElection.adoptLeader). */
+  adoptLeader(leader: number, zxid: number, state: DecidedState): void {
+    this.core.adoptLeader(leader, zxid, state);
   }
 
   /** The current vote (who this member thinks leads), null before the first election. */
@@ -161,6 +187,9 @@ export class ElectionDriver {
     for (const event of ready.events) this.logEvent(event);
     if (ready.decision !== null) this.onDecision(ready.decision);
     this.armTimer();
+    // a newer membership heard while still looking: the member adopts it (and reconfigures this)
+    const newer = ready.decision === null ? ready.events.findLast((e) => e.kind === 'newer-config') : undefined;
+    if (newer?.kind === 'newer-config') this.options.onNewerConfig?.(newer.text, newer.version);
   }
 
   private onDecision(decision: Decision): void {

@@ -14,42 +14,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, OpCode } from '../../src/codec/index.js';
+import { ErrorCode } from '../../src/codec/index.js';
 import { parseQuorumConfigText, type QuorumConfig } from '../../src/config/index.js';
-import type { Ensemble, Member } from '../support/ensemble-process.js';
-import type { RawClient } from '../support/raw-client.js';
+import type { Ensemble } from '../support/ensemble-process.js';
 import { waitFor } from '../support/server-process.js';
 import { freePorts } from '../support/zk-ensemble.js';
-import { connectTo, ensembleForSuite, syncedRead, withClient } from './ensemble-support.js';
-
-const SUPER_SECRET = 'super:reconfig-test';
-const SUPER_DIGEST = `super:${createHash('sha1').update(SUPER_SECRET).digest('base64')}`;
-
-interface Reconfig {
-  joining?: string;
-  leaving?: string;
-  fromConfig?: number;
-}
-
-async function reconfig(c: RawClient, r: Reconfig): Promise<{ err: number; zxid: number; body: Buffer }> {
-  const reply = await c.request({
-    op: OpCode.reconfig,
-    joiningServers: r.joining ?? null,
-    leavingServers: r.leaving ?? null,
-    newMembers: null,
-    curConfigId: r.fromConfig ?? -1,
-  });
-  return { err: reply.header.err, zxid: reply.header.zxid, body: reply.body };
-}
-
-async function superClient(m: Member): Promise<RawClient> {
-  const c = await connectTo(m);
-  assert.equal((await c.addAuth('digest', SUPER_SECRET)).err, ErrorCode.OK);
-  return c;
-}
+import { ensembleForSuite, syncedRead, withClient } from './ensemble-support.js';
+import { SUPER_DIGEST, reconfig, superClient } from './reconfig-support.js';
 
 /** Every member holds the membership of version `version`, in /zookeeper/config and its dynamic file. */
 async function everyMemberHas(ensemble: Ensemble, version: number, ids: number[]): Promise<void> {

@@ -117,7 +117,9 @@ async function holdPort(owned: number[]): Promise<{ port: number; server: net.Se
   for (;;) {
     const port = PORT_RANGE.min + Math.floor(Math.random() * (PORT_RANGE.max - PORT_RANGE.min));
     if (assignedPorts.has(port)) continue;
-    const server = net.createServer();
+    // a member dialling the port before its owner runs (a reconfig added it) is turned away,
+    // or closing the holder would wait for that connection
+    const server = net.createServer((socket) => socket.destroy());
     const ok = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => resolve(true));
@@ -359,6 +361,55 @@ export class Ensemble {
   async restart(id: number, timeoutMs = 90000): Promise<string> {
     const m = this.member(id);
     if (m.alive()) await m.kill9();
+    await this.launch(m);
+    return m.waitServing(timeoutMs);
+  }
+
+  /**
+   * A member for a reconfig to add (unproxied ensembles only), the id after the last: its ports
+   * held and its data dir made with myid, not started. `serverLine` is its line for a reconfig
+   * (`server.N=127.0.0.1:quorum:election:role;127.0.0.1:client`).
+   */
+  async newMember(role: Role = 'participant'): Promise<{ member: Member; serverLine: string }> {
+    if (this.options.proxied !== false) throw new Error('members join only unproxied ensembles');
+    const held = [await holdPort(this.ports), await holdPort(this.ports), await holdPort(this.ports)];
+    const [client, quorum, election] = held.map((h) => h.port) as [number, number, number];
+    const id = Math.max(...this.members.map((m) => m.id)) + 1;
+    const member = new Member(id, role, { client, quorum, election }, path.join(this.dir, `m${id}`));
+    member.holdPorts(held.map((h) => h.server));
+    fs.mkdirSync(path.join(member.dir, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(member.dir, 'data', 'myid'), `${id}\n`);
+    this.members.push(member);
+    return { member, serverLine: `server.${id}=127.0.0.1:${quorum}:${election}:${role};127.0.0.1:${client}` };
+  }
+
+  /**
+   * Starts a member made by `newMember` with `membership` (the text of /zookeeper/config) as an
+   * operator would: `added` (a reconfig added it) puts it in `zoo.cfg.dynamic.<version>`, named
+   * by a zoo.cfg without server lines; otherwise (ZooKeeper's documented way to join: start it,
+   * then add it) zoo.cfg lists those members and the new one itself, at version 0, and the
+   * member learns the ensemble's membership from the election. Resolves with its mode once it
+   * serves.
+   */
+  async launchJoiner(m: Member, membership: string, added: boolean, ownLine?: string, timeoutMs = 90000): Promise<string> {
+    const lines = membership.split('\n').filter((l) => l.trim() !== '');
+    const servers = lines.filter((l) => !l.startsWith('version='));
+    const entries: Record<string, string> = { ...this.entries, dataDir: path.join(m.dir, 'data'), clientPort: String(m.ports.client) };
+    if (added) {
+      const version = lines.find((l) => l.startsWith('version='))?.slice('version='.length);
+      if (version === undefined) throw new Error(`no version line in the membership: ${membership}`);
+      const dynamic = path.join(m.dir, `zoo.cfg.dynamic.${version}`);
+      fs.writeFileSync(dynamic, servers.join('\n'));
+      entries['dynamicConfigFile'] = dynamic;
+    } else {
+      if (ownLine === undefined) throw new Error('a member that joins before it is added needs its own server line');
+      for (const line of [...servers, ownLine]) {
+        const eq = line.indexOf('=');
+        entries[line.slice(0, eq)] = line.slice(eq + 1);
+      }
+    }
+    const keys = Object.entries(entries).filter(([k]) => this.serverOf(m) === 'zephyr' || !isJavaProperty(k));
+    fs.writeFileSync(this.configFile(m), keys.map(([k, v]) => `${k}=${v}\n`).join(''));
     await this.launch(m);
     return m.waitServing(timeoutMs);
   }

@@ -36,14 +36,25 @@ export const MAX_NOTIFICATION_INTERVAL_MS = 60_000;
 
 const LONG_MIN = -(2n ** 63n);
 
-export interface ElectionSettings {
-  readonly myid: number;
+/**
+ * What the election counts with, which a reconfiguration changes while the member runs: this
+ * member's learner type, the voters (of the committed membership and of a newer one seen, as
+ * QuorumPeer.getCurrentAndNextConfigVoters) and what a quorum of them is, and the committed
+ * membership's text and version every notification carries.
+ */
+export interface ElectionView {
   readonly learnerType: 'participant' | 'observer';
   /** The voters and what a quorum of them is. */
   readonly quorum: Pick<QuorumVerifier, 'voters' | 'containsQuorum' | 'weightOf'>;
+  /** Whether this member votes in the committed membership (getInitId proposes itself only then). */
+  readonly committedVoter?: boolean;
   /** This member's quorum config text (quorumConfigText), sent in every notification. */
   readonly configText: string;
   readonly configVersion?: number;
+}
+
+export interface ElectionSettings extends ElectionView {
+  readonly myid: number;
   readonly minNotificationIntervalMs?: number;
   readonly maxNotificationIntervalMs?: number;
 }
@@ -79,7 +90,8 @@ export interface OutgoingNotification {
 export type ElectionEvent =
   | { readonly kind: 'ignored'; readonly from: number; readonly reason: string }
   | { readonly kind: 'timeout'; readonly nextTimeoutMs: number; readonly resent: boolean }
-  | { readonly kind: 'newer-config'; readonly from: number; readonly version: number }
+  /** A notification carried a newer committed membership while this member looks (`text`: as sent). */
+  | { readonly kind: 'newer-config'; readonly from: number; readonly version: number; readonly text: string }
   | { readonly kind: 'bad-config'; readonly from: number }
   | { readonly kind: 'new-round'; readonly electionEpoch: number; readonly vote: string };
 
@@ -109,11 +121,8 @@ export function sidOf(long: bigint): number {
 
 export class FastLeaderElection {
   readonly myid: number;
-  private readonly settings: ElectionSettings;
-  /** The committed membership's text every notification carries, and its version. */
-  private configText: string;
-  private configVersion: number;
-  private readonly voters: ReadonlySet<number>;
+  private view: ElectionView;
+  private voters: ReadonlySet<number>;
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
 
@@ -137,9 +146,7 @@ export class FastLeaderElection {
   private ready: ElectionReady = emptyReady();
 
   constructor(settings: ElectionSettings) {
-    this.settings = settings;
-    this.configText = settings.configText;
-    this.configVersion = settings.configVersion ?? 0;
+    this.view = settings;
     this.myid = settings.myid;
     this.voters = new Set(settings.quorum.voters);
     this.minIntervalMs = settings.minNotificationIntervalMs ?? MIN_NOTIFICATION_INTERVAL_MS;
@@ -195,10 +202,31 @@ export class FastLeaderElection {
     return this.finish(nowMs);
   }
 
-  /** A newer membership was committed: notifications carry its text, and only newer ones are news. */
-  setConfig(text: string, version: number): void {
-    this.configText = text;
-    this.configVersion = version;
+  /**
+   * The membership changed (a reconfig was seen or committed): the voters, the quorum, this
+   * member's learner type and the text notifications carry are the new ones from now on.
+   */
+  reconfigure(view: ElectionView, nowMs: number): ElectionReady {
+    this.view = view;
+    this.voters = new Set(view.quorum.voters);
+    if (this.looking) {
+      // 3.8 shuts this election down and starts another with the new membership: a new round
+      this.looking = false;
+      return this.lookAgain(this.local, nowMs);
+    }
+    return this.finish(nowMs);
+  }
+
+  /**
+   * QuorumPeer.updateVote after a reconfig named the leader of the new membership: this member
+   * goes to it without an election (ZooKeeper's reconfigFlag), and answers members that look
+   * with it. The vote is ZooKeeper's Vote(leader, zxid): no election epoch, no peer epoch until
+   * the role takes one (updateElectionVote).
+   */
+  adoptLeader(leader: number, zxid: number, state: DecidedState): void {
+    assert(!this.looking, 'a leader is adopted between elections');
+    this.currentVote = makeVote({ leader, zxid, peerEpoch: NO_ELECTION_EPOCH }, NO_ELECTION_EPOCH);
+    this.peerState = state;
   }
 
   /** QuorumPeer.updateElectionVote: a leader or learner learned the new epoch after deciding. */
@@ -256,12 +284,17 @@ export class FastLeaderElection {
     }
   }
 
-  /** 3.8 reconfigures on a newer config version; with static membership it is only reported. */
+  /**
+   * A newer committed membership in a notification. 3.8 adopts it while it looks (a member that
+   * joins learns the ensemble so) and restarts its election; the host decides (`reconfigure`).
+   */
   private checkConfig(from: number, n: Notification): void {
     if (n.config === null) return;
     const version = configVersionOf(n.config);
     if (version === null) this.ready.events.push({ kind: 'bad-config', from });
-    else if (version > this.configVersion) this.ready.events.push({ kind: 'newer-config', from, version });
+    else if (version > (this.view.configVersion ?? 0) && this.peerState === ServerState.looking) {
+      this.ready.events.push({ kind: 'newer-config', from, version, text: n.config });
+    }
   }
 
   /** Answers with this member's state; `vote` may be a Vote whose own state must not leak in. */
@@ -324,7 +357,7 @@ export class FastLeaderElection {
     }
     this.recvset.set(from, makeVote(n, n.electionEpoch));
     const supporters = supportersOf(this.recvset, makeVote(this.proposal, this.logicalclock));
-    if (this.settings.quorum.containsQuorum(supporters)) {
+    if (this.view.quorum.containsQuorum(supporters)) {
       this.finalizeDeadlineMs = nowMs + FINALIZE_WAIT_MS;
       this.finalizeSupporters = supporters;
     }
@@ -337,7 +370,7 @@ export class FastLeaderElection {
       // recorded without its version: 3.8 keeps this round's FOLLOWING/LEADING votes as version 0
       this.recvset.set(from, makeVote(n, n.electionEpoch, n.state));
       const supporters = supportersOf(this.recvset, asSent);
-      if (this.settings.quorum.containsQuorum(supporters) && this.checkLeader(this.recvset, n.leader, n.electionEpoch)) {
+      if (this.view.quorum.containsQuorum(supporters) && this.checkLeader(this.recvset, n.leader, n.electionEpoch)) {
         this.decide(makeVote(n, n.electionEpoch), supporters, 'round');
         return;
       }
@@ -345,7 +378,7 @@ export class FastLeaderElection {
     // every FOLLOWING/LEADING vote, of this round or an earlier one (ZOOKEEPER-1732)
     this.outofelection.set(from, asSent);
     const supporters = supportersOf(this.outofelection, asSent);
-    if (this.settings.quorum.containsQuorum(supporters) && this.checkLeader(this.outofelection, n.leader, n.electionEpoch)) {
+    if (this.view.quorum.containsQuorum(supporters) && this.checkLeader(this.outofelection, n.leader, n.electionEpoch)) {
       this.logicalclock = n.electionEpoch;
       this.decide(makeVote(n, n.electionEpoch), supporters, 'established');
     }
@@ -360,7 +393,7 @@ export class FastLeaderElection {
   private decide(endVote: Vote, supporters: readonly number[], path: Decision['path']): void {
     let state: DecidedState = ServerState.leading;
     if (endVote.leader !== this.myid) {
-      state = this.settings.learnerType === 'participant' ? ServerState.following : ServerState.observing;
+      state = this.view.learnerType === 'participant' ? ServerState.following : ServerState.observing;
     }
     this.peerState = state;
     this.currentVote = endVote;
@@ -371,7 +404,7 @@ export class FastLeaderElection {
 
   /** totalOrderPredicate with the candidate's weight: one of weight 0 is never taken up. */
   private beats(next: Proposal, current: Proposal): boolean {
-    return totalOrderPredicate(next, current, this.settings.quorum.weightOf(next.leader));
+    return totalOrderPredicate(next, current, this.view.quorum.weightOf(next.leader));
   }
 
   /**
@@ -379,9 +412,9 @@ export class FastLeaderElection {
    * weight 0 still proposes itself first, as in ZooKeeper; no one else ever adopts that vote.
    */
   private initialProposal(): Proposal {
-    const participant = this.settings.learnerType === 'participant';
+    const participant = this.view.learnerType === 'participant';
     return {
-      leader: this.voters.has(this.myid) ? this.myid : NO_VOTE_LONG,
+      leader: (this.view.committedVoter ?? this.voters.has(this.myid)) ? this.myid : NO_VOTE_LONG,
       zxid: participant ? this.local.lastLoggedZxid : NO_VOTE_LONG,
       peerEpoch: participant ? this.local.currentEpoch : NO_VOTE_LONG,
     };
@@ -402,7 +435,7 @@ export class FastLeaderElection {
       electionEpoch: v.electionEpoch,
       peerEpoch: v.peerEpoch,
       version: NOTIFICATION_VERSION,
-      config: this.configText,
+      config: this.view.configText,
     };
     if (to === this.myid) this.toSelf.push(notification);
     else this.ready.send.push({ to, notification });

@@ -541,8 +541,9 @@ export class ZabLeader {
       } else if (h.observer) this.out.send(h.sid, { type: PacketType.inform, txn });
       else this.out.send(h.sid, { type: PacketType.commit, zxid: txn.zxid });
     }
-    if (designated !== null) this.out.push({ kind: 'activate', txn, designated });
+    // applied first, so a client of this leader has its answer before a hand-over ends the role
     this.drainApply();
+    if (designated !== null) this.out.push({ kind: 'activate', txn, designated });
     this.releaseSyncs();
   }
 

@@ -62,6 +62,8 @@ export class ZabLearner {
   private readonly toApply: ApplyQueue;
   /** Proposals to ACK once durable (and once NEWLEADER is ACKed). */
   private readonly toAck: Zxid[] = [];
+  /** The zxid of the SNAP this learner synced by, if it did. */
+  private snapZxid: Zxid | null = null;
 
   private syncOpSeen = false;
   private truncating: Zxid | null = null;
@@ -241,6 +243,9 @@ export class ZabLearner {
           return;
         }
         this.newLeaderZxid = m.zxid;
+        // what a DIFF committed before NEWLEADER is applied, not ACKed (ZooKeeper's learner
+        // applies it without logging it); every proposal after it is ACKed once logged
+        this.dropCommittedAcks();
         this.progress();
         return;
       case PacketType.upToDate:
@@ -255,9 +260,26 @@ export class ZabLearner {
       case PacketType.ping:
         return; // ZooKeeper's sync loop has no case for it: dropped, not answered
       default:
-        if (this.syncOpSeen) this.onBroadcastPacket(m);
-        else this.giveUp(`packet ${m.type} before DIFF, TRUNC or SNAP`);
+        if (!this.syncOpSeen) this.giveUp(`packet ${m.type} before DIFF, TRUNC or SNAP`);
+        else if (!this.inSnapshot(m)) this.onBroadcastPacket(m);
     }
+  }
+
+  /**
+   * A txn the SNAP already holds. ZooKeeper's leader starts forwarding to a learner it SNAPs
+   * from its tree's zxid, and names the tree's zxid again a moment later in the SNAP packet:
+   * txns committed in between come after the SNAP as PROPOSAL and COMMIT (INFORM to an
+   * observer) though the snapshot holds them. Its learner applies them again; here they are
+   * skipped, neither logged twice nor ACKed (ZooKeeper does not ACK them either: a COMMIT
+   * before NEWLEADER is applied, not logged).
+   */
+  private inSnapshot(m: ToLearner): boolean {
+    if (this.snapZxid === null) return false;
+    let zxid: Zxid;
+    if (m.type === PacketType.proposal || m.type === PacketType.inform || m.type === PacketType.informAndActivate) zxid = m.txn.zxid;
+    else if (m.type === PacketType.commit || m.type === PacketType.commitAndActivate) zxid = m.zxid;
+    else return false;
+    return zxid <= this.snapZxid && this.pending[0]?.zxid !== zxid;
   }
 
   private onSyncOp(type: number, zxid: Zxid): void {
@@ -275,6 +297,7 @@ export class ZabLearner {
       this.resetTo(zxid);
       this.out.push({ kind: 'truncate', zxid });
     } else if (type === PacketType.snap) {
+      this.snapZxid = zxid;
       this.savingSnapshot = zxid;
       this.resetTo(zxid);
       this.out.push({ kind: 'saveSnapshot', zxid });
@@ -395,13 +418,25 @@ export class ZabLearner {
     }
   }
 
+  /**
+   * ACKs every logged proposal in order, committed meanwhile or not, as ZooKeeper's follower
+   * does: its leader expects an ACK for each proposal it sent after NEWLEADER, and drops a
+   * learner whose oldest unACKed proposal is older than syncLimit (LearnerHandler's
+   * SyncLimitCheck), whatever else the learner sends.
+   */
   private flushAcks(): void {
     while (this.toAck.length > 0) {
       const zxid = this.toAck[0];
       if (zxid === undefined || zxid > this.lastLogged) return;
       this.toAck.shift();
-      if (zxid > this.lastCommitted) this.send({ type: PacketType.ack, zxid });
+      this.send({ type: PacketType.ack, zxid });
     }
+  }
+
+  private dropCommittedAcks(): void {
+    const uncommitted = this.toAck.filter((zxid) => zxid > this.lastCommitted);
+    this.toAck.length = 0;
+    this.toAck.push(...uncommitted);
   }
 
   private takeTouches(): SessionTouch[] {

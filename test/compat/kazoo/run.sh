@@ -70,9 +70,12 @@ trap 'exit 143' TERM
 
 if [ "$launcher" = ensemble ]; then
   echo "kazoo vs $kind: starting a 3-member ensemble (dir $server_dir)"
-  # readonlymode.enabled: kazoo's own harness starts its servers so
-  if ! start_ensemble "$server_dir" "${kind%-*}" "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
-    --set=readonlymode.enabled=true ${ensemble_settings[@]+"${ensemble_settings[@]}"}; then
+  # readonlymode.enabled and reconfigEnabled: kazoo's own harness starts its servers so. No
+  # fault proxies: with them each member sees the others at other addresses, and the first
+  # leader's membership, which reconfiguration writes to every member's files, would give a
+  # restarted member the leader's view of its ports.
+  if ! start_ensemble "$server_dir" "${kind%-*}" --no-proxy "${TEST_PROPERTIES[@]/#/--set=}" --set=maxClientCnxns=0 \
+    --set=readonlymode.enabled=true --set=reconfigEnabled=true ${ensemble_settings[@]+"${ensemble_settings[@]}"}; then
     echo "kazoo vs $kind: ensemble failed to start" >&2
     exit 1
   fi

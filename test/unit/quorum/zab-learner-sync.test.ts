@@ -49,7 +49,38 @@ test('syncDone waits for the commits before the SYNC to apply', () => {
   l.receive({ type: PacketType.sync });
   assert.deepEqual(kinds(l.take()), ['append'], 'the txn is not logged here yet: neither apply nor syncDone');
   l.logged(zxid);
-  assert.deepEqual(kinds(l.take()), ['apply', 'syncDone'], 'apply, then syncDone');
+  assert.deepEqual(kinds(l.take()), ['apply', 'syncDone', 'send 3'], 'apply, then syncDone (and the ACK, committed or not)');
+});
+
+test('a proposal committed before it is logged here is still ACKed once logged', () => {
+  // ZooKeeper's leader waits for an ACK of each proposal it sent and drops a learner whose
+  // oldest unACKed one is older than syncLimit (LearnerHandler's SyncLimitCheck)
+  const l = servingFollower();
+  const zxid = makeZxid(1, 1);
+  l.receive({ type: PacketType.proposal, txn: { zxid, sessionId: 5n, cxid: 1, type: 1, bytes: new Uint8Array(0) } });
+  l.receive({ type: PacketType.commit, zxid });
+  l.take();
+  l.logged(zxid);
+  const acks = l.take().filter((a) => a.kind === 'send' && a.message.type === PacketType.ack);
+  assert.deepEqual(
+    acks.map((a) => (a.kind === 'send' && a.message.type === PacketType.ack ? a.message.zxid : null)),
+    [zxid],
+  );
+});
+
+test('what a DIFF committed before NEWLEADER is not ACKed; what it left uncommitted is', () => {
+  const l = inEpochOne();
+  const txn = (counter: number) => ({ zxid: makeZxid(0, counter), sessionId: 5n, cxid: counter, type: 1, bytes: new Uint8Array(0) });
+  l.receive({ type: PacketType.diff, zxid: makeZxid(0, 2) });
+  l.receive({ type: PacketType.proposal, txn: txn(1) });
+  l.receive({ type: PacketType.commit, zxid: makeZxid(0, 1) });
+  l.receive({ type: PacketType.proposal, txn: txn(2) });
+  l.receive({ type: PacketType.newLeader, zxid: makeZxid(1, 0) });
+  l.logged(makeZxid(0, 1));
+  l.logged(makeZxid(0, 2));
+  l.epochWritten('currentEpoch', 1);
+  const acks = l.take().flatMap((a) => (a.kind === 'send' && a.message.type === PacketType.ack ? [a.message.zxid] : []));
+  assert.deepEqual(acks, [makeZxid(1, 0), makeZxid(0, 2)], 'NEWLEADER first, then the uncommitted proposal only');
 });
 
 test('a SYNC with everything applied is answered at once', () => {
@@ -89,4 +120,17 @@ test('a SNAP transfer that goes silent ends the term after initLimit ticks', () 
     if (gaveUp(l.take())) ticks.push(t);
   }
   assert.deepEqual(ticks, [11], 'the term ends at the first tick past initLimit');
+});
+
+test('txns a SNAP already holds, forwarded after it as ZooKeeper forwards them, are skipped', () => {
+  // ZooKeeper's leader forwards from its tree's zxid, then names a later tree zxid in the SNAP
+  const l = inEpochOne();
+  const txn = (counter: number) => ({ zxid: makeZxid(0, counter), sessionId: 5n, cxid: counter, type: 1, bytes: new Uint8Array(0) });
+  l.receive({ type: PacketType.snap, zxid: makeZxid(0, 2) });
+  l.receive({ type: PacketType.proposal, txn: txn(2) });
+  l.receive({ type: PacketType.commit, zxid: makeZxid(0, 2) });
+  l.receive({ type: PacketType.proposal, txn: txn(3) });
+  assert.ok(!l.isDone, 'still syncing');
+  const appended = l.take().flatMap((a) => (a.kind === 'append' ? [a.txn.zxid] : []));
+  assert.deepEqual(appended, [makeZxid(0, 3)], 'only the txn the snapshot does not hold is logged');
 });
