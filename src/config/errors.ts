@@ -29,3 +29,15 @@ export class ConfigError extends Error {
 export function fail(where: Where, detail: string): never {
   throw new ConfigError(detail, where);
 }
+
+/**
+ * A membership ZooKeeper's parser refuses with an IllegalArgumentException rather than a
+ * ConfigException (observers without participants, and the like): at start-up both stop the
+ * server, but a reconfig asking for such a membership is answered MARSHALLINGERROR, not
+ * BADARGUMENTS.
+ */
+export class MembershipRuleError extends ConfigError {}
+
+export function failRule(where: Where, detail: string): never {
+  throw new MembershipRuleError(detail, where);
+}

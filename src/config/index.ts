@@ -3,7 +3,7 @@
  * decision (standalone or ensemble) and the `conf` four-letter word's view. Pure — the CLI reads
  * files and environment and passes text in.
  */
-export { ConfigError, type Where } from './errors.js';
+export { ConfigError, MembershipRuleError, type Where } from './errors.js';
 export { parseZooCfg, defaultConfig, applyOverrides, dynamicConfigFileOf, type ParsedConfig, type DynamicFile } from './parse.js';
 export { versionFromFileName } from './properties.js';
 export {

@@ -1,4 +1,4 @@
-import { fail, type Where } from './errors.js';
+import { failRule, type Where } from './errors.js';
 import type { Config, ServerSpec } from './types.js';
 
 type Warn = (at: Where, message: string) => void;
@@ -20,15 +20,15 @@ export function checkMembership(config: Config, seen: ReadonlyMap<string, Where>
   const firstObserver = config.servers.find((s) => s.role === 'observer');
   if (participants.length === 0) {
     if (!config.standaloneEnabled) {
-      fail(
+      failRule(
         seen.get('standaloneEnabled') ?? { file },
         'standaloneEnabled=false needs an ensemble, but no server.N line names a participant',
       );
     }
-    if (firstObserver !== undefined) fail(lineOf(firstObserver), 'observers without participants: an observer needs an ensemble to follow');
+    if (firstObserver !== undefined) failRule(lineOf(firstObserver), 'observers without participants: an observer needs an ensemble to follow');
   } else if (participants.length === 1 && config.standaloneEnabled) {
     if (firstObserver !== undefined) {
-      fail(
+      failRule(
         lineOf(firstObserver),
         'an observer needs an ensemble to follow, but one participant with standaloneEnabled=true runs standalone ' +
           '(standaloneEnabled=false makes it a one-member ensemble)',

@@ -28,7 +28,7 @@ import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
 import { roleIn } from '../config/index.js';
-import { LeaderReconfig, zabQuorumOf } from './reconfig-policy.js';
+import { LeaderReconfig, leadsIn, zabQuorumOf } from './reconfig-policy.js';
 import { RoleDriver, activateReconfig, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
@@ -96,8 +96,11 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     super(peer);
     const e = peer.ensemble;
     const lastZxid = peer.store.log.lastZxid;
-    // the committed membership's voters (a reconfig may have changed them since start-up)
-    const quorum = zabQuorumOf(peer.membership.committed);
+    // the committed membership's voters (a reconfig may have changed them since start-up), and
+    // a newer one seen, which a predecessor proposed and did not commit: this term completes it
+    const { committed, lastSeen } = peer.membership;
+    const quorum = zabQuorumOf(committed);
+    const next = lastSeen.version > committed.version ? { quorum: zabQuorumOf(lastSeen), leaderStays: leadsIn(lastSeen, e.self) } : undefined;
     this.core = new ZabLeader({
       sid: e.myid,
       lastZxid,
@@ -106,6 +109,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       voters: [...quorum.voters],
       containsQuorum: (sids) => quorum.containsQuorum(sids),
       configVersion: quorum.version,
+      ...(next === undefined ? {} : { nextQuorum: next }),
       committedTail: peer.tail.endingAt(lastZxid),
       initLimitTicks: e.initLimit,
       syncLimitTicks: e.syncLimit,
@@ -440,6 +444,11 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const membership = this.peer.membership;
     membership.newLeaderConfig(makeZxid(epoch, 0));
     membership.activate(membership.lastSeen, this.zk.tree, this.peer.env.clock.wallMs());
+    const designated = this.core.designatedLeader;
+    if (designated !== null && designated !== this.peer.ensemble.myid) {
+      this.handOver(designated, `the membership a predecessor proposed (${hex(membership.committed.version)}) is led by server ${designated}`);
+      return;
+    }
     this.zk.prep.resetEpoch(epoch);
     this.zk.startLeaderEpoch(epoch);
     this.peer.clients.serve(this.zk);

@@ -7,6 +7,7 @@ import { assert } from '../base/index.js';
 import { ErrorCode } from '../codec/index.js';
 import {
   ConfigError,
+  MembershipRuleError,
   checkVoters,
   incrementalMembers,
   isRefusal,
@@ -14,6 +15,7 @@ import {
   parseQuorumConfigText,
   verifierOf,
   withVersion,
+  type EnsembleMember,
   type QuorumConfig,
   type ReconfigRefusal,
 } from '../config/index.js';
@@ -68,11 +70,17 @@ export class LeaderReconfig implements ReconfigPolicy {
     const decided = this.decided;
     assert(decided?.zxid === zxid, () => `reconfig txn 0x${zxid.toString(16)} was not decided here`);
     this.decided = null;
-    const self = this.peer.ensemble.self;
-    const mine = decided.qc.servers.find((s) => s.id === self.id);
-    const leaderStays = mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
-    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays };
+    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays: leadsIn(decided.qc, this.peer.ensemble.self) };
   }
+}
+
+/**
+ * Whether a leader stays leader of membership `qc` (Leader.getDesignatedLeader's first test): a
+ * voter of it, on the same quorum address.
+ */
+export function leadsIn(qc: QuorumConfig, self: Pick<EnsembleMember, 'id' | 'host' | 'quorumPort'>): boolean {
+  const mine = qc.servers.find((s) => s.id === self.id);
+  return mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
 }
 
 /** The membership a request asks for, at version `zxid`: bulk (`newMembers`) or incremental. */
@@ -82,6 +90,8 @@ function nextMembership(lastSeen: QuorumConfig, req: ReconfigRequest, zxid: numb
       // commas or newlines between the lines; a version line in it is ignored
       return withVersion(parseQuorumConfigText(req.newMembers.replace(/,/g, '\n'), 'the reconfig request'), zxid);
     } catch (e) {
+      // ZooKeeper: its parser's IllegalArgumentException is unchecked (MARSHALLINGERROR), a ConfigException is BADARGUMENTS
+      if (e instanceof MembershipRuleError) return { code: 'MARSHALLINGERROR', message: e.message };
       if (e instanceof ConfigError) return { code: 'BADARGUMENTS', message: e.message };
       throw e;
     }

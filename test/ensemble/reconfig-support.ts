@@ -18,6 +18,8 @@ export const SUPER_DIGEST = `super:${createHash('sha1').update(SUPER_SECRET).dig
 export interface Reconfig {
   joining?: string;
   leaving?: string;
+  /** A bulk reconfig: the whole new membership. */
+  newMembers?: string;
   fromConfig?: number;
 }
 
@@ -26,7 +28,7 @@ export async function reconfig(c: RawClient, r: Reconfig): Promise<{ err: number
     op: OpCode.reconfig,
     joiningServers: r.joining ?? null,
     leavingServers: r.leaving ?? null,
-    newMembers: null,
+    newMembers: r.newMembers ?? null,
     curConfigId: r.fromConfig ?? -1,
   });
   return { err: reply.header.err, zxid: reply.header.zxid, body: reply.body };

@@ -7,6 +7,7 @@
  *     member holds it at the reconfig's zxid, in /zookeeper/config and zoo.cfg.dynamic.<zxid>;
  *   - fromConfig that is not the current version: BADVERSION; a joiner without its client port:
  *     BADARGUMENTS; two more members that are not running (3 of 6 synced): NEWCONFIGNOQUORUM;
+ *     a bulk membership of observers only: MARSHALLINGERROR;
  *     every refusal still takes a zxid (an error txn);
  *   - removing the member again: back to three, and writes go on throughout.
  *
@@ -83,6 +84,8 @@ describe('the reconfig operation', { timeout: 300000 }, () => {
       const [q5, e5, c5, q6, e6, c6] = await freePorts(6);
       const twoMore = `server.5=127.0.0.1:${q5}:${e5};${c5},server.6=127.0.0.1:${q6}:${e6};${c6}`;
       assert.equal((await reconfig(c, { joining: twoMore })).err, ErrorCode.NEWCONFIGNOQUORUM, '3 of 6 voters synced');
+      const observersOnly = await reconfig(c, { newMembers: `server.5=127.0.0.1:${q5}:${e5}:observer;${c5}` });
+      assert.equal(observersOnly.err, ErrorCode.MARSHALLINGERROR, 'a bulk membership of observers only (ZooKeeper: an unchecked error)');
 
       assert.equal((await c.create('/between-reconfigs')).err, ErrorCode.OK);
       const removed = await reconfig(c, { leaving: '4', fromConfig: added.zxid });

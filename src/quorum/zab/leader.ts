@@ -56,6 +56,13 @@ export interface LeaderConfig extends ZabStart, ZabLimits {
   readonly commitWindow?: number;
   /** ZooKeeper's `zookeeper.testingonly.initialZxid`: the counter the new epoch starts from (tests only). */
   readonly initialCounter?: number;
+  /**
+   * A membership newer than the committed one (a reconfig a predecessor proposed and did not
+   * commit): as ZooKeeper's Leader.lead, NEWLEADER then needs a quorum of it too, and once
+   * established this leader commits it, leading it if `leaderStays`, else handing over to one of
+   * its voters that ACKed NEWLEADER (then committing nothing).
+   */
+  readonly nextQuorum?: { readonly quorum: ZabQuorum; readonly leaderStays: boolean };
 }
 
 type Stage =
@@ -125,6 +132,8 @@ export class ZabLeader {
   private proposedQuorum: ZabQuorum | null = null;
   /** False once a reconfig hands leadership to another member: nothing after it commits here. */
   private allowedToCommit = true;
+  /** Who leads the membership this leader committed when it was established (`nextQuorum`). */
+  private designatedAtStart: Sid | null = null;
   /** The committed window (ZooKeeper's committedLog); never drops a txn not yet applied. */
   private readonly window: Committed[] = [];
   private readonly windowSize: number;
@@ -135,6 +144,14 @@ export class ZabLeader {
     this.voters = new Set(config.voters);
     assert(this.voters.has(config.sid), () => `leader ${config.sid} is not a voter`);
     this.committedQuorum = { version: config.configVersion ?? 0, voters: this.voters, containsQuorum: (sids) => this.isQuorum(sids) };
+    if (config.nextQuorum !== undefined) {
+      const next = config.nextQuorum.quorum;
+      assert(
+        next.version > this.committedQuorum.version,
+        () => `the next membership ${hex(next.version)} is not newer than ${hex(this.committedQuorum.version)}`,
+      );
+      this.proposedQuorum = next;
+    }
     this.lastProposed = this.lastCommitted = this.lastLogged = config.lastZxid;
     this.toApply = new ApplyQueue(config.lastZxid);
     this.windowSize = Math.max(config.commitWindow ?? COMMIT_WINDOW_DEFAULT, 1);
@@ -350,6 +367,14 @@ export class ZabLeader {
     return quorum.containsQuorum(synced);
   }
 
+  /**
+   * Once established with a `nextQuorum`: the member that leads it (this one, or the one it hands
+   * over to); null without one.
+   */
+  get designatedLeader(): Sid | null {
+    return this.designatedAtStart;
+  }
+
   /** A reconfig is proposed and not yet committed (prep's RECONFIGINPROGRESS). */
   get reconfigInFlight(): boolean {
     return this.proposedQuorum !== null;
@@ -501,7 +526,9 @@ export class ZabLeader {
 
   private checkEstablished(): void {
     if (this.phase !== 'sync' || !this.currentEpochDurable || !this.isQuorum(this.newLeaderAcks)) return;
+    if (this.proposedQuorum?.containsQuorum(this.newLeaderAcks) === false) return;
     assert(this.epoch !== null, 'established without an epoch');
+    if (this.config.nextQuorum !== undefined) this.designatedAtStart = this.activateNext(this.config.nextQuorum.leaderStays);
     this.phase = 'broadcast';
     this.out.push({ kind: 'serving', epoch: this.epoch });
     for (const h of this.handlers.values()) if (h.stage === 'awaitEstablished') this.sendUpToDate(h);
@@ -567,6 +594,21 @@ export class ZabLeader {
       if (both.length === 0) break;
       candidates = both;
     }
+    this.allowedToCommit = false;
+    return Math.min(...candidates);
+  }
+
+  /**
+   * Leader.startZkServer with a newer membership: it is the one in force now; this leader leads
+   * it, or (getDesignatedLeader on NEWLEADER's ACKs) the lowest voter of it that ACKed NEWLEADER.
+   */
+  private activateNext(leaderStays: boolean): Sid {
+    const next = this.proposedQuorum;
+    assert(next !== null, 'a next membership to activate');
+    this.committedQuorum = next;
+    this.proposedQuorum = null;
+    const candidates = [...this.newLeaderAcks].filter((sid) => sid !== this.config.sid && next.voters.has(sid));
+    if (leaderStays || candidates.length === 0) return this.config.sid;
     this.allowedToCommit = false;
     return Math.min(...candidates);
   }

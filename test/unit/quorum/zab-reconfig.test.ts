@@ -224,3 +224,54 @@ describe('reconfig in the ZAB learner and on the wire', () => {
     assert.deepEqual(decodeToLearner(commit), { type: PacketType.commitAndActivate, zxid: t.zxid, designated: 2 });
   });
 });
+
+describe('a leader that finds a newer membership it did not commit (a predecessor proposed it)', () => {
+  /** Leader 1 of committed voters 1-3, the last seen membership being voters `next`. */
+  function leaderWithNext(next: readonly Sid[], leaderStays: boolean): ZabLeader {
+    const leader = new ZabLeader({
+      sid: 1,
+      lastZxid: 0,
+      acceptedEpoch: 0,
+      currentEpoch: 0,
+      voters: [1, 2, 3],
+      configVersion: 0,
+      nextQuorum: { quorum: majority(makeZxid(0, 7), next), leaderStays },
+      initLimitTicks: 10,
+      syncLimitTicks: 5,
+    });
+    return leader;
+  }
+
+  function syncUpTo(leader: ZabLeader, followers: readonly Sid[]): void {
+    for (const sid of followers) leader.receive(sid, { type: PacketType.followerInfo, acceptedEpoch: 0 });
+    leader.epochWritten('acceptedEpoch', EPOCH);
+    for (const sid of followers) leader.receive(sid, { type: PacketType.ackEpoch, currentEpoch: 0, lastZxid: 0 });
+    leader.epochWritten('currentEpoch', EPOCH);
+  }
+
+  test('NEWLEADER needs a quorum of it too', () => {
+    const leader = leaderWithNext([1, 4, 5], true);
+    syncUpTo(leader, [2, 3, 4]);
+    ack(leader, makeZxid(EPOCH, 0), [2, 3]);
+    assert.ok(!leader.isServing, 'a quorum of the committed voters only (1, 2, 3 of 1-3; 1 of 1, 4, 5)');
+    ack(leader, makeZxid(EPOCH, 0), [4]);
+    assert.ok(leader.isServing, 'and of the next (1, 4 of 1, 4, 5)');
+    assert.equal(leader.designatedLeader, 1, 'a voter of it, it stays');
+  });
+
+  test('a leader it does not keep hands over to a voter of it that ACKed NEWLEADER, and commits nothing', () => {
+    const leader = leaderWithNext([2, 3, 4], false);
+    syncUpTo(leader, [2, 3, 4]);
+    ack(leader, makeZxid(EPOCH, 0), [3, 2]);
+    assert.ok(leader.isServing);
+    assert.equal(leader.designatedLeader, 2);
+    leader.take();
+    propose(leader, txn(1));
+    ack(leader, makeZxid(EPOCH, 1), [2, 3, 4]);
+    assert.deepEqual(
+      leader.take().filter((a) => a.kind === 'apply'),
+      [],
+      'nothing commits once it hands over',
+    );
+  });
+});
