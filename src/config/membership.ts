@@ -25,7 +25,8 @@ export function checkMembership(config: Config, seen: ReadonlyMap<string, Where>
         'standaloneEnabled=false needs an ensemble, but no server.N line names a participant',
       );
     }
-    if (firstObserver !== undefined) failRule(lineOf(firstObserver), 'observers without participants: an observer needs an ensemble to follow');
+    if (firstObserver !== undefined)
+      failRule(lineOf(firstObserver), 'observers without participants: an observer needs an ensemble to follow');
   } else if (participants.length === 1 && config.standaloneEnabled) {
     if (firstObserver !== undefined) {
       failRule(

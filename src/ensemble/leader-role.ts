@@ -100,7 +100,8 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     // a newer one seen, which a predecessor proposed and did not commit: this term completes it
     const { committed, lastSeen } = peer.membership;
     const quorum = zabQuorumOf(committed);
-    const next = lastSeen.version > committed.version ? { quorum: zabQuorumOf(lastSeen), leaderStays: leadsIn(lastSeen, e.self) } : undefined;
+    const next =
+      lastSeen.version > committed.version ? { quorum: zabQuorumOf(lastSeen), leaderStays: leadsIn(lastSeen, e.self) } : undefined;
     this.core = new ZabLeader({
       sid: e.myid,
       lastZxid,
@@ -446,7 +447,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     membership.activate(membership.lastSeen, this.zk.tree, this.peer.env.clock.wallMs());
     const designated = this.core.designatedLeader;
     if (designated !== null && designated !== this.peer.ensemble.myid) {
-      this.handOver(designated, `the membership a predecessor proposed (${hex(membership.committed.version)}) is led by server ${designated}`);
+      this.handOver(
+        designated,
+        `the membership a predecessor proposed (${hex(membership.committed.version)}) is led by server ${designated}`,
+      );
       return;
     }
     this.zk.prep.resetEpoch(epoch);
