@@ -37,6 +37,7 @@ import {
   type Zxid,
 } from './types.js';
 import { ApplyQueue } from './apply-queue.js';
+import { AckCheck } from './ack-check.js';
 
 /** `zookeeper.commitLogCount`: how many committed txns the leader keeps for DIFFs. */
 export const COMMIT_WINDOW_DEFAULT = 500;
@@ -81,6 +82,8 @@ interface LearnerHandler {
   peerLastZxid: Zxid;
   /** The tick after which a silent learner is dropped. */
   deadline: number;
+  /** Whether a follower ACKs what it is sent in time (ZooKeeper's SyncLimitCheck). */
+  readonly acks: AckCheck;
 }
 
 /** A proposal not yet committed. */
@@ -275,8 +278,11 @@ export class ZabLeader {
    */
   ping(): void {
     if (this.phase !== 'broadcast') return;
-    for (const h of this.handlers.values()) {
-      if (h.stage === 'newLeaderAck' || h.stage === 'awaitEstablished' || h.stage === 'broadcast') {
+    for (const h of [...this.handlers.values()]) {
+      if (h.acks.overdue(this.tickNow, this.config.syncLimitTicks)) {
+        // LearnerHandler.ping: a follower whose ACKs lag syncLimit behind is dropped, pinging or not
+        this.protocolError(h, 'transaction timeout: a proposal not ACKed within syncLimit');
+      } else if (h.stage === 'newLeaderAck' || h.stage === 'awaitEstablished' || h.stage === 'broadcast') {
         this.out.send(h.sid, { type: PacketType.ping, zxid: this.lastProposed });
       }
     }
@@ -346,7 +352,10 @@ export class ZabLeader {
     this.lastProposed = txn.zxid;
     this.out.push({ kind: 'append', txn });
     for (const h of this.handlers.values()) {
-      if (!h.observer && this.isForwarding(h)) this.out.send(h.sid, { type: PacketType.proposal, txn });
+      if (!h.observer && this.isForwarding(h)) {
+        this.out.send(h.sid, { type: PacketType.proposal, txn });
+        h.acks.proposed(txn.zxid, this.tickNow);
+      }
     }
   }
 
@@ -396,6 +405,7 @@ export class ZabLeader {
       stage: 'info',
       peerLastZxid: -1,
       deadline: this.tickNow + this.config.initLimitTicks + this.config.syncLimitTicks,
+      acks: new AckCheck(),
     };
     this.handlers.set(sid, h);
     if (this.epoch === null) {
@@ -504,6 +514,7 @@ export class ZabLeader {
         return;
       }
       h.deadline = this.tickNow + this.config.syncLimitTicks;
+      h.acks.start();
       if (this.phase === 'broadcast') {
         this.sendUpToDate(h);
         return;
@@ -517,6 +528,7 @@ export class ZabLeader {
       this.protocolError(h, `ACK ${hex(zxid)} during ${h.stage}`);
       return;
     }
+    h.acks.acked(zxid);
     if (h.observer || counterOf(zxid) === 0 || zxid <= this.lastCommitted) return;
     const p = this.outstanding.get(zxid);
     if (p === undefined) return;
