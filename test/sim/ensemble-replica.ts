@@ -312,6 +312,9 @@ export class Replica {
     this.server = null;
     this.serving = false;
     this.localTxns.clear();
+    // a TRUNC or SNAP of the ended term may never finish its cut (it sees the new term and
+    // stops): its hold on appends must not outlive the term, or the next role never logs
+    this.held = null;
     if (wasRole) this.host.roleEnded(this);
   }
 
