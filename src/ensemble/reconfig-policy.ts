@@ -21,6 +21,14 @@ import type { ZabLeader, ZabQuorum } from '../quorum/zab/index.js';
 import type { ReconfigPolicy, ReconfigRequest } from '../server/zk-server.js';
 import type { PeerState } from './role.js';
 
+/** What the leader's reconfig checks read of the member: its settings, memberships and log. */
+export interface ReconfigPeer {
+  readonly ensemble: Pick<PeerState['ensemble'], 'reconfigEnabled' | 'self'>;
+  readonly config: Pick<PeerState['config'], 'standaloneEnabled'>;
+  readonly membership: Pick<PeerState['membership'], 'committed' | 'lastSeen'>;
+  readonly log: PeerState['log'];
+}
+
 /** What the ZAB core counts with for a membership. */
 export function zabQuorumOf(qc: QuorumConfig): ZabQuorum {
   const verifier = verifierOf(qc);
@@ -37,8 +45,8 @@ export class LeaderReconfig implements ReconfigPolicy {
   private decided: { zxid: number; qc: QuorumConfig } | null = null;
 
   constructor(
-    private readonly peer: PeerState,
-    private readonly core: ZabLeader,
+    private readonly peer: ReconfigPeer,
+    private readonly core: Pick<ZabLeader, 'reconfigInFlight' | 'isQuorumSynced'>,
   ) {}
 
   decide(req: ReconfigRequest, zxid: number): number | Buffer {

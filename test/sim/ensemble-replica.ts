@@ -33,6 +33,8 @@ import {
   ZabLeader,
   ZabLearner,
   counterOf,
+  learnerInfoOf,
+  makeZxid,
   decodeToLeader,
   decodeToLearner,
   encodeToLeader,
@@ -66,6 +68,9 @@ import {
   type StorageError,
 } from '../../src/storage/index.js';
 import type { DataTree } from '../../src/tree/index.js';
+import { parseQuorumConfigText, roleIn, type ConfigTextMember, type QuorumConfig } from '../../src/config/index.js';
+import { Membership, membershipOfReconfig } from '../../src/ensemble/membership.js';
+import { LeaderReconfig, zabQuorumOf } from '../../src/ensemble/reconfig-policy.js';
 import { SimFs, SimScheduler } from './sim-fs.js';
 
 export const DATA_DIR = '/data/version-2';
@@ -90,7 +95,8 @@ export interface QuorumMessage {
 /** What a member needs from the simulation around it. */
 export interface EnsembleHost {
   readonly now: number;
-  readonly voters: readonly Sid[];
+  /** The membership every member starts with (version 0). */
+  readonly initialMembership: QuorumConfig;
   readonly initLimit: number;
   readonly syncLimit: number;
   readonly bug: Bug | null;
@@ -99,6 +105,7 @@ export interface EnsembleHost {
   /** Whether `log` keeps lines (build them only then). */
   readonly tracing: boolean;
   log(line: string): void;
+  count(what: string): void;
   fail(message: string): never;
   /** Runs `work`; a failure in it fails the run. */
   spawn(work: () => Promise<void>): void;
@@ -113,11 +120,19 @@ export interface EnsembleHost {
   onProposed(r: Replica, header: TxnHeader, txn: Txn): void;
   /** The tree took a txn, or was replaced (recovery, TRUNC, SNAP): `tree` is now at its last zxid. */
   onApplied(r: Replica, tree: DataTree, sessions: ReadonlyMap<bigint, number>, how: 'apply' | 'reset'): void;
+  /** The member committed a membership (a reconfig's, NEWLEADER's, or a newer one the election heard of). */
+  onMembershipCommitted(r: Replica, qc: QuorumConfig): void;
+  /** This leader proposed, or committed, a reconfig. */
+  onReconfig(r: Replica, stage: 'proposed' | 'committed'): void;
 }
 
 type Phase = 'down' | 'booting' | 'looking' | 'leader' | 'learner';
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('base64');
+
+/** The admin's digest credentials; the servers know them as the super user (superDigest). */
+export const SUPER_AUTH = 'super:sim-admin';
+const SUPER_DIGEST = `super:${sha1(SUPER_AUTH)}`;
 
 export function serverSettings(sid: Sid): ServerSettings {
   return {
@@ -127,13 +142,33 @@ export function serverSettings(sid: Sid): ServerSettings {
     extendedTypesEnabled: true,
     skipAcl: false,
     enforceQuota: false,
-    superDigest: undefined,
+    superDigest: SUPER_DIGEST,
     containerMaxPerMinute: 10000,
     containerMaxNeverUsedIntervalMs: 0,
     containerCheckIntervalMs: 60000,
     sessionServerId: sid,
     globalOutstandingLimit: 1000,
   };
+}
+
+/** Member `sid`'s line: its own host, the same ports everywhere. */
+export function memberSpec(sid: Sid, role: 'participant' | 'observer'): ConfigTextMember {
+  return { id: sid, host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888, role, client: { host: '0.0.0.0', port: 2181 } };
+}
+
+/** Member `sid`'s line as a reconfig's joining list writes it. */
+export function joinerLine(sid: Sid, role: 'participant' | 'observer'): string {
+  return `server.${sid}=10.0.0.${sid}:2888:3888:${role};2181`;
+}
+
+/** A membership in short: `1,2,3/o4` (voters, then observers). */
+export function membersText(qc: QuorumConfig): string {
+  const ids = (role: string): string =>
+    qc.servers
+      .filter((s) => s.role === role)
+      .map((s) => s.id)
+      .join(',');
+  return `${ids('participant')}/o${ids('observer')}`;
 }
 
 /** PROPOSAL data: TxnHeader then the txn (what the leader logs and sends). */
@@ -216,6 +251,22 @@ export class Replica {
    * currentEpoch as ZooKeeper's loadDataBase does. The member stays down (an operator's case).
    */
   refusesStart = false;
+  /**
+   * The committed and last seen memberships. They outlive power cuts: ZooKeeper writes them to
+   * their files (synced) when they change, before the member acts on them.
+   */
+  readonly membership: Membership;
+  /**
+   * ZooKeeper's reconfigFlag: a committed reconfig named the leader this member goes to next,
+   * without an election; `successorSince` is the tick it was named (the member looks after initLimit).
+   */
+  successor: Sid | null = null;
+  successorSince = 0;
+  /** The membership NEWLEADER carried, committed at UPTODATE. */
+  private newLeaderConfig: QuorumConfig | null = null;
+  /** Whether this learner's role term observes (its role when the term started). */
+  private learnerObserver = false;
+  private policy: LeaderReconfig | null = null;
   /** The last zxid the real log reported durable (what an ACK may cover). */
   private durableZxid = 0;
   private store: DurableStore | null = null;
@@ -234,11 +285,32 @@ export class Replica {
 
   constructor(
     readonly sid: Sid,
-    readonly observer: boolean,
     private readonly host: EnsembleHost,
     readonly diskRandom: SeededRandom,
   ) {
     this.fs = new SimFs(new SimScheduler(diskRandom), {}, diskRandom.chance(0.5));
+    this.membership = new Membership({
+      myid: sid,
+      reconfigEnabled: true,
+      committed: host.initialMembership,
+      log: silentLogger,
+      changed: () => this.membershipChanged(),
+    });
+  }
+
+  /** What the committed membership makes this member: an observer, or a participant (a voter or not). */
+  get observer(): boolean {
+    return roleIn(this.membership.committed, this.sid) === 'observer';
+  }
+
+  private committedVersion = 0;
+
+  private membershipChanged(): void {
+    const committed = this.membership.committed;
+    if (committed.version === this.committedVersion) return;
+    this.committedVersion = committed.version;
+    if (this.host.tracing) this.host.log(`${this.sid} COMMITTED membership ${hex(committed.version)}: ${membersText(committed)}`);
+    this.host.onMembershipCommitted(this, committed);
   }
 
   get up(): boolean {
@@ -247,7 +319,19 @@ export class Replica {
 
   /** Looking and recovered: a candidate in the election. */
   get looking(): boolean {
+    return this.ready && this.successor === null;
+  }
+
+  /** Looking and recovered (a member with a successor goes there without an election). */
+  get ready(): boolean {
     return this.phase === 'looking' && this.recovered !== null;
+  }
+
+  /** FastLeaderElection's processReconfig: a newer committed membership heard while looking becomes ours. */
+  adoptMembership(qc: QuorumConfig): void {
+    const rec = this.recovered;
+    if (rec === null || qc.version <= this.membership.committed.version) return;
+    this.membership.activate(qc, rec.tree, this.host.clock.wallMs());
   }
 
   /** FLE's vote: (currentEpoch, last zxid, sid). */
@@ -307,6 +391,7 @@ export class Replica {
 
   private endTerm(): void {
     this.term++;
+    this.successor = null;
     const wasRole = this.core !== null;
     this.core = null;
     this.server = null;
@@ -343,6 +428,7 @@ export class Replica {
         return;
       }
       if (this.term !== term) return;
+      this.membership.stampConfigNode(rec.tree, this.host.clock.wallMs());
       this.recovered = rec;
       this.epochs = epochs;
       this.logFloor = zxidOfFileName(rec.snapshotName, 'snapshot') ?? 0;
@@ -389,24 +475,43 @@ export class Replica {
     this.term++;
     this.phase = 'leader';
     this.roleStartZxid = rec.tree.lastProcessedZxid;
-    const server = new ZkServer(serverSettings(this.sid), this.host.clock, sha1, silentLogger, this.leaderSink(), rec.tree, rec.sessions);
-    store.attach(server.tree, () => server.sessionTimeouts());
-    this.server = server;
-    this.core = new ZabLeader({
+    // the committed membership's voters (a reconfig may have changed them since start-up)
+    const quorum = zabQuorumOf(this.membership.committed);
+    const core = new ZabLeader({
       sid: this.sid,
       lastZxid: rec.tree.lastProcessedZxid,
       acceptedEpoch: epochs.acceptedEpoch,
       currentEpoch: epochs.currentEpoch,
-      voters: this.host.voters,
+      voters: [...quorum.voters],
+      containsQuorum: (sids) => quorum.containsQuorum(sids),
+      configVersion: quorum.version,
       committedTail: [],
       initLimitTicks: this.host.initLimit,
       syncLimitTicks: this.host.syncLimit,
     });
+    this.core = core;
+    this.policy = new LeaderReconfig(this.reconfigPeer(), core);
+    const server = new ZkServer(serverSettings(this.sid), this.host.clock, sha1, silentLogger, this.leaderSink(), rec.tree, rec.sessions, {
+      reconfig: this.policy,
+    });
+    store.attach(server.tree, () => server.sessionTimeouts());
+    this.server = server;
     if (this.host.tracing)
       this.host.log(
         `${this.sid} LEADING from ${hex(rec.tree.lastProcessedZxid)} (accepted ${epochs.acceptedEpoch}, current ${epochs.currentEpoch})`,
       );
     this.drive();
+  }
+
+  /** What the real leader's reconfig checks read of the member. */
+  private reconfigPeer(): ConstructorParameters<typeof LeaderReconfig>[0] {
+    const self = this.host.initialMembership.servers.find((s) => s.id === this.sid) ?? memberSpec(this.sid, 'participant');
+    return {
+      ensemble: { reconfigEnabled: true, self: { ...self, client: self.client } },
+      config: { standaloneEnabled: false },
+      membership: this.membership,
+      log: silentLogger,
+    };
   }
 
   /** The host connects the learner to its leader. */
@@ -416,11 +521,13 @@ export class Replica {
     this.phase = 'learner';
     this.roleStartZxid = rec.tree.lastProcessedZxid;
     this.leaderSid = leader;
+    this.newLeaderConfig = null;
+    this.learnerObserver = this.observer;
     this.server = this.learnerServer(rec.tree, rec.sessions);
     this.core = new ZabLearner({
       sid: this.sid,
       leader,
-      observer: this.observer,
+      observer: this.learnerObserver,
       lastZxid: rec.tree.lastProcessedZxid,
       acceptedEpoch: epochs.acceptedEpoch,
       currentEpoch: epochs.currentEpoch,
@@ -470,13 +577,24 @@ export class Replica {
           this.host.fail(`leader ${this.sid}: prep gave ${hex(header.zxid)}, the core expects ${hex(expected)}`);
         this.localTxns.set(header.zxid, done);
         this.host.onProposed(this, header, txn);
-        core.propose({
+        const zabTxn = {
           zxid: header.zxid,
           sessionId: header.clientId,
           cxid: header.cxid,
           type: header.type,
           bytes: encodeEntry(header, txn),
-        });
+        };
+        if (header.type === OpCode.reconfig) {
+          // Leader.propose: the proposed membership is the last seen one from now on
+          const policy = this.policy;
+          if (policy === null) return this.host.fail(`leader ${this.sid}: a reconfig txn without a reconfig policy`);
+          const { qc, quorum, leaderStays } = policy.proposal(header.zxid);
+          this.membership.setLastSeen(qc);
+          core.propose(zabTxn, { quorum, leaderStays });
+          this.host.onReconfig(this, 'proposed');
+        } else {
+          core.propose(zabTxn);
+        }
         this.drive();
       },
       applied: (zxid) => this.store?.applied(zxid),
@@ -500,8 +618,15 @@ export class Replica {
   receive(from: Sid, m: QuorumMessage): void {
     const core = this.core;
     if (core instanceof ZabLeader) {
+      // LearnerHandler: a learner that committed a later membership than ours must not sync to us
+      const info = learnerInfoOf(m.packet);
+      if (info !== null && info.info.configVersion > this.membership.committed.version) {
+        this.host.dropLearner(this, from, 'Follower is ahead of the leader (has a later activated configuration)');
+        return;
+      }
       core.receive(from, decodeToLeader(m.packet));
     } else if (core instanceof ZabLearner) {
+      if (m.packet.type === PacketType.newLeader) this.onNewLeaderConfig(m.packet.data);
       const msg = decodeToLearner(m.packet);
       if (msg.type === PacketType.snap) this.loadSnap(msg.zxid, m.transfer);
       core.receive(msg);
@@ -521,10 +646,19 @@ export class Replica {
     this.drive();
   }
 
+  /** Learner.syncWithLeader: NEWLEADER's membership is the last seen one until UPTODATE commits it. */
+  private onNewLeaderConfig(data: Buffer | null): void {
+    if (data === null || data.length <= 1) return;
+    const qc = parseQuorumConfigText(data.toString('utf8'), `NEWLEADER from ${this.leaderSid}`);
+    this.membership.setLastSeen(qc);
+    this.newLeaderConfig = qc;
+  }
+
   /** The transfer that follows SNAP: a new tree, before the core takes the SNAP. */
   private loadSnap(zxid: Zxid, transfer: Buffer | null): void {
     if (transfer === null) this.host.fail(`learner ${this.sid}: SNAP without its transfer`);
     const { tree, sessions } = loadTransfer(transfer, zxid);
+    this.membership.stampConfigNode(tree, this.host.clock.wallMs());
     this.server = this.learnerServer(tree, sessions);
     this.lastApplied = zxid;
     this.host.onApplied(this, tree, sessions, 'reset');
@@ -596,17 +730,89 @@ export class Replica {
         this.server?.syncDone();
         return;
       case 'serving':
+        if (core instanceof ZabLeader) this.leaderServing(a.epoch);
+        else if (!this.learnerServing()) return;
         this.serving = true;
-        if (core instanceof ZabLeader) this.server?.prep.resetEpoch(a.epoch);
         this.host.onServing(this, a.epoch);
         return;
       case 'activate':
-        // no simulated client proposes a reconfig, so none can be activated
-        throw new Error(`reconfig 0x${a.txn.zxid.toString(16)} activated, but the simulation proposes none`);
+        this.activateReconfig(core, a.txn, a.designated);
+        return;
       case 'looking':
         this.endRole(a.reason);
         return;
     }
+  }
+
+  /** Leader.startZkServer: the membership NEWLEADER carried is agreed now; it is committed. */
+  private leaderServing(epoch: number): void {
+    const server = this.server;
+    if (server === null) return;
+    this.membership.newLeaderConfig(makeZxid(epoch, 0));
+    this.membership.activate(this.membership.lastSeen, server.tree, this.host.clock.wallMs());
+    server.prep.resetEpoch(epoch);
+  }
+
+  /**
+   * UPTODATE: NEWLEADER's membership is committed. If it changes this member's role or its
+   * leader no longer votes, the member looks again (ZooKeeper's processReconfig without a named
+   * leader). False when the role ended.
+   */
+  private learnerServing(): boolean {
+    const qc = this.newLeaderConfig;
+    const server = this.server;
+    if (qc === null || server === null) return true;
+    const wasObserver = this.learnerObserver;
+    const before = this.membership.committed;
+    this.membership.activate(qc, server.tree, this.host.clock.wallMs());
+    const committed = this.membership.committed;
+    if (committed === before) return true;
+    if (this.observer !== wasObserver || roleIn(committed, this.leaderSid) !== 'participant') {
+      this.endRole(`the membership the leader sent (${hex(committed.version)}) changes this member's role or its leader's`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A reconfig committed: its membership is this member's committed one. A leader it does not
+   * keep hands over to the designated leader; a learner whose leader or role changes goes to the
+   * designated leader as what it now is; neither holds an election.
+   */
+  private activateReconfig(core: ZabLeader | ZabLearner, txn: ZabTxn, designated: Sid): void {
+    const server = this.server;
+    const qc = this.reconfigMembership(txn);
+    if (qc === null || server === null) return;
+    const wasObserver = this.learnerObserver;
+    this.membership.activate(qc, server.tree, this.host.clock.wallMs());
+    this.host.count('reconfig activated');
+    if (core instanceof ZabLeader) {
+      this.host.onReconfig(this, 'committed');
+      if (designated !== this.sid) this.handOver(designated, `reconfig ${hex(txn.zxid)}: server ${designated} leads`);
+      return;
+    }
+    if (designated !== this.leaderSid || this.observer !== wasObserver) {
+      this.handOver(
+        designated,
+        `reconfig ${hex(txn.zxid)}: server ${designated} leads, this member ${this.observer ? 'observes' : 'follows'}`,
+      );
+    }
+  }
+
+  private reconfigMembership(txn: ZabTxn): QuorumConfig | null {
+    const buf = asBuffer(txn.bytes);
+    const { txn: body } = decodeTxnEntry(buf, 0, buf.length);
+    const qc = membershipOfReconfig(body, txn.zxid);
+    if (typeof qc === 'string') return this.host.fail(`member ${this.sid}: reconfig ${hex(txn.zxid)} holds no membership: ${qc}`);
+    return qc;
+  }
+
+  /** Ends the role for a committed reconfig's leader: no election follows. */
+  private handOver(leader: Sid, reason: string): void {
+    this.host.count('hand-over');
+    this.endRole(reason);
+    this.successor = leader;
+    this.successorSince = this.host.now;
   }
 
   private send(to: Sid, message: ToLearner | ToLeader): void {
@@ -620,14 +826,16 @@ export class Replica {
           this.host.fail(`leader ${this.sid}: SNAP at ${hex(m.zxid)} of a tree at ${hex(tree?.lastProcessedZxid ?? -1)}`);
         transfer = encodeSnapshot(tree, this.server?.sessionTimeouts() ?? new Map(), 'transfer');
       }
-      this.host.sendQuorum(this, to, { packet: encodeToLearner(m, ''), transfer });
+      // NEWLEADER carries the last seen membership (the first leader stamps its version first)
+      const config = m.type === PacketType.newLeader ? this.membership.newLeaderConfig(m.zxid) : '';
+      this.host.sendQuorum(this, to, { packet: encodeToLearner(m, config), transfer });
     } else {
       const m = message as ToLeader;
       // a proposal's ACK promises the txn survives a power cut here
       if (m.type === PacketType.ack && counterOf(m.zxid) !== 0 && m.zxid > this.durableZxid) {
         this.host.fail(`learner ${this.sid} ACKs ${hex(m.zxid)}, but its log is durable only through ${hex(this.durableZxid)}`);
       }
-      this.host.sendQuorum(this, to, { packet: encodeToLeader(m, this.sid), transfer: null });
+      this.host.sendQuorum(this, to, { packet: encodeToLeader(m, this.sid, this.membership.committed.version), transfer: null });
     }
   }
 
@@ -639,6 +847,11 @@ export class Replica {
     const store = this.store;
     if (store === null) return this.host.fail(`member ${this.sid} appends without storage`);
     const { header, body } = entryParts(txn.bytes);
+    // QuorumPeer.setLastSeenQuorumVerifier: a reconfig's proposal is the last membership seen
+    if (core instanceof ZabLearner && header.type === OpCode.reconfig) {
+      const qc = this.reconfigMembership(txn);
+      if (qc !== null) this.membership.setLastSeen(qc);
+    }
     const term = this.term;
     store.append(
       { header, txn: body },
@@ -771,6 +984,7 @@ export class Replica {
         const at = rec.tree.lastProcessedZxid;
         if (at !== zxid) this.host.fail(`learner ${this.sid}: after TRUNC to ${hex(zxid)} the disk holds the tree at ${hex(at)}`);
         this.store = this.newStore(at);
+        this.membership.stampConfigNode(rec.tree, this.host.clock.wallMs());
         this.server = this.learnerServer(rec.tree, rec.sessions);
         this.lastApplied = at;
         this.host.onApplied(this, rec.tree, rec.sessions, 'reset');

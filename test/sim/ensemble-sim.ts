@@ -41,10 +41,13 @@ import { readNow, type ClientConnection, type Clock, type Outbox } from '../../s
 import { takeFrames } from '../support/outbox.js';
 import { OPEN_ACL_UNSAFE, type DataTree } from '../../src/tree/index.js';
 import { settle } from './sim-fs.js';
-import { EventQueue, Link, Partitions, electionRound } from './sim-cluster.js';
+import { EventQueue, Link, Partitions, compareVotes } from './sim-cluster.js';
+import { majorityConfigOf, roleIn, verifierOf, type QuorumConfig } from '../../src/config/index.js';
+import { electionViewOf } from '../../src/ensemble/membership.js';
+import { Admin, type ReconfigScenario } from './sim-admin.js';
 import { SimFailure } from './zab-cluster.js';
 import { History, describeOp, isWrite, type Answer, type ClientOp, type Invocation } from './ensemble-history.js';
-import { Replica, type Bug, type EnsembleHost, type QuorumMessage } from './ensemble-replica.js';
+import { Replica, SUPER_AUTH, memberSpec, membersText, type Bug, type EnsembleHost, type QuorumMessage } from './ensemble-replica.js';
 
 export { SimFailure };
 
@@ -52,6 +55,10 @@ export interface EnsembleOptions {
   readonly seed: number;
   readonly voters: number;
   readonly observers: number;
+  /** Members that exist but are in no membership at the start (a reconfig may add them). */
+  readonly spares?: number;
+  /** An admin client changes the membership as this scenario says. */
+  readonly reconfig?: ReconfigScenario;
   /** Client processes (each has one session at a time). */
   readonly clients: number;
   readonly faultTicks: number;
@@ -98,7 +105,9 @@ class ClientConn implements ClientConnection {
   sessionId: bigint | null = null;
   nextXid = 1;
   lastSentAt = 0;
-  readonly pending: { xid: number; inv: Invocation | null }[] = [];
+  readonly pending: { xid: number; inv: Invocation | null; onReply?: (zxid: Zxid, err: number) => void }[] = [];
+  /** The admin's digest was sent on this connection. */
+  authSent = false;
 
   constructor(
     readonly id: number,
@@ -138,7 +147,10 @@ class SimClient {
 export class Ensemble implements EnsembleHost {
   readonly rnd: SeededRandom;
   readonly members: Replica[] = [];
-  readonly voters: Sid[] = [];
+  readonly initialMembership: QuorumConfig;
+  /** Every membership some member committed, by version (one membership per version). */
+  readonly committedMemberships = new Map<number, QuorumConfig>();
+  readonly admin: Admin<SimClient> | null;
   readonly history = new History();
   readonly trace: string[] = [];
   readonly stats = new Map<string, number>();
@@ -170,12 +182,16 @@ export class Ensemble implements EnsembleHost {
     this.rnd = new SeededRandom(opts.seed);
     this.bug = opts.bug ?? null;
     this.snapCount = 10 + this.rnd.int(60);
-    for (let sid = 1; sid <= opts.voters + opts.observers; sid++) {
-      const observer = sid > opts.voters;
-      this.members.push(new Replica(sid, observer, this, new SeededRandom(opts.seed * 7919 + sid * 104729)));
-      if (!observer) this.voters.push(sid);
+    const inMembership = opts.voters + opts.observers;
+    this.initialMembership = majorityConfigOf(
+      Array.from({ length: inMembership }, (_, i) => memberSpec(i + 1, i < opts.voters ? 'participant' : 'observer')),
+      0,
+    );
+    for (let sid = 1; sid <= inMembership + (opts.spares ?? 0); sid++) {
+      this.members.push(new Replica(sid, this, new SeededRandom(opts.seed * 7919 + sid * 104729)));
     }
     for (let i = 0; i < opts.clients; i++) this.clients.push(new SimClient(i));
+    this.admin = opts.reconfig === undefined ? null : new Admin(this, opts.reconfig, new SimClient(opts.clients));
   }
 
   // ------------------------------------------------------------------ host services
@@ -267,6 +283,7 @@ export class Ensemble implements EnsembleHost {
       for (const r of this.members) r.tick();
       this.elect();
       for (const c of this.clients) this.clientTick(c);
+      if (this.admin !== null) this.adminTick(this.admin);
       onTick(this.now / TICK);
       this.events.push(this.now + TICK, step);
     };
@@ -275,23 +292,67 @@ export class Ensemble implements EnsembleHost {
 
   // ------------------------------------------------------------------ election and roles
 
+  /**
+   * One round of the simplified election (FLE lives elsewhere). A member a committed reconfig
+   * named a leader for goes there without an election. A looking member follows a live leader it
+   * can reach; else a group of looking voters that reach it, a quorum under its memberships
+   * (committed and last seen, as electionViewOf counts), having adopted the newest committed
+   * membership among them (FLE's processReconfig), picks the best vote of a committed voter.
+   * Each looking member takes part with probability 1/2, so rounds interleave.
+   */
   private elect(): void {
-    electionRound<Replica>({
-      members: this.members,
-      voterCount: this.voters.length,
-      rnd: this.rnd,
-      sid: (m) => m.sid,
-      observer: (m) => m.observer,
-      looking: (m) => m.looking,
-      reachableLeader: (m) => this.members.find((l) => l.core instanceof ZabLeader && !l.core.isDone && !this.isCut(l.sid, m.sid)),
-      vote: (m) => m.vote(),
-      isCut: (a, b) => this.isCut(a, b),
-      startLeader: (m) => m.startLeader(),
-      startLearner: (m, leader) => {
-        m.startLearner(leader.sid);
-        this.connect(m, leader);
-      },
-    });
+    for (const m of this.members) if (m.ready && m.successor !== null) this.goToSuccessor(m, m.successor);
+    for (const m of this.members) {
+      if (!m.looking || !this.rnd.chance(0.5)) continue;
+      const leader = this.members.find((l) => l.core instanceof ZabLeader && !l.core.isDone && !this.isCut(l.sid, m.sid));
+      if (leader !== undefined) {
+        this.follow(m, leader);
+        continue;
+      }
+      const heard = this.members.filter((v) => v.up && !this.isCut(v.sid, m.sid));
+      const newest = newestOf(heard.map((v) => v.membership.committed));
+      m.adoptMembership(newest);
+      const view = electionViewOf(m.sid, m.membership.committed, m.membership.lastSeen);
+      if (!view.committedVoter) continue;
+      const group = this.members.filter((v) => v.looking && !this.isCut(v.sid, m.sid) && view.quorum.voters.includes(v.sid));
+      for (const v of group) v.adoptMembership(newest);
+      const sids = new Set(group.map((v) => v.sid));
+      const views = group.map((v) => electionViewOf(v.sid, v.membership.committed, v.membership.lastSeen));
+      if (!views.every((w) => w.quorum.containsQuorum(sids))) continue;
+      let best: Replica | null = null;
+      for (const v of group) {
+        if (roleIn(m.membership.committed, v.sid) !== 'participant') continue;
+        if (best === null || compareVotes(v.vote(), best.vote()) > 0) best = v;
+      }
+      if (best === null || !group.every((v) => v === best || !this.isCut(v.sid, best.sid))) continue;
+      best.startLeader();
+      for (const v of group) if (v !== best) this.follow(v, best);
+    }
+  }
+
+  private follow(m: Replica, leader: Replica): void {
+    m.startLearner(leader.sid);
+    this.connect(m, leader);
+  }
+
+  /**
+   * QuorumPeer with reconfigFlag: the named leader leads at once; the others connect to it once
+   * it leads, and look for a leader when it has not within initLimit (Learner.connectToLeader).
+   */
+  private goToSuccessor(m: Replica, successor: Sid): void {
+    if (successor === m.sid) {
+      if (roleIn(m.membership.committed, m.sid) === 'participant') {
+        this.count('leader without election');
+        m.startLeader();
+      } else m.successor = null;
+      return;
+    }
+    const leader = this.member(successor);
+    if (leader.core instanceof ZabLeader && !leader.core.isDone && !this.isCut(leader.sid, m.sid)) {
+      this.count('learner without election');
+      m.successor = null;
+      this.follow(m, leader);
+    } else if (this.now - m.successorSince > this.initLimit * TICK) m.successor = null;
   }
 
   onServing(r: Replica, epoch: number): void {
@@ -319,6 +380,7 @@ export class Ensemble implements EnsembleHost {
       r.lastApplied = zxid;
     }
     if (how === 'reset') this.count('tree reset');
+    if (how === 'apply' && r.core instanceof ZabLeader) this.checkLeaderIsMember(r, zxid);
     const digest = treeDigest(tree, sessions);
     const seen = this.digestAt.get(zxid);
     if (seen === undefined) this.digestAt.set(zxid, { digest, sid: r.sid });
@@ -331,10 +393,65 @@ export class Ensemble implements EnsembleHost {
     this.count('start refused');
   }
 
-  /** Too few voters can start for a quorum: nothing can be served (see Replica.refusesStart). */
+  /** Too few voters of the newest membership can start for a quorum: nothing can be served (see Replica.refusesStart). */
   get quorumRefusesStart(): boolean {
-    const refused = this.members.filter((m) => !m.observer && m.refusesStart).length;
-    return (this.voters.length - refused) * 2 <= this.voters.length;
+    const voters = verifierOf(this.newestMembership()).voters;
+    const refused = this.members.filter((m) => voters.includes(m.sid) && m.refusesStart).length;
+    return (voters.length - refused) * 2 <= voters.length;
+  }
+
+  /** The newest membership any member committed (the ensemble's, as far as anyone knows). */
+  newestMembership(): QuorumConfig {
+    return newestOf([this.initialMembership, ...this.committedMemberships.values()]);
+  }
+
+  /** Members that commit one version hold one membership. */
+  onMembershipCommitted(r: Replica, qc: QuorumConfig): void {
+    const seen = this.committedMemberships.get(qc.version);
+    if (seen === undefined) this.committedMemberships.set(qc.version, qc);
+    else if (membersText(seen) !== membersText(qc)) {
+      this.fail(`member ${r.sid} committed ${membersText(qc)} as version ${hex(qc.version)}, another ${membersText(seen)}`);
+    }
+  }
+
+  /** A reconfig scenario may cut the leader's power right after it proposes or commits a reconfig. */
+  onReconfig(r: Replica, stage: 'proposed' | 'committed'): void {
+    if (this.admin?.scenario !== 'crash' || !this.rnd.chance(0.5)) return;
+    this.count(`leader crash after reconfig ${stage}`);
+    const term = r.term;
+    this.events.push(this.now + this.rnd.int(3), () => {
+      if (r.term !== term) return;
+      this.log(`${r.sid} LEADER POWER CUT after reconfig ${stage}`);
+      this.powerCut(r);
+    });
+  }
+
+  /**
+   * A leader commits a txn above a committed membership only as a voter of it: a member a
+   * reconfig removed does not lead after it (until one adds it back).
+   */
+  private checkLeaderIsMember(r: Replica, zxid: Zxid): void {
+    let inForce: QuorumConfig | null = null;
+    for (const qc of this.committedMemberships.values())
+      if (qc.version < zxid && (inForce === null || qc.version > inForce.version)) inForce = qc;
+    if (inForce !== null && roleIn(inForce, r.sid) !== 'participant') {
+      this.fail(`leader ${r.sid} committed ${hex(zxid)}, but membership ${hex(inForce.version)} (${membersText(inForce)}) has it no voter`);
+    }
+  }
+
+  /** After the heal: every member that runs committed the newest membership. */
+  checkMemberships(): void {
+    const newest = this.newestMembership();
+    for (const m of this.members) {
+      if (!m.up) continue;
+      const mine = m.membership.committed;
+      if (mine.version !== newest.version) {
+        this.fail(
+          `member ${m.sid} holds membership ${hex(mine.version)} (${membersText(mine)}), the ensemble committed ${hex(newest.version)} (${membersText(newest)})`,
+        );
+      }
+    }
+    this.admin?.checkAcked(newest);
   }
 
   roleEnded(r: Replica): void {
@@ -454,6 +571,42 @@ export class Ensemble implements EnsembleHost {
     if (this.tracing) this.log(`client ${c.index} opens session ${c.session} at ${r.sid}`);
   }
 
+  /** The admin: a session with the super user's digest; one reconfig at a time during the faults. */
+  private adminTick(a: Admin<SimClient>): void {
+    const tick = this.now / TICK;
+    a.tick(tick);
+    const c = a.client;
+    const conn = c.conn;
+    if (conn === null) {
+      if (!this.quiet && this.now >= c.retryAt) this.openSession(c);
+      return;
+    }
+    if (conn.sessionId === null) return;
+    if (!conn.authSent) {
+      conn.authSent = true;
+      this.sendRequest(conn, -4, { op: OpCode.auth, type: 0, scheme: 'digest', auth: Buffer.from(SUPER_AUTH) }, null);
+      return;
+    }
+    const asked = !this.quiet && conn.pending.length === 0 && tick < this.opts.faultTicks ? a.next(tick) : null;
+    if (asked !== null)
+      this.sendRequest(conn, conn.nextXid++, asked.request, null, (zxid, err) => a.answered(asked, zxid, err, this.now / TICK));
+    else if (this.now - conn.lastSentAt > PING_IDLE_UNITS) this.sendRequest(conn, -2, { op: OpCode.ping }, null);
+  }
+
+  servingLeaderSid(): Sid | null {
+    return this.servingLeader()?.sid ?? null;
+  }
+
+  isolate(sid: Sid): void {
+    this.log(`ISOLATE ${sid}`);
+    for (const b of this.members) if (b.sid !== sid) this.partitions.cut(sid, b.sid);
+  }
+
+  heal(sid: Sid): void {
+    this.log(`HEAL ${sid}`);
+    for (const b of this.members) this.partitions.heal(sid, b.sid);
+  }
+
   private randomOp(c: SimClient): ClientOp {
     const path = this.rnd.pick(KEYS);
     const data = `s${c.session}.${++c.seq}`;
@@ -473,11 +626,17 @@ export class Ensemble implements EnsembleHost {
     this.sendRequest(conn, conn.nextXid++, requestOf(op), inv);
   }
 
-  private sendRequest(conn: ClientConn, xid: number, req: Request, inv: Invocation | null): void {
+  private sendRequest(
+    conn: ClientConn,
+    xid: number,
+    req: Request,
+    inv: Invocation | null,
+    onReply?: (zxid: Zxid, err: number) => void,
+  ): void {
     const w = new JuteWriter(128);
     w.writeInt(xid).writeInt(req.op);
     writeRequest(w, req);
-    conn.pending.push({ xid, inv });
+    conn.pending.push({ xid, inv, ...(onReply && { onReply }) });
     conn.lastSentAt = this.now;
     this.toServer(conn, Buffer.from(w.toBuffer()));
   }
@@ -545,7 +704,8 @@ export class Ensemble implements EnsembleHost {
     const head = conn.pending.shift();
     if (head?.xid !== xid) this.fail(`session ${conn.client.session}: reply ${xid}, but ${String(head?.xid)} was next`);
     const inv = head.inv;
-    if (inv === null) return; // a ping's answer
+    head.onReply?.(zxid, err);
+    if (inv === null) return; // a ping's, the admin's
     inv.ret = this.now;
     inv.answer = answerOf(inv.op, r, zxid, err);
     if (isWrite(inv.op) && err !== 0 && err !== ErrorCode.NONODE && err !== ErrorCode.NODEEXISTS && err !== ErrorCode.BADVERSION) {
@@ -558,7 +718,7 @@ export class Ensemble implements EnsembleHost {
   /** Requests waiting for an answer on live connections. */
   get outstanding(): number {
     let n = 0;
-    for (const c of this.clients) n += c.conn?.pending.length ?? 0;
+    for (const c of [...this.clients, ...(this.admin === null ? [] : [this.admin.client])]) n += c.conn?.pending.length ?? 0;
     return n;
   }
 
@@ -678,7 +838,9 @@ export function treeDigest(tree: DataTree, sessions: ReadonlyMap<bigint, number>
   const mix = (s: string): void => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const path of [...tree.paths()].sort()) {
+  // /zookeeper/config holds the member's committed membership (checked as memberships), as
+  // ZooKeeper's digest leaves the /zookeeper nodes out
+  for (const path of [...tree.paths()].filter((p) => !p.startsWith('/zookeeper')).sort()) {
     const node = tree.get(path);
     if (node === undefined) continue;
     const s = node.toStatPersisted();
@@ -688,6 +850,10 @@ export function treeDigest(tree: DataTree, sessions: ReadonlyMap<bigint, number>
   }
   for (const [id, timeout] of [...sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) mix(`s${id}:${timeout}\n`);
   return `${tree.size} nodes, ${sessions.size} sessions, ${h.toString(16)}`;
+}
+
+function newestOf(qcs: readonly QuorumConfig[]): QuorumConfig {
+  return qcs.reduce((a, b) => (b.version > a.version ? b : a));
 }
 
 function packetName(type: number): string {
@@ -702,6 +868,7 @@ function packetName(type: number): string {
 export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult> {
   const sim = new Ensemble(opts);
   for (const m of sim.members) m.powerOn();
+  sim.admin?.start();
   let healedAt = -1;
   let healedAfter = -1;
   sim.startClock((tick) => {
@@ -733,6 +900,7 @@ export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult
   const leader = sim.servingLeader();
   if (leader === null) return sim.fail('no serving leader after the run settled');
   sim.checkAckedInLeader(leader);
+  sim.checkMemberships();
   const failures = sim.history.check(sim.finalNodes(leader), sim.now);
   if (failures.length > 0) sim.fail(failures.slice(0, 5).join('\n'));
   const acked = sim.history.invocations.filter((i) => isWrite(i.op) && i.answer !== null).length;
