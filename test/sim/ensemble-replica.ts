@@ -392,6 +392,8 @@ export class Replica {
   private endTerm(): void {
     this.term++;
     this.successor = null;
+    // appends held behind a TRUNC or SNAP save belong to the role that ends (its cut is dropped)
+    this.held = null;
     const wasRole = this.core !== null;
     this.core = null;
     this.server = null;
@@ -749,7 +751,9 @@ export class Replica {
     const server = this.server;
     if (server === null) return;
     this.membership.newLeaderConfig(makeZxid(epoch, 0));
-    this.membership.activate(this.membership.lastSeen, server.tree, this.host.clock.wallMs());
+    const { committed, lastSeen } = this.membership;
+    if (lastSeen.version > committed.version && counterOf(lastSeen.version) !== 0) this.host.count('reconfig completed by a new leader');
+    this.membership.activate(lastSeen, server.tree, this.host.clock.wallMs());
     server.prep.resetEpoch(epoch);
   }
 

@@ -64,6 +64,8 @@ export interface EnsembleOptions {
   readonly faultTicks: number;
   readonly healTicks: number;
   readonly faults?: boolean;
+  /** The chance of a fault each tick of the fault phase (default: one each tick). */
+  readonly faultChance?: number;
   readonly trace?: boolean;
   readonly bug?: Bug | null;
 }
@@ -454,12 +456,17 @@ export class Ensemble implements EnsembleHost {
     this.admin?.checkAcked(newest);
   }
 
+  /**
+   * The role's connections close as a process closes its sockets: what it sent before still
+   * arrives (a leader that hands over has sent its COMMITANDACTIVATEs), then the close.
+   */
   roleEnded(r: Replica): void {
     this.count('role ended');
-    for (const c of [...(this.leaderConns.get(r)?.values() ?? [])]) this.closePeer(c, 'role ended');
+    const closing = [...(this.leaderConns.get(r)?.values() ?? [])];
     this.leaderConns.delete(r);
     const lc = this.learnerConns.get(r);
-    if (lc !== undefined) this.closePeer(lc, 'role ended');
+    if (lc !== undefined) closing.push(lc);
+    for (const c of closing) this.events.push(Math.max(this.now, c.link.drainedAt), () => this.closePeer(c, 'role ended'));
     for (const conn of [...this.clientConns]) if (conn.replica === r) this.breakClient(conn, 'server left its role');
   }
 
@@ -873,7 +880,7 @@ export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult
   let healedAfter = -1;
   sim.startClock((tick) => {
     if (tick < opts.faultTicks) {
-      if (opts.faults !== false) sim.injectFault();
+      if (opts.faults !== false && (opts.faultChance === undefined || sim.rnd.chance(opts.faultChance))) sim.injectFault();
       return;
     }
     if (healedAt < 0) {

@@ -19,7 +19,7 @@ const ONLY = process.env.RECONFIG_SEED === undefined ? undefined : Number(proces
 const ONLY_SCENARIO = (process.env.RECONFIG_SCENARIO ?? 'crash') as ReconfigScenario;
 
 export function reconfigShape(scenario: ReconfigScenario, seed: number, trace: boolean): EnsembleOptions {
-  const common = { seed, clients: 3, faultTicks: 60, healTicks: 80, trace, reconfig: scenario };
+  const common = { seed, clients: 3, faultTicks: 80, healTicks: 80, faultChance: 0.4, trace, reconfig: scenario };
   switch (scenario) {
     case 'crash':
       return { ...common, voters: 4, observers: 0, spares: 1 };
