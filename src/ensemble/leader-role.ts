@@ -28,7 +28,7 @@ import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
 import { roleIn } from '../config/index.js';
-import { LeaderReconfig, zabQuorumOf } from './reconfig-policy.js';
+import { LeaderReconfig, leaderStaysIn, zabQuorumOf } from './reconfig-policy.js';
 import { RoleDriver, activateReconfig, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
@@ -97,7 +97,8 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const e = peer.ensemble;
     const lastZxid = peer.store.log.lastZxid;
     // the committed membership's voters (a reconfig may have changed them since start-up)
-    const quorum = zabQuorumOf(peer.membership.committed);
+    const { committed, lastSeen } = peer.membership;
+    const quorum = zabQuorumOf(committed);
     this.core = new ZabLeader({
       sid: e.myid,
       lastZxid,
@@ -106,6 +107,10 @@ export class LeaderRole extends RoleDriver implements TxnSink {
       voters: [...quorum.voters],
       containsQuorum: (sids) => quorum.containsQuorum(sids),
       configVersion: quorum.version,
+      // a reconfig in the log whose commit no one saw: established with it (Leader.lead)
+      ...(lastSeen.version > committed.version && {
+        lastSeen: { quorum: zabQuorumOf(lastSeen), leaderStays: leaderStaysIn(lastSeen, e.self) },
+      }),
       committedTail: peer.tail.endingAt(lastZxid),
       initLimitTicks: e.initLimit,
       syncLimitTicks: e.syncLimit,
@@ -297,7 +302,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
         return;
       }
       case 'serving':
-        this.onServing(a.epoch);
+        this.onServing(a.epoch, a.designated);
         return;
       case 'activate':
         this.activateReconfig(a.txn, a.designated);
@@ -434,12 +439,17 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     return newest === undefined ? 0 : (await this.peer.env.fs.size(path.join(snapDir, newest.name))) * factor;
   }
 
-  private onServing(epoch: number): void {
+  private onServing(epoch: number, designated: number | undefined): void {
     this.phase = 'broadcast';
     // Leader.startZkServer: the membership NEWLEADER carried is now agreed; commit it.
     const membership = this.peer.membership;
     membership.newLeaderConfig(makeZxid(epoch, 0));
     membership.activate(membership.lastSeen, this.zk.tree, this.peer.env.clock.wallMs());
+    if (designated !== undefined && designated !== this.peer.ensemble.myid) {
+      // the membership it completed is not this member's to lead: it serves no one and hands over
+      this.handOver(designated, `membership ${hex(membership.committed.version)}: server ${designated} leads it`);
+      return;
+    }
     this.zk.prep.resetEpoch(epoch);
     this.zk.startLeaderEpoch(epoch);
     this.peer.clients.serve(this.zk);

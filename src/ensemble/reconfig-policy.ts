@@ -35,6 +35,12 @@ export function zabQuorumOf(qc: QuorumConfig): ZabQuorum {
   return { version: qc.version, voters: new Set(verifier.voters), containsQuorum: (sids) => verifier.containsQuorum(sids) };
 }
 
+/** Whether this member leads `qc` itself: a voter there, on the same quorum address. */
+export function leaderStaysIn(qc: QuorumConfig, self: ReconfigPeer['ensemble']['self']): boolean {
+  const mine = qc.servers.find((s) => s.id === self.id);
+  return mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
+}
+
 const CODE_OF: Record<ReconfigRefusal['code'], number> = {
   BADARGUMENTS: ErrorCode.BADARGUMENTS,
   MARSHALLINGERROR: ErrorCode.MARSHALLINGERROR,
@@ -76,10 +82,7 @@ export class LeaderReconfig implements ReconfigPolicy {
     const decided = this.decided;
     assert(decided?.zxid === zxid, () => `reconfig txn 0x${zxid.toString(16)} was not decided here`);
     this.decided = null;
-    const self = this.peer.ensemble.self;
-    const mine = decided.qc.servers.find((s) => s.id === self.id);
-    const leaderStays = mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
-    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays };
+    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays: leaderStaysIn(decided.qc, this.peer.ensemble.self) };
   }
 }
 

@@ -478,7 +478,8 @@ export class Replica {
     this.phase = 'leader';
     this.roleStartZxid = rec.tree.lastProcessedZxid;
     // the committed membership's voters (a reconfig may have changed them since start-up)
-    const quorum = zabQuorumOf(this.membership.committed);
+    const { committed, lastSeen } = this.membership;
+    const quorum = zabQuorumOf(committed);
     const core = new ZabLeader({
       sid: this.sid,
       lastZxid: rec.tree.lastProcessedZxid,
@@ -487,6 +488,10 @@ export class Replica {
       voters: [...quorum.voters],
       containsQuorum: (sids) => quorum.containsQuorum(sids),
       configVersion: quorum.version,
+      // a reconfig in the log whose commit no one saw: established with it (Leader.lead)
+      ...(lastSeen.version > committed.version && {
+        lastSeen: { quorum: zabQuorumOf(lastSeen), leaderStays: roleIn(lastSeen, this.sid) === 'participant' },
+      }),
       committedTail: [],
       initLimitTicks: this.host.initLimit,
       syncLimitTicks: this.host.syncLimit,
@@ -732,8 +737,9 @@ export class Replica {
         this.server?.syncDone();
         return;
       case 'serving':
-        if (core instanceof ZabLeader) this.leaderServing(a.epoch);
-        else if (!this.learnerServing()) return;
+        if (core instanceof ZabLeader) {
+          if (!this.leaderServing(a.epoch, a.designated)) return;
+        } else if (!this.learnerServing()) return;
         this.serving = true;
         this.host.onServing(this, a.epoch);
         return;
@@ -746,15 +752,23 @@ export class Replica {
     }
   }
 
-  /** Leader.startZkServer: the membership NEWLEADER carried is agreed now; it is committed. */
-  private leaderServing(epoch: number): void {
+  /**
+   * Leader.startZkServer: the membership NEWLEADER carried is agreed now; it is committed. A
+   * leader it does not keep hands over (false: the role ended).
+   */
+  private leaderServing(epoch: number, designated: Sid | undefined): boolean {
     const server = this.server;
-    if (server === null) return;
+    if (server === null) return false;
     this.membership.newLeaderConfig(makeZxid(epoch, 0));
     const { committed, lastSeen } = this.membership;
     if (lastSeen.version > committed.version && counterOf(lastSeen.version) !== 0) this.host.count('reconfig completed by a new leader');
     this.membership.activate(lastSeen, server.tree, this.host.clock.wallMs());
+    if (designated !== undefined && designated !== this.sid) {
+      this.handOver(designated, `membership ${hex(lastSeen.version)}: server ${designated} leads it`);
+      return false;
+    }
     server.prep.resetEpoch(epoch);
+    return true;
   }
 
   /**

@@ -51,6 +51,13 @@ export interface LeaderConfig extends ZabStart, ZabLimits {
   readonly containsQuorum?: (sids: ReadonlySet<Sid>) => boolean;
   /** The version of that config: the zxid of the reconfig that made it (0: none did). */
   readonly configVersion?: Zxid;
+  /**
+   * The last seen config when it is newer than the committed one: a reconfig this leader's log
+   * holds whose commit no one saw. NEWLEADER needs a quorum of it too, and it is the config in
+   * force once the leader is established (Leader.lead and startZkServer); `leaderStays` as for
+   * `propose`.
+   */
+  readonly lastSeen?: { readonly quorum: ZabQuorum; readonly leaderStays: boolean };
   /** The newest logged txns, oldest first, ending at `lastZxid` (what storage's CommittedLog holds). */
   readonly committedTail?: readonly ZabTxn[];
   readonly commitWindow?: number;
@@ -122,7 +129,7 @@ export class ZabLeader {
   private readonly outstanding = new Map<Zxid, Outstanding>();
   /** The config in force (QuorumPeer's quorum verifier), and the one a reconfig in flight proposes. */
   private committedQuorum: ZabQuorum;
-  private proposedQuorum: ZabQuorum | null = null;
+  private proposedQuorum: ZabQuorum | null;
   /** False once a reconfig hands leadership to another member: nothing after it commits here. */
   private allowedToCommit = true;
   /** The committed window (ZooKeeper's committedLog); never drops a txn not yet applied. */
@@ -135,6 +142,7 @@ export class ZabLeader {
     this.voters = new Set(config.voters);
     assert(this.voters.has(config.sid), () => `leader ${config.sid} is not a voter`);
     this.committedQuorum = { version: config.configVersion ?? 0, voters: this.voters, containsQuorum: (sids) => this.isQuorum(sids) };
+    this.proposedQuorum = config.lastSeen?.quorum ?? null;
     this.lastProposed = this.lastCommitted = this.lastLogged = config.lastZxid;
     this.toApply = new ApplyQueue(config.lastZxid);
     this.windowSize = Math.max(config.commitWindow ?? COMMIT_WINDOW_DEFAULT, 1);
@@ -501,9 +509,11 @@ export class ZabLeader {
 
   private checkEstablished(): void {
     if (this.phase !== 'sync' || !this.currentEpochDurable || !this.isQuorum(this.newLeaderAcks)) return;
+    // a quorum of the last seen config too, when a reconfig's commit was not seen
+    if (this.proposedQuorum?.containsQuorum(this.newLeaderAcks) === false) return;
     assert(this.epoch !== null, 'established without an epoch');
     this.phase = 'broadcast';
-    this.out.push({ kind: 'serving', epoch: this.epoch });
+    this.out.push({ kind: 'serving', epoch: this.epoch, designated: this.establishLastSeen() });
     for (const h of this.handlers.values()) if (h.stage === 'awaitEstablished') this.sendUpToDate(h);
   }
 
@@ -567,6 +577,24 @@ export class ZabLeader {
       if (both.length === 0) break;
       candidates = both;
     }
+    this.allowedToCommit = false;
+    return Math.min(...candidates);
+  }
+
+  /**
+   * Leader.startZkServer: the last seen config, which a quorum of it has now synced, is the one
+   * in force. Returns who leads it: this leader, or (as after a reconfig's commit) a voter of it
+   * that ACKed NEWLEADER; this leader then commits nothing.
+   */
+  private establishLastSeen(): Sid {
+    const next = this.proposedQuorum;
+    const lastSeen = this.config.lastSeen;
+    if (next === null || lastSeen === undefined) return this.config.sid;
+    this.committedQuorum = next;
+    this.proposedQuorum = null;
+    if (lastSeen.leaderStays) return this.config.sid;
+    const candidates = [...this.newLeaderAcks].filter((sid) => sid !== this.config.sid && next.voters.has(sid));
+    assert(candidates.length > 0, () => `established with no other voter of config ${hex(next.version)}`);
     this.allowedToCommit = false;
     return Math.min(...candidates);
   }

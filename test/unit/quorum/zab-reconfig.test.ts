@@ -146,6 +146,69 @@ describe('reconfig in the ZAB leader', () => {
   });
 });
 
+/**
+ * Leader 1 starting with a reconfig in its log that no one saw committed: committed voters 1-3,
+ * last seen `lastSeen` (voters `lastSeenVoters`). Followers 2-5 get through discovery; the
+ * NEWLEADER ACKs come from `acks`. Returns the actions from the last ACK on.
+ */
+function establishWithLastSeen(lastSeenVoters: readonly Sid[], leaderStays: boolean, acks: readonly Sid[]): ZabAction[] {
+  const leader = new ZabLeader({
+    sid: 1,
+    lastZxid: 0,
+    acceptedEpoch: 0,
+    currentEpoch: 0,
+    voters: [1, 2, 3],
+    lastSeen: { quorum: majority(7, lastSeenVoters), leaderStays },
+    initLimitTicks: 10,
+    syncLimitTicks: 5,
+  });
+  const followers = [2, 3, 4, 5];
+  for (const sid of followers) leader.receive(sid, { type: PacketType.followerInfo, acceptedEpoch: 0 });
+  leader.epochWritten('acceptedEpoch', EPOCH);
+  for (const sid of followers) leader.receive(sid, { type: PacketType.ackEpoch, currentEpoch: 0, lastZxid: 0 });
+  leader.epochWritten('currentEpoch', EPOCH);
+  leader.take();
+  for (const sid of acks) leader.receive(sid, { type: PacketType.ack, zxid: makeZxid(EPOCH, 0) });
+  return leader.take();
+}
+
+function servingOf(actions: ZabAction[]): { epoch: number; designated?: Sid } | undefined {
+  const a = actions.find((x) => x.kind === 'serving');
+  return a?.kind === 'serving' ? { epoch: a.epoch, ...(a.designated !== undefined && { designated: a.designated }) } : undefined;
+}
+
+describe('a leader establishing with a last seen config newer than the committed one', () => {
+  test('NEWLEADER needs a quorum of the last seen config too', () => {
+    // 1, 2 and 3 are a quorum of 1-3, but only 2 of the last seen 2, 4, 5
+    assert.equal(servingOf(establishWithLastSeen([2, 4, 5], false, [2, 3])), undefined);
+    assert.deepEqual(servingOf(establishWithLastSeen([2, 4, 5], false, [2, 3, 4])), { epoch: EPOCH, designated: 2 });
+  });
+
+  test('a leader the last seen config keeps leads it; one it removes names a voter of it that ACKed NEWLEADER, and commits nothing', () => {
+    assert.deepEqual(servingOf(establishWithLastSeen([1, 2, 3, 4], true, [2, 3])), { epoch: EPOCH, designated: 1 });
+    const leader = new ZabLeader({
+      sid: 1,
+      lastZxid: 0,
+      acceptedEpoch: 0,
+      currentEpoch: 0,
+      voters: [1, 2, 3],
+      lastSeen: { quorum: majority(7, [2, 3, 4]), leaderStays: false },
+      initLimitTicks: 10,
+      syncLimitTicks: 5,
+    });
+    for (const sid of [3, 4]) leader.receive(sid, { type: PacketType.followerInfo, acceptedEpoch: 0 });
+    leader.epochWritten('acceptedEpoch', EPOCH);
+    for (const sid of [3, 4]) leader.receive(sid, { type: PacketType.ackEpoch, currentEpoch: 0, lastZxid: 0 });
+    leader.epochWritten('currentEpoch', EPOCH);
+    for (const sid of [4, 3]) leader.receive(sid, { type: PacketType.ack, zxid: makeZxid(EPOCH, 0) });
+    assert.deepEqual(servingOf(leader.take()), { epoch: EPOCH, designated: 3 });
+    // were it to propose, nothing would commit: the config in force is 2-4, and it hands over
+    propose(leader, txn(1));
+    ack(leader, makeZxid(EPOCH, 1), [2, 3, 4]);
+    assert.deepEqual(sent(leader.take()), ['3: 2', '4: 2'], 'proposals only, no COMMIT');
+  });
+});
+
 describe('reconfig in the ZAB learner and on the wire', () => {
   function servingLearner(observer: boolean): ZabLearner {
     const l = new ZabLearner({
