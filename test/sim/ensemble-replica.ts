@@ -82,9 +82,13 @@ const MAX_ENTRY_BYTES = 0xfffff + 1024 * 1024;
  *   log, so it ACKs before the txn is durable;
  * - applyBeforeCommit: a learner applies a proposal when it arrives, not when it is committed;
  * - answerBeforeCommit: the leader applies and answers its own write once its own log holds it,
- *   without waiting for a quorum (the standalone server's rule).
+ *   without waiting for a quorum (the standalone server's rule);
+ * - ignoreActivate: a learner does not take the membership a COMMITANDACTIVATE or
+ *   INFORMANDACTIVATE activates;
+ * - establishWithoutLastSeen: a new leader counts NEWLEADER and its commits with the committed
+ *   membership only, though its log holds a newer reconfig whose commit it did not see.
  */
-export type Bug = 'ackBeforeDurable' | 'applyBeforeCommit' | 'answerBeforeCommit';
+export type Bug = 'ackBeforeDurable' | 'applyBeforeCommit' | 'answerBeforeCommit' | 'ignoreActivate' | 'establishWithoutLastSeen';
 
 /** A quorum packet on the wire; a SNAP is followed by its transfer (the tree as serialized). */
 export interface QuorumMessage {
@@ -489,9 +493,10 @@ export class Replica {
       containsQuorum: (sids) => quorum.containsQuorum(sids),
       configVersion: quorum.version,
       // a reconfig in the log whose commit no one saw: established with it (Leader.lead)
-      ...(lastSeen.version > committed.version && {
-        lastSeen: { quorum: zabQuorumOf(lastSeen), leaderStays: roleIn(lastSeen, this.sid) === 'participant' },
-      }),
+      ...(lastSeen.version > committed.version &&
+        this.host.bug !== 'establishWithoutLastSeen' && {
+          lastSeen: { quorum: zabQuorumOf(lastSeen), leaderStays: roleIn(lastSeen, this.sid) === 'participant' },
+        }),
       committedTail: [],
       initLimitTicks: this.host.initLimit,
       syncLimitTicks: this.host.syncLimit,
@@ -801,6 +806,7 @@ export class Replica {
     const server = this.server;
     const qc = this.reconfigMembership(txn);
     if (qc === null || server === null) return;
+    if (this.host.bug === 'ignoreActivate' && core instanceof ZabLearner) return;
     const wasObserver = this.learnerObserver;
     this.membership.activate(qc, server.tree, this.host.clock.wallMs());
     this.host.count('reconfig activated');

@@ -13,13 +13,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runEnsemble, SimFailure, type EnsembleOptions, type EnsembleResult } from './ensemble-sim.js';
 import type { ReconfigScenario } from './sim-admin.js';
+import type { Bug } from './ensemble-replica.js';
 
 const SEEDS = Number(process.env.RECONFIG_SEEDS ?? 300);
 const ONLY = process.env.RECONFIG_SEED === undefined ? undefined : Number(process.env.RECONFIG_SEED);
 const ONLY_SCENARIO = (process.env.RECONFIG_SCENARIO ?? 'crash') as ReconfigScenario;
 
-export function reconfigShape(scenario: ReconfigScenario, seed: number, trace: boolean): EnsembleOptions {
-  const common = { seed, clients: 3, faultTicks: 80, healTicks: 80, faultChance: 0.4, trace, reconfig: scenario };
+export function reconfigShape(scenario: ReconfigScenario, seed: number, trace: boolean, bug: Bug | null = null): EnsembleOptions {
+  const common = { seed, clients: 3, faultTicks: 80, healTicks: 80, faultChance: 0.4, trace, reconfig: scenario, bug };
   switch (scenario) {
     case 'crash':
       return { ...common, voters: 4, observers: 0, spares: 1 };
@@ -74,3 +75,24 @@ for (const scenario of ['crash', 'removeLeader', 'joinObserver'] as const) {
       assert.ok((stats.get('leader without election') ?? 0) > 0, 'no hand-over to a designated leader');
   });
 }
+
+/**
+ * The reconfig checkers can fail: each deliberate reconfig bug (ensemble-replica.ts `Bug`) must
+ * be caught within the first seeds of the crash scenario; the seed and what broke are printed.
+ */
+test('reconfig checkers catch deliberate bugs', { timeout: 600_000 }, async () => {
+  if (ONLY !== undefined) return;
+  for (const bug of ['ignoreActivate', 'establishWithoutLastSeen'] as const) {
+    let caught: string | null = null;
+    for (let seed = 1; seed <= 300 && caught === null; seed++) {
+      try {
+        await runEnsemble(reconfigShape('crash', seed, false, bug));
+      } catch (e) {
+        if (!(e instanceof SimFailure)) throw e;
+        caught = e.message.split('\n')[0] ?? '';
+      }
+    }
+    console.log(`${bug}: ${caught ?? 'not caught'}`);
+    assert.ok(caught !== null, `${bug} was not caught in 300 seeds`);
+  }
+});
