@@ -117,7 +117,8 @@ export interface EnsembleHost {
   waitFor(cond: () => boolean, alive: () => boolean): Promise<void>;
   sendQuorum(from: Replica, to: Sid, message: QuorumMessage): void;
   dropLearner(leader: Replica, learner: Sid, reason: string): void;
-  roleEnded(r: Replica): void;
+  /** The role's connections close: `graceful` when the process closes them, not when its power is cut. */
+  roleEnded(r: Replica, graceful: boolean): void;
   startRefused(r: Replica): void;
   onServing(r: Replica, epoch: number): void;
   /** A txn this member prepared as leader (the global history of txns, by zxid). */
@@ -363,7 +364,7 @@ export class Replica {
   powerCut(): void {
     if (this.phase === 'down') return;
     if (this.host.tracing) this.host.log(`${this.sid} POWER CUT`);
-    this.endTerm();
+    this.endTerm(false);
     this.phase = 'down';
     this.store = null;
     this.epochs = null;
@@ -378,7 +379,7 @@ export class Replica {
   /** Back to election: pending writes land, then the tree is recovered from the disk again. */
   private endRole(reason: string): void {
     if (this.host.tracing) this.host.log(`${this.sid} LOOKING: ${reason}`);
-    this.endTerm();
+    this.endTerm(true);
     const store = this.store;
     this.phase = 'booting';
     const term = this.term;
@@ -393,7 +394,7 @@ export class Replica {
     });
   }
 
-  private endTerm(): void {
+  private endTerm(graceful: boolean): void {
     this.term++;
     this.successor = null;
     // appends held behind a TRUNC or SNAP save belong to the role that ends (its cut is dropped)
@@ -403,7 +404,7 @@ export class Replica {
     this.server = null;
     this.serving = false;
     this.localTxns.clear();
-    if (wasRole) this.host.roleEnded(this);
+    if (wasRole) this.host.roleEnded(this, graceful);
   }
 
   private boot(): void {

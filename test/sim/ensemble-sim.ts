@@ -364,6 +364,12 @@ export class Ensemble implements EnsembleHost {
       return;
     }
     this.count('leader serving');
+    const committed = r.membership.committed;
+    if (roleIn(committed, r.sid) !== 'participant') {
+      this.fail(
+        `leader ${r.sid} serves epoch ${epoch}, but its membership ${hex(committed.version)} (${membersText(committed)}) has it no voter`,
+      );
+    }
     const other = this.leaderOfEpoch.get(epoch);
     if (other !== undefined && other !== r.sid) this.fail(`two leaders in epoch ${epoch}: ${other} and ${r.sid}`);
     this.leaderOfEpoch.set(epoch, r.sid);
@@ -457,17 +463,25 @@ export class Ensemble implements EnsembleHost {
   }
 
   /**
-   * The role's connections close as a process closes its sockets: what it sent before still
-   * arrives (a leader that hands over has sent its COMMITANDACTIVATEs), then the close.
+   * A role that ends closes its connections as a process closes its sockets: what it sent before
+   * still arrives (a leader that hands over has sent its COMMITANDACTIVATEs, a server its
+   * replies), then the close. A power cut breaks them: what is in flight is lost.
    */
-  roleEnded(r: Replica): void {
+  roleEnded(r: Replica, graceful: boolean): void {
     this.count('role ended');
-    const closing = [...(this.leaderConns.get(r)?.values() ?? [])];
+    const peers = [...(this.leaderConns.get(r)?.values() ?? [])];
     this.leaderConns.delete(r);
     const lc = this.learnerConns.get(r);
-    if (lc !== undefined) closing.push(lc);
-    for (const c of closing) this.events.push(Math.max(this.now, c.link.drainedAt), () => this.closePeer(c, 'role ended'));
-    for (const conn of [...this.clientConns]) if (conn.replica === r) this.breakClient(conn, 'server left its role');
+    if (lc !== undefined) peers.push(lc);
+    for (const c of peers) {
+      if (graceful) this.events.push(Math.max(this.now, c.link.drainedAt), () => this.closePeer(c, 'role ended'));
+      else this.closePeer(c, 'power cut');
+    }
+    for (const conn of [...this.clientConns]) {
+      if (conn.replica !== r) continue;
+      if (graceful) this.serverClosed(conn, 'server left its role');
+      else this.breakClient(conn, 'server lost power');
+    }
   }
 
   // ------------------------------------------------------------------ quorum network
@@ -607,6 +621,10 @@ export class Ensemble implements EnsembleHost {
   isolate(sid: Sid): void {
     this.log(`ISOLATE ${sid}`);
     for (const b of this.members) if (b.sid !== sid) this.partitions.cut(sid, b.sid);
+  }
+
+  isolated(sid: Sid): boolean {
+    return this.members.every((b) => b.sid === sid || this.isCut(sid, b.sid));
   }
 
   heal(sid: Sid): void {

@@ -26,6 +26,8 @@ export interface AdminHost {
   newestMembership(): QuorumConfig;
   servingLeaderSid(): Sid | null;
   isolate(sid: Sid): void;
+  /** Whether `sid` reaches no other member. */
+  isolated(sid: Sid): boolean;
   heal(sid: Sid): void;
   count(what: string): void;
   log(line: string): void;
@@ -83,6 +85,8 @@ export class Admin<C> {
     this.host.log(`ADMIN ${asked.what}: err ${err} zxid ${hex(zxid)}`);
     if (err === 0) {
       this.host.count('reconfig acked');
+      this.host.count(`reconfig acked: ${asked.what.split(' ')[0] ?? ''}`);
+      if (asked.what === `add ${this.spare}` && this.host.isolated(this.spare)) this.host.count('joiner added while cut off');
       this.acked.set(zxid, asked.what);
       if (this.scenario === 'joinObserver' && asked.what === `add ${this.spare}` && this.healSpareAt === Infinity) {
         this.healSpareAt = tick + 3 + this.host.rnd.int(10);
