@@ -107,7 +107,7 @@ class ClientConn implements ClientConnection {
   sessionId: bigint | null = null;
   nextXid = 1;
   lastSentAt = 0;
-  readonly pending: { xid: number; inv: Invocation | null; onReply?: (zxid: Zxid, err: number) => void }[] = [];
+  readonly pending: { xid: number; inv: Invocation | null; onReply?: (zxid: Zxid, err: number, body: JuteReader) => void }[] = [];
   /** The admin's digest was sent on this connection. */
   authSent = false;
 
@@ -413,6 +413,10 @@ export class Ensemble implements EnsembleHost {
     return newestOf([this.initialMembership, ...this.committedMemberships.values()]);
   }
 
+  committedMembership(version: number): QuorumConfig | undefined {
+    return this.committedMemberships.get(version);
+  }
+
   /** Members that commit one version hold one membership. */
   onMembershipCommitted(r: Replica, qc: QuorumConfig): void {
     const seen = this.committedMemberships.get(qc.version);
@@ -608,9 +612,11 @@ export class Ensemble implements EnsembleHost {
       this.sendRequest(conn, -4, { op: OpCode.auth, type: 0, scheme: 'digest', auth: Buffer.from(SUPER_AUTH) }, null);
       return;
     }
-    const asked = !this.quiet && conn.pending.length === 0 && tick < this.opts.faultTicks ? a.next(tick) : null;
+    // now and then a second reconfig right behind the first (RECONFIGINPROGRESS while it is in flight)
+    const room = conn.pending.length === 0 || (conn.pending.length === 1 && this.rnd.chance(0.2));
+    const asked = !this.quiet && room && tick < this.opts.faultTicks ? a.next(tick) : null;
     if (asked !== null)
-      this.sendRequest(conn, conn.nextXid++, asked.request, null, (zxid, err) => a.answered(asked, zxid, err, this.now / TICK));
+      this.sendRequest(conn, conn.nextXid++, asked.request, null, (zxid, err, body) => a.answered(asked, zxid, err, body, this.now / TICK));
     else if (this.now - conn.lastSentAt > PING_IDLE_UNITS) this.sendRequest(conn, -2, { op: OpCode.ping }, null);
   }
 
@@ -656,7 +662,7 @@ export class Ensemble implements EnsembleHost {
     xid: number,
     req: Request,
     inv: Invocation | null,
-    onReply?: (zxid: Zxid, err: number) => void,
+    onReply?: (zxid: Zxid, err: number, body: JuteReader) => void,
   ): void {
     const w = new JuteWriter(128);
     w.writeInt(xid).writeInt(req.op);
@@ -729,7 +735,7 @@ export class Ensemble implements EnsembleHost {
     const head = conn.pending.shift();
     if (head?.xid !== xid) this.fail(`session ${conn.client.session}: reply ${xid}, but ${String(head?.xid)} was next`);
     const inv = head.inv;
-    head.onReply?.(zxid, err);
+    head.onReply?.(zxid, err, r);
     if (inv === null) return; // a ping's, the admin's
     inv.ret = this.now;
     inv.answer = answerOf(inv.op, r, zxid, err);

@@ -11,11 +11,11 @@
  * - joinObserver: a spare member, isolated from the start, is added as a voter while cut off,
  *   then its partition heals; a follower is made an observer, and back.
  */
-import { ErrorCode, OpCode, type Request } from '../../src/codec/index.js';
+import { ErrorCode, OpCode, type JuteReader, type Request } from '../../src/codec/index.js';
 import { hex, type Sid, type Zxid } from '../../src/quorum/zab/index.js';
-import { roleIn, type QuorumConfig } from '../../src/config/index.js';
+import { parseQuorumConfigText, roleIn, type QuorumConfig } from '../../src/config/index.js';
 import type { SeededRandom } from '../../src/base/index.js';
-import { joinerLine } from './ensemble-replica.js';
+import { joinerLine, membersText } from './ensemble-replica.js';
 
 export type ReconfigScenario = 'crash' | 'removeLeader' | 'joinObserver';
 
@@ -24,6 +24,8 @@ export interface AdminHost {
   readonly rnd: SeededRandom;
   readonly members: readonly { readonly sid: Sid }[];
   newestMembership(): QuorumConfig;
+  /** The membership some member committed at `version`, if any did. */
+  committedMembership(version: number): QuorumConfig | undefined;
   servingLeaderSid(): Sid | null;
   isolate(sid: Sid): void;
   /** Whether `sid` reaches no other member. */
@@ -40,13 +42,20 @@ interface Asked {
 }
 
 /** Answers the admin takes in its stride: none of them says the server is wrong. */
-const EXPECTED_REFUSALS = new Set<number>([ErrorCode.RECONFIGINPROGRESS, ErrorCode.NEWCONFIGNOQUORUM, ErrorCode.BADARGUMENTS]);
+const EXPECTED_REFUSALS = new Set<number>([
+  ErrorCode.RECONFIGINPROGRESS,
+  ErrorCode.NEWCONFIGNOQUORUM,
+  ErrorCode.BADARGUMENTS,
+  ErrorCode.BADVERSION,
+]);
 
 /** `C` is the simulation's client the admin sends through. */
 export class Admin<C> {
   /** Reconfigs answered OK, by zxid (the membership's version). */
   readonly acked = new Map<Zxid, string>();
   private nextAt = 0;
+  /** The membership version the admin read last (it reads again now and then: it may be stale). */
+  private readVersion = -1;
   /** joinObserver: the isolated spare, and when its partition heals (ticks). */
   private readonly spare: Sid;
   private healSpareAt = Infinity;
@@ -76,25 +85,40 @@ export class Admin<C> {
     if (tick < this.nextAt) return null;
     this.nextAt = tick + 4 + this.host.rnd.int(8);
     const qc = this.host.newestMembership();
-    const asked = this.choose(qc);
+    if (this.readVersion < 0 || this.host.rnd.chance(0.7)) this.readVersion = qc.version;
+    const chosen = this.choose(qc);
+    // half of them say which membership they change (fromConfig): BADVERSION if it is not the last
+    const asked = chosen !== null && this.host.rnd.chance(0.5) ? withFromConfig(chosen, this.readVersion) : chosen;
     if (asked !== null) this.host.log(`ADMIN asks ${asked.what} (membership ${hex(qc.version)})`);
     return asked;
   }
 
-  answered(asked: Asked, zxid: Zxid, err: number, tick: number): void {
+  answered(asked: Asked, zxid: Zxid, err: number, body: JuteReader, tick: number): void {
     this.host.log(`ADMIN ${asked.what}: err ${err} zxid ${hex(zxid)}`);
     if (err === 0) {
+      this.checkReply(asked, zxid, body);
       this.host.count('reconfig acked');
       this.host.count(`reconfig acked: ${asked.what.split(' ')[0] ?? ''}`);
-      if (asked.what === `add ${this.spare}` && this.host.isolated(this.spare)) this.host.count('joiner added while cut off');
+      if (asked.what.startsWith(`add ${this.spare}`) && this.host.isolated(this.spare)) this.host.count('joiner added while cut off');
       this.acked.set(zxid, asked.what);
-      if (this.scenario === 'joinObserver' && asked.what === `add ${this.spare}` && this.healSpareAt === Infinity) {
+      if (this.scenario === 'joinObserver' && asked.what.startsWith(`add ${this.spare}`) && this.healSpareAt === Infinity) {
         this.healSpareAt = tick + 3 + this.host.rnd.int(10);
       }
       return;
     }
     this.host.count(`reconfig err ${err}`);
     if (!EXPECTED_REFUSALS.has(err)) this.host.fail(`reconfig "${asked.what}" answered ${err}`);
+  }
+
+  /** The reply holds the membership the reconfig made, at its zxid, as the members committed it. */
+  private checkReply(asked: Asked, zxid: Zxid, body: JuteReader): void {
+    const text = body.readBuffer()?.toString('utf8') ?? '';
+    const qc = parseQuorumConfigText(text, `the reply to "${asked.what}"`);
+    const committed = this.host.committedMembership(zxid);
+    if (qc.version !== zxid || committed === undefined || membersText(committed) !== membersText(qc)) {
+      const what = committed === undefined ? 'none' : membersText(committed);
+      this.host.fail(`reconfig "${asked.what}" answered ${hex(qc.version)} ${membersText(qc)} at ${hex(zxid)}; committed there: ${what}`);
+    }
   }
 
   /** Every acknowledged reconfig is committed, and the ensemble's membership is at least as new. */
@@ -140,6 +164,10 @@ function add(sid: Sid, role: 'participant' | 'observer'): Asked {
     what: role === 'observer' ? `observe ${sid}` : `add ${sid}`,
     request: { op: OpCode.reconfig, joiningServers: joinerLine(sid, role), leavingServers: null, newMembers: null, curConfigId: -1 },
   };
+}
+
+function withFromConfig(asked: Asked, version: number): Asked {
+  return { what: `${asked.what} from ${hex(version)}`, request: { ...asked.request, curConfigId: version } };
 }
 
 function remove(sid: Sid): Asked {
