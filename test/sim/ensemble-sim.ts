@@ -297,9 +297,10 @@ export class Ensemble implements EnsembleHost {
   /**
    * One round of the simplified election (FLE lives elsewhere). A member a committed reconfig
    * named a leader for goes there without an election. A looking member follows a live leader it
-   * can reach; else a group of looking voters that reach it, a quorum under its memberships
-   * (committed and last seen, as electionViewOf counts), having adopted the newest committed
-   * membership among them (FLE's processReconfig), picks the best vote of a committed voter.
+   * can reach; else the looking participants that reach it (voters or not: FLE hears everyone's
+   * vote and each member counts only its voters) adopt the newest committed membership among
+   * them (FLE's processReconfig) and, when they are a quorum under every one's memberships
+   * (committed and last seen, as electionViewOf counts), pick the best vote of a committed voter.
    * Each looking member takes part with probability 1/2, so rounds interleave.
    */
   private elect(): void {
@@ -314,21 +315,21 @@ export class Ensemble implements EnsembleHost {
       const heard = this.members.filter((v) => v.up && !this.isCut(v.sid, m.sid));
       const newest = newestOf(heard.map((v) => v.membership.committed));
       m.adoptMembership(newest);
-      const view = electionViewOf(m.sid, m.membership.committed, m.membership.lastSeen);
-      if (!view.committedVoter) continue;
-      const group = this.members.filter((v) => v.looking && !this.isCut(v.sid, m.sid) && view.quorum.voters.includes(v.sid));
+      if (m.observer) continue;
+      const group = this.members.filter((v) => v.looking && !this.isCut(v.sid, m.sid));
       for (const v of group) v.adoptMembership(newest);
-      const sids = new Set(group.map((v) => v.sid));
-      const views = group.map((v) => electionViewOf(v.sid, v.membership.committed, v.membership.lastSeen));
+      const participants = group.filter((v) => !v.observer);
+      const sids = new Set(participants.map((v) => v.sid));
+      const views = participants.map((v) => electionViewOf(v.sid, v.membership.committed, v.membership.lastSeen));
       if (!views.every((w) => w.quorum.containsQuorum(sids))) continue;
       let best: Replica | null = null;
-      for (const v of group) {
+      for (const v of participants) {
         if (roleIn(m.membership.committed, v.sid) !== 'participant') continue;
         if (best === null || compareVotes(v.vote(), best.vote()) > 0) best = v;
       }
-      if (best === null || !group.every((v) => v === best || !this.isCut(v.sid, best.sid))) continue;
+      if (best === null || !participants.every((v) => v === best || !this.isCut(v.sid, best.sid))) continue;
       best.startLeader();
-      for (const v of group) if (v !== best) this.follow(v, best);
+      for (const v of participants) if (v !== best) this.follow(v, best);
     }
   }
 
@@ -428,7 +429,7 @@ export class Ensemble implements EnsembleHost {
 
   /** A reconfig scenario may cut the leader's power right after it proposes or commits a reconfig. */
   onReconfig(r: Replica, stage: 'proposed' | 'committed'): void {
-    if (this.admin?.scenario !== 'crash' || !this.rnd.chance(0.5)) return;
+    if (this.admin?.scenario !== 'crash' || this.now >= this.opts.faultTicks * TICK || !this.rnd.chance(0.5)) return;
     this.count(`leader crash after reconfig ${stage}`);
     const term = r.term;
     this.events.push(this.now + this.rnd.int(3), () => {
