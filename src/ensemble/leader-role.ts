@@ -28,7 +28,7 @@ import { serverSettings } from '../server/composition.js';
 import { ZkServer, type TxnSink } from '../server/zk-server.js';
 import { readNow } from '../server/types.js';
 import { roleIn } from '../config/index.js';
-import { LeaderReconfig, leadsIn, zabQuorumOf } from './reconfig-policy.js';
+import { LeaderReconfig, leaderStaysIn, zabQuorumOf } from './reconfig-policy.js';
 import { RoleDriver, activateReconfig, type PeerState } from './role.js';
 import { authIdsOf, forwardedRequestOf, logBodyOf, zabTxnFrom } from './txns.js';
 import type { QuorumFacts } from '../admin/index.js';
@@ -101,7 +101,7 @@ export class LeaderRole extends RoleDriver implements TxnSink {
     const { committed, lastSeen } = peer.membership;
     const quorum = zabQuorumOf(committed);
     const next =
-      lastSeen.version > committed.version ? { quorum: zabQuorumOf(lastSeen), leaderStays: leadsIn(lastSeen, e.self) } : undefined;
+      lastSeen.version > committed.version ? { quorum: zabQuorumOf(lastSeen), leaderStays: leaderStaysIn(lastSeen, e.self) } : undefined;
     this.core = new ZabLeader({
       sid: e.myid,
       lastZxid,

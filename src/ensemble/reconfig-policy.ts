@@ -15,7 +15,6 @@ import {
   parseQuorumConfigText,
   verifierOf,
   withVersion,
-  type EnsembleMember,
   type QuorumConfig,
   type ReconfigRefusal,
 } from '../config/index.js';
@@ -23,10 +22,24 @@ import type { ZabLeader, ZabQuorum } from '../quorum/zab/index.js';
 import type { ReconfigPolicy, ReconfigRequest } from '../server/zk-server.js';
 import type { PeerState } from './role.js';
 
+/** What the leader's reconfig checks read of the member: its settings, memberships and log. */
+export interface ReconfigPeer {
+  readonly ensemble: Pick<PeerState['ensemble'], 'reconfigEnabled' | 'self'>;
+  readonly config: Pick<PeerState['config'], 'standaloneEnabled'>;
+  readonly membership: Pick<PeerState['membership'], 'committed' | 'lastSeen'>;
+  readonly log: PeerState['log'];
+}
+
 /** What the ZAB core counts with for a membership. */
 export function zabQuorumOf(qc: QuorumConfig): ZabQuorum {
   const verifier = verifierOf(qc);
   return { version: qc.version, voters: new Set(verifier.voters), containsQuorum: (sids) => verifier.containsQuorum(sids) };
+}
+
+/** Whether this member leads `qc` itself: a voter there, on the same quorum address. */
+export function leaderStaysIn(qc: QuorumConfig, self: ReconfigPeer['ensemble']['self']): boolean {
+  const mine = qc.servers.find((s) => s.id === self.id);
+  return mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
 }
 
 const CODE_OF: Record<ReconfigRefusal['code'], number> = {
@@ -39,8 +52,8 @@ export class LeaderReconfig implements ReconfigPolicy {
   private decided: { zxid: number; qc: QuorumConfig } | null = null;
 
   constructor(
-    private readonly peer: PeerState,
-    private readonly core: ZabLeader,
+    private readonly peer: ReconfigPeer,
+    private readonly core: Pick<ZabLeader, 'reconfigInFlight' | 'isQuorumSynced'>,
   ) {}
 
   decide(req: ReconfigRequest, zxid: number): number | Buffer {
@@ -70,17 +83,8 @@ export class LeaderReconfig implements ReconfigPolicy {
     const decided = this.decided;
     assert(decided?.zxid === zxid, () => `reconfig txn 0x${zxid.toString(16)} was not decided here`);
     this.decided = null;
-    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays: leadsIn(decided.qc, this.peer.ensemble.self) };
+    return { qc: decided.qc, quorum: zabQuorumOf(decided.qc), leaderStays: leaderStaysIn(decided.qc, this.peer.ensemble.self) };
   }
-}
-
-/**
- * Whether a leader stays leader of membership `qc` (Leader.getDesignatedLeader's first test): a
- * voter of it, on the same quorum address.
- */
-export function leadsIn(qc: QuorumConfig, self: Pick<EnsembleMember, 'id' | 'host' | 'quorumPort'>): boolean {
-  const mine = qc.servers.find((s) => s.id === self.id);
-  return mine?.role === 'participant' && mine.host === self.host && mine.quorumPort === self.quorumPort;
 }
 
 /** The membership a request asks for, at version `zxid`: bulk (`newMembers`) or incremental. */

@@ -24,7 +24,7 @@
  * those in use; loading keeps only the lists nodes refer to). A node written with a list interned
  * after S was either created after S, and is skipped with its subtree (all created after S, all
  * replayed), or given the list by a setACL after S: it is written with the list it had before
- * that setACL (the tree tells, DataTree.onAclReplaced), and replay sets the new one. So every
+ * that setACL (the tree tells, DataTree.aclReplacedListeners), and replay sets the new one. So every
  * index a node refers to is in the table, unlike ZooKeeper, whose snapshot can refer to a list
  * created after its ACL cache was written.
  *
@@ -133,8 +133,7 @@ export class SnapshotSerializer {
     for (const [id, timeout] of sessions) head.writeBigLong(id).writeInt(timeout);
     this.writeAclTable(head);
     this.frames = [{ children: ['/'][Symbol.iterator](), parentZxid: Infinity }];
-    if (tree.onAclReplaced !== null) throw new Error('another snapshot is being taken of this tree');
-    tree.onAclReplaced = this.aclReplaced;
+    tree.aclReplacedListeners.add(this.aclReplaced);
   }
 
   get done(): boolean {
@@ -196,7 +195,7 @@ export class SnapshotSerializer {
 
   /** Stops listening to the tree (after 'done' this has happened already). */
   abort(): void {
-    if (this.tree.onAclReplaced === this.aclReplaced) this.tree.onAclReplaced = null;
+    this.tree.aclReplacedListeners.delete(this.aclReplaced);
     this.frames.length = 0;
   }
 

@@ -112,10 +112,11 @@ export class DataTree {
   /** Told when a quota's usage cannot be counted (the server logs it). */
   onQuotaProblem: (problem: QuotaProblem) => void = ignoreQuotaProblem;
   /**
-   * Told when a setACL replaces a node's list, with the list it had: a snapshot being written
-   * may need it (its ACL table was written when it began and may lack the new list).
+   * Told when a setACL replaces a node's list, with the list it had: each snapshot being written
+   * may need it (its ACL table was written when it began and may lack the new list). Several
+   * snapshots may be written at once (a snapshot file and SNAP transfers to learners).
    */
-  onAclReplaced: ((path: string, previous: readonly ACL[]) => void) | null = null;
+  readonly aclReplacedListeners = new Set<(path: string, previous: readonly ACL[]) => void>();
 
   constructor(readonly extendedTypesEnabled = false) {
     const root = this.newNode('', OPEN_ACL_UNSAFE, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
@@ -453,7 +454,7 @@ export class DataTree {
     const previous = node.acl;
     node.acl = this.internAcl(acl);
     node.aversion = version;
-    if (this.onAclReplaced !== null) this.onAclReplaced(path, previous);
+    for (const listener of this.aclReplacedListeners) listener(path, previous);
     return { err: 0, path, node };
   }
 

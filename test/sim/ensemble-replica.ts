@@ -33,6 +33,8 @@ import {
   ZabLeader,
   ZabLearner,
   counterOf,
+  learnerInfoOf,
+  makeZxid,
   decodeToLeader,
   decodeToLearner,
   encodeToLeader,
@@ -66,6 +68,9 @@ import {
   type StorageError,
 } from '../../src/storage/index.js';
 import type { DataTree } from '../../src/tree/index.js';
+import { parseQuorumConfigText, roleIn, type ConfigTextMember, type QuorumConfig } from '../../src/config/index.js';
+import { Membership, membershipOfReconfig } from '../../src/ensemble/membership.js';
+import { LeaderReconfig, zabQuorumOf } from '../../src/ensemble/reconfig-policy.js';
 import { SimFs, SimScheduler } from './sim-fs.js';
 
 export const DATA_DIR = '/data/version-2';
@@ -77,9 +82,13 @@ const MAX_ENTRY_BYTES = 0xfffff + 1024 * 1024;
  *   log, so it ACKs before the txn is durable;
  * - applyBeforeCommit: a learner applies a proposal when it arrives, not when it is committed;
  * - answerBeforeCommit: the leader applies and answers its own write once its own log holds it,
- *   without waiting for a quorum (the standalone server's rule).
+ *   without waiting for a quorum (the standalone server's rule);
+ * - ignoreActivate: a learner does not take the membership a COMMITANDACTIVATE or
+ *   INFORMANDACTIVATE activates;
+ * - establishWithoutLastSeen: a new leader counts NEWLEADER and its commits with the committed
+ *   membership only, though its log holds a newer reconfig whose commit it did not see.
  */
-export type Bug = 'ackBeforeDurable' | 'applyBeforeCommit' | 'answerBeforeCommit';
+export type Bug = 'ackBeforeDurable' | 'applyBeforeCommit' | 'answerBeforeCommit' | 'ignoreActivate' | 'establishWithoutLastSeen';
 
 /** A quorum packet on the wire; a SNAP is followed by its transfer (the tree as serialized). */
 export interface QuorumMessage {
@@ -90,7 +99,8 @@ export interface QuorumMessage {
 /** What a member needs from the simulation around it. */
 export interface EnsembleHost {
   readonly now: number;
-  readonly voters: readonly Sid[];
+  /** The membership every member starts with (version 0). */
+  readonly initialMembership: QuorumConfig;
   readonly initLimit: number;
   readonly syncLimit: number;
   readonly bug: Bug | null;
@@ -99,6 +109,7 @@ export interface EnsembleHost {
   /** Whether `log` keeps lines (build them only then). */
   readonly tracing: boolean;
   log(line: string): void;
+  count(what: string): void;
   fail(message: string): never;
   /** Runs `work`; a failure in it fails the run. */
   spawn(work: () => Promise<void>): void;
@@ -106,18 +117,27 @@ export interface EnsembleHost {
   waitFor(cond: () => boolean, alive: () => boolean): Promise<void>;
   sendQuorum(from: Replica, to: Sid, message: QuorumMessage): void;
   dropLearner(leader: Replica, learner: Sid, reason: string): void;
-  roleEnded(r: Replica): void;
+  /** The role's connections close: `graceful` when the process closes them, not when its power is cut. */
+  roleEnded(r: Replica, graceful: boolean): void;
   startRefused(r: Replica): void;
   onServing(r: Replica, epoch: number): void;
   /** A txn this member prepared as leader (the global history of txns, by zxid). */
   onProposed(r: Replica, header: TxnHeader, txn: Txn): void;
   /** The tree took a txn, or was replaced (recovery, TRUNC, SNAP): `tree` is now at its last zxid. */
   onApplied(r: Replica, tree: DataTree, sessions: ReadonlyMap<bigint, number>, how: 'apply' | 'reset'): void;
+  /** The member committed a membership (a reconfig's, NEWLEADER's, or a newer one the election heard of). */
+  onMembershipCommitted(r: Replica, qc: QuorumConfig): void;
+  /** This leader proposed, or committed, a reconfig. */
+  onReconfig(r: Replica, stage: 'proposed' | 'committed'): void;
 }
 
 type Phase = 'down' | 'booting' | 'looking' | 'leader' | 'learner';
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('base64');
+
+/** The admin's digest credentials; the servers know them as the super user (superDigest). */
+export const SUPER_AUTH = 'super:sim-admin';
+const SUPER_DIGEST = `super:${sha1(SUPER_AUTH)}`;
 
 export function serverSettings(sid: Sid): ServerSettings {
   return {
@@ -127,13 +147,33 @@ export function serverSettings(sid: Sid): ServerSettings {
     extendedTypesEnabled: true,
     skipAcl: false,
     enforceQuota: false,
-    superDigest: undefined,
+    superDigest: SUPER_DIGEST,
     containerMaxPerMinute: 10000,
     containerMaxNeverUsedIntervalMs: 0,
     containerCheckIntervalMs: 60000,
     sessionServerId: sid,
     globalOutstandingLimit: 1000,
   };
+}
+
+/** Member `sid`'s line: its own host, the same ports everywhere. */
+export function memberSpec(sid: Sid, role: 'participant' | 'observer'): ConfigTextMember {
+  return { id: sid, host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888, role, client: { host: '0.0.0.0', port: 2181 } };
+}
+
+/** Member `sid`'s line as a reconfig's joining list writes it. */
+export function joinerLine(sid: Sid, role: 'participant' | 'observer'): string {
+  return `server.${sid}=10.0.0.${sid}:2888:3888:${role};2181`;
+}
+
+/** A membership in short: `1,2,3/o4` (voters, then observers). */
+export function membersText(qc: QuorumConfig): string {
+  const ids = (role: string): string =>
+    qc.servers
+      .filter((s) => s.role === role)
+      .map((s) => s.id)
+      .join(',');
+  return `${ids('participant')}/o${ids('observer')}`;
 }
 
 /** PROPOSAL data: TxnHeader then the txn (what the leader logs and sends). */
@@ -216,6 +256,22 @@ export class Replica {
    * currentEpoch as ZooKeeper's loadDataBase does. The member stays down (an operator's case).
    */
   refusesStart = false;
+  /**
+   * The committed and last seen memberships. They outlive power cuts: ZooKeeper writes them to
+   * their files (synced) when they change, before the member acts on them.
+   */
+  readonly membership: Membership;
+  /**
+   * ZooKeeper's reconfigFlag: a committed reconfig named the leader this member goes to next,
+   * without an election; `successorSince` is the tick it was named (the member looks after initLimit).
+   */
+  successor: Sid | null = null;
+  successorSince = 0;
+  /** The membership NEWLEADER carried, committed at UPTODATE. */
+  private newLeaderConfig: QuorumConfig | null = null;
+  /** Whether this learner's role term observes (its role when the term started). */
+  private learnerObserver = false;
+  private policy: LeaderReconfig | null = null;
   /** The last zxid the real log reported durable (what an ACK may cover). */
   private durableZxid = 0;
   private store: DurableStore | null = null;
@@ -234,11 +290,32 @@ export class Replica {
 
   constructor(
     readonly sid: Sid,
-    readonly observer: boolean,
     private readonly host: EnsembleHost,
     readonly diskRandom: SeededRandom,
   ) {
     this.fs = new SimFs(new SimScheduler(diskRandom), {}, diskRandom.chance(0.5));
+    this.membership = new Membership({
+      myid: sid,
+      reconfigEnabled: true,
+      committed: host.initialMembership,
+      log: silentLogger,
+      changed: () => this.membershipChanged(),
+    });
+  }
+
+  /** What the committed membership makes this member: an observer, or a participant (a voter or not). */
+  get observer(): boolean {
+    return roleIn(this.membership.committed, this.sid) === 'observer';
+  }
+
+  private committedVersion = 0;
+
+  private membershipChanged(): void {
+    const committed = this.membership.committed;
+    if (committed.version === this.committedVersion) return;
+    this.committedVersion = committed.version;
+    if (this.host.tracing) this.host.log(`${this.sid} COMMITTED membership ${hex(committed.version)}: ${membersText(committed)}`);
+    this.host.onMembershipCommitted(this, committed);
   }
 
   get up(): boolean {
@@ -247,7 +324,19 @@ export class Replica {
 
   /** Looking and recovered: a candidate in the election. */
   get looking(): boolean {
+    return this.ready && this.successor === null;
+  }
+
+  /** Looking and recovered (a member with a successor goes there without an election). */
+  get ready(): boolean {
     return this.phase === 'looking' && this.recovered !== null;
+  }
+
+  /** FastLeaderElection's processReconfig: a newer committed membership heard while looking becomes ours. */
+  adoptMembership(qc: QuorumConfig): void {
+    const rec = this.recovered;
+    if (rec === null || qc.version <= this.membership.committed.version) return;
+    this.membership.activate(qc, rec.tree, this.host.clock.wallMs());
   }
 
   /** FLE's vote: (currentEpoch, last zxid, sid). */
@@ -275,7 +364,7 @@ export class Replica {
   powerCut(): void {
     if (this.phase === 'down') return;
     if (this.host.tracing) this.host.log(`${this.sid} POWER CUT`);
-    this.endTerm();
+    this.endTerm(false);
     this.phase = 'down';
     this.store = null;
     this.epochs = null;
@@ -290,7 +379,7 @@ export class Replica {
   /** Back to election: pending writes land, then the tree is recovered from the disk again. */
   private endRole(reason: string): void {
     if (this.host.tracing) this.host.log(`${this.sid} LOOKING: ${reason}`);
-    this.endTerm();
+    this.endTerm(true);
     const store = this.store;
     this.phase = 'booting';
     const term = this.term;
@@ -305,17 +394,17 @@ export class Replica {
     });
   }
 
-  private endTerm(): void {
+  private endTerm(graceful: boolean): void {
     this.term++;
+    this.successor = null;
+    // appends held behind a TRUNC or SNAP save belong to the role that ends (its cut is dropped)
+    this.held = null;
     const wasRole = this.core !== null;
     this.core = null;
     this.server = null;
     this.serving = false;
     this.localTxns.clear();
-    // a TRUNC or SNAP of the ended term may never finish its cut (it sees the new term and
-    // stops): its hold on appends must not outlive the term, or the next role never logs
-    this.held = null;
-    if (wasRole) this.host.roleEnded(this);
+    if (wasRole) this.host.roleEnded(this, graceful);
   }
 
   private boot(): void {
@@ -346,6 +435,7 @@ export class Replica {
         return;
       }
       if (this.term !== term) return;
+      this.membership.stampConfigNode(rec.tree, this.host.clock.wallMs());
       this.recovered = rec;
       this.epochs = epochs;
       this.logFloor = zxidOfFileName(rec.snapshotName, 'snapshot') ?? 0;
@@ -392,24 +482,49 @@ export class Replica {
     this.term++;
     this.phase = 'leader';
     this.roleStartZxid = rec.tree.lastProcessedZxid;
-    const server = new ZkServer(serverSettings(this.sid), this.host.clock, sha1, silentLogger, this.leaderSink(), rec.tree, rec.sessions);
-    store.attach(server.tree, () => server.sessionTimeouts());
-    this.server = server;
-    this.core = new ZabLeader({
+    // the committed membership's voters (a reconfig may have changed them since start-up)
+    const { committed, lastSeen } = this.membership;
+    const quorum = zabQuorumOf(committed);
+    const core = new ZabLeader({
       sid: this.sid,
       lastZxid: rec.tree.lastProcessedZxid,
       acceptedEpoch: epochs.acceptedEpoch,
       currentEpoch: epochs.currentEpoch,
-      voters: this.host.voters,
+      voters: [...quorum.voters],
+      containsQuorum: (sids) => quorum.containsQuorum(sids),
+      configVersion: quorum.version,
+      // a reconfig in the log whose commit no one saw: established with it (Leader.lead)
+      ...(lastSeen.version > committed.version &&
+        this.host.bug !== 'establishWithoutLastSeen' && {
+          nextQuorum: { quorum: zabQuorumOf(lastSeen), leaderStays: roleIn(lastSeen, this.sid) === 'participant' },
+        }),
       committedTail: [],
       initLimitTicks: this.host.initLimit,
       syncLimitTicks: this.host.syncLimit,
     });
+    this.core = core;
+    this.policy = new LeaderReconfig(this.reconfigPeer(), core);
+    const server = new ZkServer(serverSettings(this.sid), this.host.clock, sha1, silentLogger, this.leaderSink(), rec.tree, rec.sessions, {
+      reconfig: this.policy,
+    });
+    store.attach(server.tree, () => server.sessionTimeouts());
+    this.server = server;
     if (this.host.tracing)
       this.host.log(
         `${this.sid} LEADING from ${hex(rec.tree.lastProcessedZxid)} (accepted ${epochs.acceptedEpoch}, current ${epochs.currentEpoch})`,
       );
     this.drive();
+  }
+
+  /** What the real leader's reconfig checks read of the member. */
+  private reconfigPeer(): ConstructorParameters<typeof LeaderReconfig>[0] {
+    const self = this.host.initialMembership.servers.find((s) => s.id === this.sid) ?? memberSpec(this.sid, 'participant');
+    return {
+      ensemble: { reconfigEnabled: true, self: { ...self, client: self.client } },
+      config: { standaloneEnabled: false },
+      membership: this.membership,
+      log: silentLogger,
+    };
   }
 
   /** The host connects the learner to its leader. */
@@ -419,11 +534,13 @@ export class Replica {
     this.phase = 'learner';
     this.roleStartZxid = rec.tree.lastProcessedZxid;
     this.leaderSid = leader;
+    this.newLeaderConfig = null;
+    this.learnerObserver = this.observer;
     this.server = this.learnerServer(rec.tree, rec.sessions);
     this.core = new ZabLearner({
       sid: this.sid,
       leader,
-      observer: this.observer,
+      observer: this.learnerObserver,
       lastZxid: rec.tree.lastProcessedZxid,
       acceptedEpoch: epochs.acceptedEpoch,
       currentEpoch: epochs.currentEpoch,
@@ -473,13 +590,24 @@ export class Replica {
           this.host.fail(`leader ${this.sid}: prep gave ${hex(header.zxid)}, the core expects ${hex(expected)}`);
         this.localTxns.set(header.zxid, done);
         this.host.onProposed(this, header, txn);
-        core.propose({
+        const zabTxn = {
           zxid: header.zxid,
           sessionId: header.clientId,
           cxid: header.cxid,
           type: header.type,
           bytes: encodeEntry(header, txn),
-        });
+        };
+        if (header.type === OpCode.reconfig) {
+          // Leader.propose: the proposed membership is the last seen one from now on
+          const policy = this.policy;
+          if (policy === null) return this.host.fail(`leader ${this.sid}: a reconfig txn without a reconfig policy`);
+          const { qc, quorum, leaderStays } = policy.proposal(header.zxid);
+          this.membership.setLastSeen(qc);
+          core.propose(zabTxn, { quorum, leaderStays });
+          this.host.onReconfig(this, 'proposed');
+        } else {
+          core.propose(zabTxn);
+        }
         this.drive();
       },
       applied: (zxid) => this.store?.applied(zxid),
@@ -503,8 +631,15 @@ export class Replica {
   receive(from: Sid, m: QuorumMessage): void {
     const core = this.core;
     if (core instanceof ZabLeader) {
+      // LearnerHandler: a learner that committed a later membership than ours must not sync to us
+      const info = learnerInfoOf(m.packet);
+      if (info !== null && info.info.configVersion > this.membership.committed.version) {
+        this.host.dropLearner(this, from, 'Follower is ahead of the leader (has a later activated configuration)');
+        return;
+      }
       core.receive(from, decodeToLeader(m.packet));
     } else if (core instanceof ZabLearner) {
+      if (m.packet.type === PacketType.newLeader) this.onNewLeaderConfig(m.packet.data);
       const msg = decodeToLearner(m.packet);
       if (msg.type === PacketType.snap) this.loadSnap(msg.zxid, m.transfer);
       core.receive(msg);
@@ -524,10 +659,19 @@ export class Replica {
     this.drive();
   }
 
+  /** Learner.syncWithLeader: NEWLEADER's membership is the last seen one until UPTODATE commits it. */
+  private onNewLeaderConfig(data: Buffer | null): void {
+    if (data === null || data.length <= 1) return;
+    const qc = parseQuorumConfigText(data.toString('utf8'), `NEWLEADER from ${this.leaderSid}`);
+    this.membership.setLastSeen(qc);
+    this.newLeaderConfig = qc;
+  }
+
   /** The transfer that follows SNAP: a new tree, before the core takes the SNAP. */
   private loadSnap(zxid: Zxid, transfer: Buffer | null): void {
     if (transfer === null) this.host.fail(`learner ${this.sid}: SNAP without its transfer`);
     const { tree, sessions } = loadTransfer(transfer, zxid);
+    this.membership.stampConfigNode(tree, this.host.clock.wallMs());
     this.server = this.learnerServer(tree, sessions);
     this.lastApplied = zxid;
     this.host.onApplied(this, tree, sessions, 'reset');
@@ -599,17 +743,101 @@ export class Replica {
         this.server?.syncDone();
         return;
       case 'serving':
+        if (core instanceof ZabLeader) {
+          if (!this.leaderServing(a.epoch, core.designatedLeader)) return;
+        } else if (!this.learnerServing()) return;
         this.serving = true;
-        if (core instanceof ZabLeader) this.server?.prep.resetEpoch(a.epoch);
         this.host.onServing(this, a.epoch);
         return;
       case 'activate':
-        // no simulated client proposes a reconfig, so none can be activated
-        throw new Error(`reconfig 0x${a.txn.zxid.toString(16)} activated, but the simulation proposes none`);
+        this.activateReconfig(core, a.txn, a.designated);
+        return;
       case 'looking':
         this.endRole(a.reason);
         return;
     }
+  }
+
+  /**
+   * Leader.startZkServer: the membership NEWLEADER carried is agreed now; it is committed. A
+   * leader it does not keep hands over (false: the role ended).
+   */
+  private leaderServing(epoch: number, designated: Sid | null): boolean {
+    const server = this.server;
+    if (server === null) return false;
+    this.membership.newLeaderConfig(makeZxid(epoch, 0));
+    const { committed, lastSeen } = this.membership;
+    if (lastSeen.version > committed.version && counterOf(lastSeen.version) !== 0) this.host.count('reconfig completed by a new leader');
+    this.membership.activate(lastSeen, server.tree, this.host.clock.wallMs());
+    if (designated !== null && designated !== this.sid) {
+      this.handOver(designated, `membership ${hex(lastSeen.version)}: server ${designated} leads it`);
+      return false;
+    }
+    server.prep.resetEpoch(epoch);
+    return true;
+  }
+
+  /**
+   * UPTODATE: NEWLEADER's membership is committed. If it changes this member's role or its
+   * leader no longer votes, the member looks again (ZooKeeper's processReconfig without a named
+   * leader). False when the role ended.
+   */
+  private learnerServing(): boolean {
+    const qc = this.newLeaderConfig;
+    const server = this.server;
+    if (qc === null || server === null) return true;
+    const wasObserver = this.learnerObserver;
+    const before = this.membership.committed;
+    this.membership.activate(qc, server.tree, this.host.clock.wallMs());
+    const committed = this.membership.committed;
+    if (committed === before) return true;
+    if (this.observer !== wasObserver || roleIn(committed, this.leaderSid) !== 'participant') {
+      this.endRole(`the membership the leader sent (${hex(committed.version)}) changes this member's role or its leader's`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A reconfig committed: its membership is this member's committed one. A leader it does not
+   * keep hands over to the designated leader; a learner whose leader or role changes goes to the
+   * designated leader as what it now is; neither holds an election.
+   */
+  private activateReconfig(core: ZabLeader | ZabLearner, txn: ZabTxn, designated: Sid): void {
+    const server = this.server;
+    const qc = this.reconfigMembership(txn);
+    if (qc === null || server === null) return;
+    if (this.host.bug === 'ignoreActivate' && core instanceof ZabLearner) return;
+    const wasObserver = this.learnerObserver;
+    this.membership.activate(qc, server.tree, this.host.clock.wallMs());
+    this.host.count('reconfig activated');
+    if (core instanceof ZabLeader) {
+      this.host.onReconfig(this, 'committed');
+      if (designated !== this.sid) this.handOver(designated, `reconfig ${hex(txn.zxid)}: server ${designated} leads`);
+      return;
+    }
+    if (designated !== this.leaderSid || this.observer !== wasObserver) {
+      this.handOver(
+        designated,
+        `reconfig ${hex(txn.zxid)}: server ${designated} leads, this member ${this.observer ? 'observes' : 'follows'}`,
+      );
+    }
+  }
+
+  private reconfigMembership(txn: ZabTxn): QuorumConfig | null {
+    const buf = asBuffer(txn.bytes);
+    const { txn: body } = decodeTxnEntry(buf, 0, buf.length);
+    const qc = membershipOfReconfig(body, txn.zxid);
+    if (typeof qc === 'string') return this.host.fail(`member ${this.sid}: reconfig ${hex(txn.zxid)} holds no membership: ${qc}`);
+    return qc;
+  }
+
+  /** Ends the role for a committed reconfig's leader: no election follows. */
+  private handOver(leader: Sid, reason: string): void {
+    this.host.count('hand-over');
+    this.endRole(reason);
+    this.successor = leader;
+    this.successorSince = this.host.now;
   }
 
   private send(to: Sid, message: ToLearner | ToLeader): void {
@@ -623,14 +851,16 @@ export class Replica {
           this.host.fail(`leader ${this.sid}: SNAP at ${hex(m.zxid)} of a tree at ${hex(tree?.lastProcessedZxid ?? -1)}`);
         transfer = encodeSnapshot(tree, this.server?.sessionTimeouts() ?? new Map(), 'transfer');
       }
-      this.host.sendQuorum(this, to, { packet: encodeToLearner(m, ''), transfer });
+      // NEWLEADER carries the last seen membership (the first leader stamps its version first)
+      const config = m.type === PacketType.newLeader ? this.membership.newLeaderConfig(m.zxid) : '';
+      this.host.sendQuorum(this, to, { packet: encodeToLearner(m, config), transfer });
     } else {
       const m = message as ToLeader;
       // a proposal's ACK promises the txn survives a power cut here
       if (m.type === PacketType.ack && counterOf(m.zxid) !== 0 && m.zxid > this.durableZxid) {
         this.host.fail(`learner ${this.sid} ACKs ${hex(m.zxid)}, but its log is durable only through ${hex(this.durableZxid)}`);
       }
-      this.host.sendQuorum(this, to, { packet: encodeToLeader(m, this.sid), transfer: null });
+      this.host.sendQuorum(this, to, { packet: encodeToLeader(m, this.sid, this.membership.committed.version), transfer: null });
     }
   }
 
@@ -642,6 +872,11 @@ export class Replica {
     const store = this.store;
     if (store === null) return this.host.fail(`member ${this.sid} appends without storage`);
     const { header, body } = entryParts(txn.bytes);
+    // QuorumPeer.setLastSeenQuorumVerifier: a reconfig's proposal is the last membership seen
+    if (core instanceof ZabLearner && header.type === OpCode.reconfig) {
+      const qc = this.reconfigMembership(txn);
+      if (qc !== null) this.membership.setLastSeen(qc);
+    }
     const term = this.term;
     store.append(
       { header, txn: body },
@@ -774,6 +1009,7 @@ export class Replica {
         const at = rec.tree.lastProcessedZxid;
         if (at !== zxid) this.host.fail(`learner ${this.sid}: after TRUNC to ${hex(zxid)} the disk holds the tree at ${hex(at)}`);
         this.store = this.newStore(at);
+        this.membership.stampConfigNode(rec.tree, this.host.clock.wallMs());
         this.server = this.learnerServer(rec.tree, rec.sessions);
         this.lastApplied = at;
         this.host.onApplied(this, rec.tree, rec.sessions, 'reset');

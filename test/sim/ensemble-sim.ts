@@ -41,10 +41,13 @@ import { readNow, type ClientConnection, type Clock, type Outbox } from '../../s
 import { takeFrames } from '../support/outbox.js';
 import { OPEN_ACL_UNSAFE, type DataTree } from '../../src/tree/index.js';
 import { settle } from './sim-fs.js';
-import { EventQueue, Link, Partitions, electionRound } from './sim-cluster.js';
+import { EventQueue, Link, Partitions, compareVotes } from './sim-cluster.js';
+import { majorityConfigOf, roleIn, verifierOf, type QuorumConfig } from '../../src/config/index.js';
+import { electionViewOf } from '../../src/ensemble/membership.js';
+import { Admin, type ReconfigScenario } from './sim-admin.js';
 import { SimFailure } from './zab-cluster.js';
 import { History, describeOp, isWrite, type Answer, type ClientOp, type Invocation } from './ensemble-history.js';
-import { Replica, type Bug, type EnsembleHost, type QuorumMessage } from './ensemble-replica.js';
+import { Replica, SUPER_AUTH, memberSpec, membersText, type Bug, type EnsembleHost, type QuorumMessage } from './ensemble-replica.js';
 
 export { SimFailure };
 
@@ -52,11 +55,17 @@ export interface EnsembleOptions {
   readonly seed: number;
   readonly voters: number;
   readonly observers: number;
+  /** Members that exist but are in no membership at the start (a reconfig may add them). */
+  readonly spares?: number;
+  /** An admin client changes the membership as this scenario says. */
+  readonly reconfig?: ReconfigScenario;
   /** Client processes (each has one session at a time). */
   readonly clients: number;
   readonly faultTicks: number;
   readonly healTicks: number;
   readonly faults?: boolean;
+  /** The chance of a fault each tick of the fault phase (default: one each tick). */
+  readonly faultChance?: number;
   readonly trace?: boolean;
   readonly bug?: Bug | null;
 }
@@ -98,7 +107,9 @@ class ClientConn implements ClientConnection {
   sessionId: bigint | null = null;
   nextXid = 1;
   lastSentAt = 0;
-  readonly pending: { xid: number; inv: Invocation | null }[] = [];
+  readonly pending: { xid: number; inv: Invocation | null; onReply?: (zxid: Zxid, err: number, body: JuteReader) => void }[] = [];
+  /** The admin's digest was sent on this connection. */
+  authSent = false;
 
   constructor(
     readonly id: number,
@@ -138,7 +149,10 @@ class SimClient {
 export class Ensemble implements EnsembleHost {
   readonly rnd: SeededRandom;
   readonly members: Replica[] = [];
-  readonly voters: Sid[] = [];
+  readonly initialMembership: QuorumConfig;
+  /** Every membership some member committed, by version (one membership per version). */
+  readonly committedMemberships = new Map<number, QuorumConfig>();
+  readonly admin: Admin<SimClient> | null;
   readonly history = new History();
   readonly trace: string[] = [];
   readonly stats = new Map<string, number>();
@@ -170,12 +184,16 @@ export class Ensemble implements EnsembleHost {
     this.rnd = new SeededRandom(opts.seed);
     this.bug = opts.bug ?? null;
     this.snapCount = 10 + this.rnd.int(60);
-    for (let sid = 1; sid <= opts.voters + opts.observers; sid++) {
-      const observer = sid > opts.voters;
-      this.members.push(new Replica(sid, observer, this, new SeededRandom(opts.seed * 7919 + sid * 104729)));
-      if (!observer) this.voters.push(sid);
+    const inMembership = opts.voters + opts.observers;
+    this.initialMembership = majorityConfigOf(
+      Array.from({ length: inMembership }, (_, i) => memberSpec(i + 1, i < opts.voters ? 'participant' : 'observer')),
+      0,
+    );
+    for (let sid = 1; sid <= inMembership + (opts.spares ?? 0); sid++) {
+      this.members.push(new Replica(sid, this, new SeededRandom(opts.seed * 7919 + sid * 104729)));
     }
     for (let i = 0; i < opts.clients; i++) this.clients.push(new SimClient(i));
+    this.admin = opts.reconfig === undefined ? null : new Admin(this, opts.reconfig, new SimClient(opts.clients));
   }
 
   // ------------------------------------------------------------------ host services
@@ -267,6 +285,7 @@ export class Ensemble implements EnsembleHost {
       for (const r of this.members) r.tick();
       this.elect();
       for (const c of this.clients) this.clientTick(c);
+      if (this.admin !== null) this.adminTick(this.admin);
       onTick(this.now / TICK);
       this.events.push(this.now + TICK, step);
     };
@@ -275,23 +294,68 @@ export class Ensemble implements EnsembleHost {
 
   // ------------------------------------------------------------------ election and roles
 
+  /**
+   * One round of the simplified election (FLE lives elsewhere). A member a committed reconfig
+   * named a leader for goes there without an election. A looking member follows a live leader it
+   * can reach; else the looking participants that reach it (voters or not: FLE hears everyone's
+   * vote and each member counts only its voters) adopt the newest committed membership among
+   * them (FLE's processReconfig) and, when they are a quorum under every one's memberships
+   * (committed and last seen, as electionViewOf counts), pick the best vote of a committed voter.
+   * Each looking member takes part with probability 1/2, so rounds interleave.
+   */
   private elect(): void {
-    electionRound<Replica>({
-      members: this.members,
-      voterCount: this.voters.length,
-      rnd: this.rnd,
-      sid: (m) => m.sid,
-      observer: (m) => m.observer,
-      looking: (m) => m.looking,
-      reachableLeader: (m) => this.members.find((l) => l.core instanceof ZabLeader && !l.core.isDone && !this.isCut(l.sid, m.sid)),
-      vote: (m) => m.vote(),
-      isCut: (a, b) => this.isCut(a, b),
-      startLeader: (m) => m.startLeader(),
-      startLearner: (m, leader) => {
-        m.startLearner(leader.sid);
-        this.connect(m, leader);
-      },
-    });
+    for (const m of this.members) if (m.ready && m.successor !== null) this.goToSuccessor(m, m.successor);
+    for (const m of this.members) {
+      if (!m.looking || !this.rnd.chance(0.5)) continue;
+      const leader = this.members.find((l) => l.core instanceof ZabLeader && !l.core.isDone && !this.isCut(l.sid, m.sid));
+      if (leader !== undefined) {
+        this.follow(m, leader);
+        continue;
+      }
+      const heard = this.members.filter((v) => v.up && !this.isCut(v.sid, m.sid));
+      const newest = newestOf(heard.map((v) => v.membership.committed));
+      m.adoptMembership(newest);
+      if (m.observer) continue;
+      const group = this.members.filter((v) => v.looking && !this.isCut(v.sid, m.sid));
+      for (const v of group) v.adoptMembership(newest);
+      const participants = group.filter((v) => !v.observer);
+      const sids = new Set(participants.map((v) => v.sid));
+      const views = participants.map((v) => electionViewOf(v.sid, v.membership.committed, v.membership.lastSeen));
+      if (!views.every((w) => w.quorum.containsQuorum(sids))) continue;
+      let best: Replica | null = null;
+      for (const v of participants) {
+        if (roleIn(m.membership.committed, v.sid) !== 'participant') continue;
+        if (best === null || compareVotes(v.vote(), best.vote()) > 0) best = v;
+      }
+      if (best === null || !participants.every((v) => v === best || !this.isCut(v.sid, best.sid))) continue;
+      best.startLeader();
+      for (const v of participants) if (v !== best) this.follow(v, best);
+    }
+  }
+
+  private follow(m: Replica, leader: Replica): void {
+    m.startLearner(leader.sid);
+    this.connect(m, leader);
+  }
+
+  /**
+   * QuorumPeer with reconfigFlag: the named leader leads at once; the others connect to it once
+   * it leads, and look for a leader when it has not within initLimit (Learner.connectToLeader).
+   */
+  private goToSuccessor(m: Replica, successor: Sid): void {
+    if (successor === m.sid) {
+      if (roleIn(m.membership.committed, m.sid) === 'participant') {
+        this.count('leader without election');
+        m.startLeader();
+      } else m.successor = null;
+      return;
+    }
+    const leader = this.member(successor);
+    if (leader.core instanceof ZabLeader && !leader.core.isDone && !this.isCut(leader.sid, m.sid)) {
+      this.count('learner without election');
+      m.successor = null;
+      this.follow(m, leader);
+    } else if (this.now - m.successorSince > this.initLimit * TICK) m.successor = null;
   }
 
   onServing(r: Replica, epoch: number): void {
@@ -301,6 +365,12 @@ export class Ensemble implements EnsembleHost {
       return;
     }
     this.count('leader serving');
+    const committed = r.membership.committed;
+    if (roleIn(committed, r.sid) !== 'participant') {
+      this.fail(
+        `leader ${r.sid} serves epoch ${epoch}, but its membership ${hex(committed.version)} (${membersText(committed)}) has it no voter`,
+      );
+    }
     const other = this.leaderOfEpoch.get(epoch);
     if (other !== undefined && other !== r.sid) this.fail(`two leaders in epoch ${epoch}: ${other} and ${r.sid}`);
     this.leaderOfEpoch.set(epoch, r.sid);
@@ -319,6 +389,7 @@ export class Ensemble implements EnsembleHost {
       r.lastApplied = zxid;
     }
     if (how === 'reset') this.count('tree reset');
+    if (how === 'apply' && r.core instanceof ZabLeader) this.checkLeaderIsMember(r, zxid);
     const digest = treeDigest(tree, sessions);
     const seen = this.digestAt.get(zxid);
     if (seen === undefined) this.digestAt.set(zxid, { digest, sid: r.sid });
@@ -331,19 +402,91 @@ export class Ensemble implements EnsembleHost {
     this.count('start refused');
   }
 
-  /** Too few voters can start for a quorum: nothing can be served (see Replica.refusesStart). */
+  /** Too few voters of the newest membership can start for a quorum: nothing can be served (see Replica.refusesStart). */
   get quorumRefusesStart(): boolean {
-    const refused = this.members.filter((m) => !m.observer && m.refusesStart).length;
-    return (this.voters.length - refused) * 2 <= this.voters.length;
+    const voters = verifierOf(this.newestMembership()).voters;
+    const refused = this.members.filter((m) => voters.includes(m.sid) && m.refusesStart).length;
+    return (voters.length - refused) * 2 <= voters.length;
   }
 
-  roleEnded(r: Replica): void {
+  /** The newest membership any member committed (the ensemble's, as far as anyone knows). */
+  newestMembership(): QuorumConfig {
+    return newestOf([this.initialMembership, ...this.committedMemberships.values()]);
+  }
+
+  committedMembership(version: number): QuorumConfig | undefined {
+    return this.committedMemberships.get(version);
+  }
+
+  /** Members that commit one version hold one membership. */
+  onMembershipCommitted(r: Replica, qc: QuorumConfig): void {
+    const seen = this.committedMemberships.get(qc.version);
+    if (seen === undefined) this.committedMemberships.set(qc.version, qc);
+    else if (membersText(seen) !== membersText(qc)) {
+      this.fail(`member ${r.sid} committed ${membersText(qc)} as version ${hex(qc.version)}, another ${membersText(seen)}`);
+    }
+  }
+
+  /** A reconfig scenario may cut the leader's power right after it proposes or commits a reconfig. */
+  onReconfig(r: Replica, stage: 'proposed' | 'committed'): void {
+    if (this.admin?.scenario !== 'crash' || this.now >= this.opts.faultTicks * TICK || !this.rnd.chance(0.5)) return;
+    this.count(`leader crash after reconfig ${stage}`);
+    const term = r.term;
+    this.events.push(this.now + this.rnd.int(3), () => {
+      if (r.term !== term) return;
+      this.log(`${r.sid} LEADER POWER CUT after reconfig ${stage}`);
+      this.powerCut(r);
+    });
+  }
+
+  /**
+   * A leader commits a txn above a committed membership only as a voter of it: a member a
+   * reconfig removed does not lead after it (until one adds it back).
+   */
+  private checkLeaderIsMember(r: Replica, zxid: Zxid): void {
+    let inForce: QuorumConfig | null = null;
+    for (const qc of this.committedMemberships.values())
+      if (qc.version < zxid && (inForce === null || qc.version > inForce.version)) inForce = qc;
+    if (inForce !== null && roleIn(inForce, r.sid) !== 'participant') {
+      this.fail(`leader ${r.sid} committed ${hex(zxid)}, but membership ${hex(inForce.version)} (${membersText(inForce)}) has it no voter`);
+    }
+  }
+
+  /** After the heal: every member that runs committed the newest membership. */
+  checkMemberships(): void {
+    const newest = this.newestMembership();
+    for (const m of this.members) {
+      if (!m.up) continue;
+      const mine = m.membership.committed;
+      if (mine.version !== newest.version) {
+        this.fail(
+          `member ${m.sid} holds membership ${hex(mine.version)} (${membersText(mine)}), the ensemble committed ${hex(newest.version)} (${membersText(newest)})`,
+        );
+      }
+    }
+    this.admin?.checkAcked(newest);
+  }
+
+  /**
+   * A role that ends closes its connections as a process closes its sockets: what it sent before
+   * still arrives (a leader that hands over has sent its COMMITANDACTIVATEs, a server its
+   * replies), then the close. A power cut breaks them: what is in flight is lost.
+   */
+  roleEnded(r: Replica, graceful: boolean): void {
     this.count('role ended');
-    for (const c of [...(this.leaderConns.get(r)?.values() ?? [])]) this.closePeer(c, 'role ended');
+    const peers = [...(this.leaderConns.get(r)?.values() ?? [])];
     this.leaderConns.delete(r);
     const lc = this.learnerConns.get(r);
-    if (lc !== undefined) this.closePeer(lc, 'role ended');
-    for (const conn of [...this.clientConns]) if (conn.replica === r) this.breakClient(conn, 'server left its role');
+    if (lc !== undefined) peers.push(lc);
+    for (const c of peers) {
+      if (graceful) this.events.push(Math.max(this.now, c.link.drainedAt), () => this.closePeer(c, 'role ended'));
+      else this.closePeer(c, 'power cut');
+    }
+    for (const conn of [...this.clientConns]) {
+      if (conn.replica !== r) continue;
+      if (graceful) this.serverClosed(conn, 'server left its role');
+      else this.breakClient(conn, 'server lost power');
+    }
   }
 
   // ------------------------------------------------------------------ quorum network
@@ -454,6 +597,48 @@ export class Ensemble implements EnsembleHost {
     if (this.tracing) this.log(`client ${c.index} opens session ${c.session} at ${r.sid}`);
   }
 
+  /** The admin: a session with the super user's digest; one reconfig at a time during the faults. */
+  private adminTick(a: Admin<SimClient>): void {
+    const tick = this.now / TICK;
+    a.tick(tick);
+    const c = a.client;
+    const conn = c.conn;
+    if (conn === null) {
+      if (!this.quiet && this.now >= c.retryAt) this.openSession(c);
+      return;
+    }
+    if (conn.sessionId === null) return;
+    if (!conn.authSent) {
+      conn.authSent = true;
+      this.sendRequest(conn, -4, { op: OpCode.auth, type: 0, scheme: 'digest', auth: Buffer.from(SUPER_AUTH) }, null);
+      return;
+    }
+    // now and then a second reconfig right behind the first (RECONFIGINPROGRESS while it is in flight)
+    const room = conn.pending.length === 0 || (conn.pending.length === 1 && this.rnd.chance(0.2));
+    const asked = !this.quiet && room && tick < this.opts.faultTicks ? a.next(tick) : null;
+    if (asked !== null)
+      this.sendRequest(conn, conn.nextXid++, asked.request, null, (zxid, err, body) => a.answered(asked, zxid, err, body, this.now / TICK));
+    else if (this.now - conn.lastSentAt > PING_IDLE_UNITS) this.sendRequest(conn, -2, { op: OpCode.ping }, null);
+  }
+
+  servingLeaderSid(): Sid | null {
+    return this.servingLeader()?.sid ?? null;
+  }
+
+  isolate(sid: Sid): void {
+    this.log(`ISOLATE ${sid}`);
+    for (const b of this.members) if (b.sid !== sid) this.partitions.cut(sid, b.sid);
+  }
+
+  isolated(sid: Sid): boolean {
+    return this.members.every((b) => b.sid === sid || this.isCut(sid, b.sid));
+  }
+
+  heal(sid: Sid): void {
+    this.log(`HEAL ${sid}`);
+    for (const b of this.members) this.partitions.heal(sid, b.sid);
+  }
+
   private randomOp(c: SimClient): ClientOp {
     const path = this.rnd.pick(KEYS);
     const data = `s${c.session}.${++c.seq}`;
@@ -473,11 +658,17 @@ export class Ensemble implements EnsembleHost {
     this.sendRequest(conn, conn.nextXid++, requestOf(op), inv);
   }
 
-  private sendRequest(conn: ClientConn, xid: number, req: Request, inv: Invocation | null): void {
+  private sendRequest(
+    conn: ClientConn,
+    xid: number,
+    req: Request,
+    inv: Invocation | null,
+    onReply?: (zxid: Zxid, err: number, body: JuteReader) => void,
+  ): void {
     const w = new JuteWriter(128);
     w.writeInt(xid).writeInt(req.op);
     writeRequest(w, req);
-    conn.pending.push({ xid, inv });
+    conn.pending.push({ xid, inv, ...(onReply && { onReply }) });
     conn.lastSentAt = this.now;
     this.toServer(conn, Buffer.from(w.toBuffer()));
   }
@@ -545,7 +736,8 @@ export class Ensemble implements EnsembleHost {
     const head = conn.pending.shift();
     if (head?.xid !== xid) this.fail(`session ${conn.client.session}: reply ${xid}, but ${String(head?.xid)} was next`);
     const inv = head.inv;
-    if (inv === null) return; // a ping's answer
+    head.onReply?.(zxid, err, r);
+    if (inv === null) return; // a ping's, the admin's
     inv.ret = this.now;
     inv.answer = answerOf(inv.op, r, zxid, err);
     if (isWrite(inv.op) && err !== 0 && err !== ErrorCode.NONODE && err !== ErrorCode.NODEEXISTS && err !== ErrorCode.BADVERSION) {
@@ -558,7 +750,7 @@ export class Ensemble implements EnsembleHost {
   /** Requests waiting for an answer on live connections. */
   get outstanding(): number {
     let n = 0;
-    for (const c of this.clients) n += c.conn?.pending.length ?? 0;
+    for (const c of [...this.clients, ...(this.admin === null ? [] : [this.admin.client])]) n += c.conn?.pending.length ?? 0;
     return n;
   }
 
@@ -678,7 +870,9 @@ export function treeDigest(tree: DataTree, sessions: ReadonlyMap<bigint, number>
   const mix = (s: string): void => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const path of [...tree.paths()].sort()) {
+  // /zookeeper/config holds the member's committed membership (checked as memberships), as
+  // ZooKeeper's digest leaves the /zookeeper nodes out
+  for (const path of [...tree.paths()].filter((p) => !p.startsWith('/zookeeper')).sort()) {
     const node = tree.get(path);
     if (node === undefined) continue;
     const s = node.toStatPersisted();
@@ -688,6 +882,10 @@ export function treeDigest(tree: DataTree, sessions: ReadonlyMap<bigint, number>
   }
   for (const [id, timeout] of [...sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) mix(`s${id}:${timeout}\n`);
   return `${tree.size} nodes, ${sessions.size} sessions, ${h.toString(16)}`;
+}
+
+function newestOf(qcs: readonly QuorumConfig[]): QuorumConfig {
+  return qcs.reduce((a, b) => (b.version > a.version ? b : a));
 }
 
 function packetName(type: number): string {
@@ -702,11 +900,12 @@ function packetName(type: number): string {
 export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult> {
   const sim = new Ensemble(opts);
   for (const m of sim.members) m.powerOn();
+  sim.admin?.start();
   let healedAt = -1;
   let healedAfter = -1;
   sim.startClock((tick) => {
     if (tick < opts.faultTicks) {
-      if (opts.faults !== false) sim.injectFault();
+      if (opts.faults !== false && (opts.faultChance === undefined || sim.rnd.chance(opts.faultChance))) sim.injectFault();
       return;
     }
     if (healedAt < 0) {
@@ -733,6 +932,7 @@ export async function runEnsemble(opts: EnsembleOptions): Promise<EnsembleResult
   const leader = sim.servingLeader();
   if (leader === null) return sim.fail('no serving leader after the run settled');
   sim.checkAckedInLeader(leader);
+  sim.checkMemberships();
   const failures = sim.history.check(sim.finalNodes(leader), sim.now);
   if (failures.length > 0) sim.fail(failures.slice(0, 5).join('\n'));
   const acked = sim.history.invocations.filter((i) => isWrite(i.op) && i.answer !== null).length;

@@ -100,6 +100,11 @@ export class Link {
   open = true;
   private readonly lastAt: [number, number] = [0, 0];
 
+  /** When everything sent so far, either way, has arrived. */
+  get drainedAt(): number {
+    return Math.max(this.lastAt[0], this.lastAt[1]);
+  }
+
   /** When a message sent now in direction `dir` arrives: after `delay`, and after the one before it. */
   arrival(dir: 0 | 1, now: number, delay: number): number {
     const at = Math.max(now + delay, this.lastAt[dir]);

@@ -149,8 +149,13 @@ export type ZabAction =
    * gives it; a leader that is not `designated` commits nothing after it.
    */
   | { readonly kind: 'activate'; readonly txn: ZabTxn; readonly designated: Sid }
-  /** Leader: a quorum has synced; serve and `propose`. Learner: UPTODATE arrived; serve. */
-  | { readonly kind: 'serving'; readonly epoch: number }
+  /**
+   * Leader: a quorum has synced; serve and `propose`. Learner: UPTODATE arrived; serve. A leader
+   * that started with a newer last seen config (`lastSeen`) has made it the one in force, and
+   * `designated` leads it: when that is another member, this leader commits nothing and hands
+   * over as after a reconfig's commit.
+   */
+  | { readonly kind: 'serving'; readonly epoch: number; readonly designated?: Sid }
   /** Back to election: the core is finished and ignores further inputs. */
   | { readonly kind: 'looking'; readonly reason: string };
 
