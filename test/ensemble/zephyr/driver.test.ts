@@ -195,7 +195,7 @@ test('an observer serves reads, forwards writes and is not counted in the quorum
   }
 });
 
-test('garbage, an unknown server id or a wrong first packet on the quorum port closes that connection only', TIMEOUT, async () => {
+test('garbage, a bad server id or a wrong first packet on the quorum port closes that connection only', TIMEOUT, async () => {
   const e = await formed(3);
   try {
     const c = await e.connect(1);
