@@ -5,7 +5,7 @@
  * newest committed membership after the heal, acknowledged reconfigs committed, and no leader
  * committing above a membership that has it no voter.
  *
- * RECONFIG_SEEDS=n (default 300) runs seeds 1..n of each scenario; RECONFIG_SEED=n with
+ * RECONFIG_SEEDS=n (default 200) runs seeds 1..n of each scenario; RECONFIG_SEED=n with
  * RECONFIG_SCENARIO=<name> runs one and prints its trace. A failure prints the scenario,
  * SEED=<n>, what broke and the end of the trace; the seed replays the same run.
  */
@@ -15,7 +15,7 @@ import { runEnsemble, SimFailure, type EnsembleOptions, type EnsembleResult } fr
 import type { ReconfigScenario } from './sim-admin.js';
 import type { Bug } from './ensemble-replica.js';
 
-const SEEDS = Number(process.env.RECONFIG_SEEDS ?? 300);
+const SEEDS = Number(process.env.RECONFIG_SEEDS ?? 200);
 const ONLY = process.env.RECONFIG_SEED === undefined ? undefined : Number(process.env.RECONFIG_SEED);
 const ONLY_SCENARIO = (process.env.RECONFIG_SCENARIO ?? 'crash') as ReconfigScenario;
 
