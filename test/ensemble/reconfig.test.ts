@@ -4,7 +4,8 @@
  *   - only the super user may reconfig (NOAUTH otherwise, checked after everything else);
  *   - adding a member that is not running yet, sent through a follower: OK while 3 of the 4
  *     voters are synced; the reply holds the new membership and /zookeeper/config's Stat; every
- *     member holds it at the reconfig's zxid, in /zookeeper/config and zoo.cfg.dynamic.<zxid>;
+ *     member holds it at the reconfig's zxid, in /zookeeper/config and zoo.cfg.dynamic.<zxid>,
+ *     and a getConfig watch set at each member fires;
  *   - fromConfig that is not the current version: BADVERSION; a joiner without its client port:
  *     BADARGUMENTS; two more members that are not running (3 of 6 synced): NEWCONFIGNOQUORUM;
  *     a bulk membership of observers only: MARSHALLINGERROR;
@@ -17,12 +18,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode } from '../../src/codec/index.js';
+import { ErrorCode, EventType } from '../../src/codec/index.js';
 import { parseQuorumConfigText, type QuorumConfig } from '../../src/config/index.js';
 import type { Ensemble } from '../support/ensemble-process.js';
 import { waitFor } from '../support/server-process.js';
 import { freePorts } from '../support/zk-ensemble.js';
-import { ensembleForSuite, syncedRead, withClient } from './ensemble-support.js';
+import { connectTo, ensembleForSuite, syncedRead, withClient } from './ensemble-support.js';
 import { SUPER_DIGEST, reconfig, superClient } from './reconfig-support.js';
 
 /** Every member holds the membership of version `version`, in /zookeeper/config and its dynamic file. */
@@ -61,10 +62,17 @@ describe('the reconfig operation', { timeout: 300000 }, () => {
     await withClient(follower, async (c) => assert.equal((await reconfig(c, { joining: joiner })).err, ErrorCode.NOAUTH));
 
     const c = await superClient(follower);
+    // getConfig with a watch at every member: the reconfig's commit fires it (NodeDataChanged)
+    const watchers = await Promise.all(ensemble.members.map((m) => connectTo(m)));
     try {
+      for (const w of watchers) assert.equal((await w.getData('/zookeeper/config', true)).err, ErrorCode.OK);
       const initial = parseQuorumConfigText((await syncedRead(follower, '/zookeeper/config')).data ?? '', 'initial').version;
       const added = await reconfig(c, { joining: joiner, fromConfig: initial });
       assert.equal(added.err, ErrorCode.OK, 'adding member 4 while 3 of the 4 voters are synced');
+      for (const [i, w] of watchers.entries()) {
+        const event = await w.waitForEvent((e) => e.path === '/zookeeper/config', 0, 10000);
+        assert.equal(event.type, EventType.NodeDataChanged, `member ${ensemble.members[i]!.id}: the getConfig watch`);
+      }
       // GetDataResponse: the membership, then /zookeeper/config's Stat (mzxid = the reconfig's zxid)
       const dataLength = added.body.readInt32BE(0);
       const text = added.body.subarray(4, 4 + dataLength).toString('utf8');
@@ -96,6 +104,7 @@ describe('the reconfig operation', { timeout: 300000 }, () => {
       assert.equal(await ensemble.leader(), leader, 'the leader stayed');
     } finally {
       await c.close();
+      for (const w of watchers) w.destroy();
     }
   });
 });
